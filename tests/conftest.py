@@ -1,0 +1,33 @@
+"""Shared test set-up: offline Prefect, one Prefect API per session.
+
+Fixtures that start servers live in `tests/support/` and are registered below, so every
+test module can ask for them by name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_INBOX = REPO / "examples" / "inbox"
+
+pytest_plugins: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[str]:
+    """A real Prefect API for the session (the harness's temporary server and database)."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield str(PREFECT_API_URL.value())
