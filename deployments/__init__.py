@@ -1,0 +1,1 @@
+"""The scheduled deployments of kvartal's flows."""

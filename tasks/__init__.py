@@ -1,0 +1,1 @@
+"""Thin Prefect tasks over kvartal's plain functions: one stage each, retries only on IO."""

@@ -1,0 +1,152 @@
+"""The `kvartal` command (CONTRACT §6).
+
+Exit status: 0 published (or already published with identical content), 2 validation
+errors blocked publication, 1 any other failure. `validate` runs without Prefect: an
+operator checking a correction should not wait for a server to start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from kvartal.config import EXAMPLE_INBOX, EXAMPLE_QUARTER, setting
+
+EXIT_OK, EXIT_FAILED, EXIT_BLOCKED = 0, 1, 2
+
+
+def _offline_defaults() -> None:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """Usage errors exit 1: status 2 means validation errors in this command."""
+        self.print_usage(sys.stderr)
+        print(f"kvartal: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_FAILED)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="kvartal", description="Kvartalsvis status på aftalte mål.")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, helptext in (("run", "saml, valider, beregn, dan og udgiv et kvartal"),
+                           ("validate", "saml og valider et kvartal; udgiv intet")):
+        c = sub.add_parser(name, help=helptext)
+        c.add_argument("--quarter", help="fx 2009Q3 (standard: eksempelkvartalet, eller "
+                                         "kvartalet før i dag når --inbox er givet)")
+        c.add_argument("--inbox", help="mappe eller s3://bucket/prefix")
+        if name == "run":
+            c.add_argument("--publish-to", help="modtagernes mappe eller s3://…")
+        c.add_argument("--review-to", help="operatørernes mappe eller s3://… til "
+                                           "validation.html/.json")
+    d = sub.add_parser("deploy", help="registrér de planlagte kørsler hos Prefect-serveren "
+                                      "ved PREFECT_API_URL")
+    d.add_argument("--work-pool", help="en work pool som en worker henter kørslerne fra; "
+                                       "uden: kørslerne afvikles af `kvartal serve`")
+    sub.add_parser("serve", help="registrér de planlagte kørsler og afvikl dem (bliver kørende)")
+    return p
+
+
+def _inbox_and_quarter(args: argparse.Namespace) -> tuple[str, str]:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from kvartal.quarters import Quarter
+
+    inbox = args.inbox or os.environ.get("KVARTAL_INBOX")
+    if inbox is None:
+        return str(EXAMPLE_INBOX), args.quarter or EXAMPLE_QUARTER
+    if args.quarter:
+        return inbox, args.quarter
+    now = datetime.now(ZoneInfo(setting("KVARTAL_TIMEZONE")))
+    return inbox, str(Quarter.before(now))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return _validate(args)
+        if args.command == "run":
+            return _run(args)
+        if args.command == "deploy":
+            return _deploy(args)
+        return _serve()
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+    except Exception as exc:  # the command's promise: a clear message and exit 1
+        print(f"kvartal: fejl: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from kvartal.gather import gather
+    from kvartal.quarters import Quarter
+    from kvartal.review import frames_of, write_review
+    from kvartal.storage import open_storage
+    from kvartal.validation import validate
+
+    inbox, quarter_text = _inbox_and_quarter(args)
+    quarter = Quarter.parse(quarter_text)
+    review_to = args.review_to or setting("KVARTAL_REVIEW_TO")
+    inputs = gather(open_storage(inbox), quarter)
+    frames = frames_of(inputs)
+    result = validate(quarter, frames.catalogue, frames.figures, frames.waivers,
+                      inputs.problems)
+    where = write_review(open_storage(review_to), quarter, result)
+    for p in result.problems:
+        print(p.line())
+    print(f"{quarter}: {len(result.blocking)} fejl, {len(result.warnings)} advarsler, "
+          f"{len(result.waived)} godkendte afvigelser. Rapport: {where}", file=sys.stderr)
+    return EXIT_BLOCKED if result.blocking else EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    _offline_defaults()
+    from flows.quarterly import QuarterBlocked, quarterly_report
+
+    inbox, quarter = _inbox_and_quarter(args)
+    state = quarterly_report(quarter=quarter, inbox=inbox, publish_to=args.publish_to,
+                             review_to=args.review_to, interactive=True, return_state=True)
+    if state.is_completed():
+        outcome = state.result()
+        what = "udgivet" if outcome["published"] else "allerede udgivet med samme indhold"
+        print(f"{outcome['quarter']} version {outcome['version']} {what}: {outcome['report']}")
+        if outcome["warnings"]:
+            print(f"{outcome['warnings']} advarsler; se {outcome['review']}")
+        return EXIT_OK
+    exc = state.result(raise_on_failure=False)
+    if isinstance(exc, QuarterBlocked):
+        for p in exc.problems:
+            print(p.line())
+        print(f"kvartal: {exc}", file=sys.stderr)
+        return EXIT_BLOCKED
+    print(f"kvartal: kørslen fejlede: {exc}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    _offline_defaults()
+    from deployments.quarterly import deploy
+
+    for line in deploy(work_pool=args.work_pool):
+        print(line)
+    return EXIT_OK
+
+
+def _serve() -> int:
+    _offline_defaults()
+    from deployments.quarterly import serve
+
+    serve()
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""From raw sheets to the frames validation checks, and the operator's review files.
+
+The review files go to the operators' location only; `check_locations` refuses a review
+location inside the recipients' one, so no validation report can ever reach a recipient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kvartal.gather import Inputs
+from kvartal.quarters import Quarter
+from kvartal.storage import Storage
+from kvartal.tables import SheetFrame, sheet_frame
+
+
+@dataclass
+class Frames:
+    catalogue: list[SheetFrame] = field(default_factory=list)
+    figures: dict[Quarter, list[SheetFrame]] = field(default_factory=dict)
+    waivers: SheetFrame | None = None
+
+
+def frames_of(inputs: Inputs) -> Frames:
+    return Frames(
+        catalogue=[sheet_frame(s, "catalogue") for s in inputs.catalogue],
+        figures={q: [sheet_frame(s, "figures") for s in sheets]
+                 for q, sheets in inputs.figures.items()},
+        waivers=sheet_frame(inputs.waivers, "waivers") if inputs.waivers else None,
+    )
+
+
+def write_review(storage: Storage, quarter: Quarter, result: object) -> str:
+    """Write validation.json then validation.html; returns where a person opens the HTML."""
+    from kvartal.validation import review_html, review_json
+
+    storage.write(f"{quarter}/validation.json", review_json(result, quarter),  # type: ignore[arg-type]
+                  content_type="application/json")
+    storage.write(f"{quarter}/validation.html", review_html(result, quarter),  # type: ignore[arg-type]
+                  content_type="text/html; charset=utf-8")
+    return link_to(storage, f"{quarter}/validation.html")
+
+
+def link_to(storage: Storage, key: str) -> str:
+    where = storage.location(key)
+    return where if "://" in where else "file://" + where
+
+
+def check_locations(publish_to: str, review_to: str) -> None:
+    """Refuse a review location inside (or equal to) the publish location."""
+    def norm(url: str) -> str:
+        if url.startswith("s3://"):
+            return url.rstrip("/") + "/"
+        from pathlib import Path
+
+        return str(Path(url.removeprefix("file://")).expanduser().resolve()) + "/"
+
+    p, r = norm(publish_to), norm(review_to)
+    if r.startswith(p):
+        raise ValueError(
+            f"Gennemsynsstedet ({review_to}) ligger i modtagernes udgivelsessted ({publish_to}): "
+            "valideringsrapporter må aldrig nå modtagerne. Vælg et andet --review-to.")
