@@ -1,0 +1,435 @@
+"""CONTRACT §5: how far each target has come, as of one report quarter.
+
+This is the one home of the fulfilment arithmetic. It knows nothing of Prefect, files or
+cells: it takes typed `Target`s and `Figure`s and returns `TargetResult`s, un-rounded, so
+that rounding happens once, where a number is shown (`TargetResult.to_json`, the report).
+
+Choices the contract leaves open, made here once so every report agrees:
+
+- A figure "counts" for a quarter only when it carries a number: a `Værdi`, or (for
+  `pct.`) a `Tæller`/`Nævner` pair with a non-zero `Nævner`. A row whose value validation
+  excluded (waived) arrives with no number and is no data; its `Forventet` is still read.
+- When one quarter holds several figures for the same target (which validation reports as
+  a duplicate unless it was waived), a row that names the target by `Mål-id` wins over rows
+  that only share `Nr.`+`Nøgletal`; whole figures win over parts; parts are only summed when
+  no whole was reported. Figures that remain tied are all summed for `sum` and pooled for a
+  `pct.` rate; for `seneste` the last one given wins.
+- A pooled `pct.` rate pools only the quarters that gave `Tæller`/`Nævner`: a quarter that
+  reported just a percentage has no weight to pool with.
+- `pace` follows §5's list in order: `sum` with `mindst`/`interval` is A / E even when a
+  baseline is given; a baseline then gives the progress ratio; anything else is fulfilment.
+- A milestone without `Frist` is due at the end of its window.
+- Comparisons that decide a status allow for binary rounding (a relative 1e-9), so that a
+  sum of decimal amounts that equals the target in exact arithmetic counts as reaching it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import date, datetime
+
+from kvartal.model import Figure, Target, TargetResult
+from kvartal.quarters import Quarter
+
+NO_DATA = "no_data"
+ACHIEVED = "achieved"
+ON_TRACK = "on_track"
+AT_RISK = "at_risk"
+OFF_TRACK = "off_track"
+STATUSES = (NO_DATA, ACHIEVED, ON_TRACK, AT_RISK, OFF_TRACK)
+
+_TOLERANCE = 1e-9
+
+
+def evaluate(
+    targets: list[Target],
+    figures: list[Figure],
+    quarter: Quarter,
+    *,
+    at_risk: float = 0.9,
+) -> list[TargetResult]:
+    """Every target whose window contains `quarter`, once each, in catalogue order.
+
+    Targets whose window ended before the quarter or starts after it are left out, as §7
+    asks: a report on 2009Q3 says nothing about a target for 2011.
+    """
+    return [
+        evaluate_target(target, figures, quarter, at_risk=at_risk)
+        for target in targets
+        if target.start <= quarter <= target.end
+    ]
+
+
+def figures_for(target: Target, figures: list[Figure], quarter: Quarter) -> list[Figure]:
+    """The figures that feed `target`, from its window's first quarter up to `quarter`.
+
+    A row naming a target by `Mål-id` feeds that target alone; a row without one feeds
+    every target of its `Nr.` and `Nøgletal`. Parts (`placeret/løntilskud`) never feed a
+    target on their own: where a quarter has no whole figure they are summed into one,
+    returned as a new `Figure` for the whole (without a source cell, since it has none).
+    Milestone rows are matched by `Mål-id` only, as the contract has them name their target.
+
+    The result is in quarter order, input order within a quarter. Rows without a number are
+    kept (they may carry a `Forventet` or, for milestones, `Milepæl nået`).
+    """
+    in_window = [
+        f for f in figures
+        if target.start <= f.quarter <= target.end and f.quarter <= quarter
+    ]
+    if target.is_milestone:
+        return sorted(
+            (f for f in in_window if f.target_id == target.target_id),
+            key=lambda f: f.quarter,
+        )
+
+    out: list[Figure] = []
+    for q in sorted({f.quarter for f in in_window}):
+        named_wholes: list[Figure] = []
+        generic_wholes: list[Figure] = []
+        named_parts: list[Figure] = []
+        generic_parts: list[Figure] = []
+        for f in in_window:
+            if f.quarter != q:
+                continue
+            is_part = f.is_part and _key(f.metric_whole) == _key(target.metric)
+            if f.target_id is not None:
+                if f.target_id == target.target_id:
+                    (named_parts if is_part else named_wholes).append(f)
+            elif f.initiative == target.initiative:
+                if _key(f.metric) == _key(target.metric):
+                    generic_wholes.append(f)
+                elif is_part:
+                    generic_parts.append(f)
+
+        wholes = [f for f in named_wholes if _has_number(f, target)] or [
+            f for f in generic_wholes if _has_number(f, target)
+        ]
+        blanks = [f for f in named_wholes + generic_wholes if not _has_number(f, target)]
+        parts = [f for f in named_parts if _has_number(f, target)] or [
+            f for f in generic_parts if _has_number(f, target)
+        ]
+        if wholes or not parts:
+            keep = {id(f) for f in wholes + blanks}
+            out.extend(f for f in in_window if id(f) in keep)
+        else:
+            out.append(_sum_parts(target, parts))
+            out.extend(blanks)
+    return out
+
+
+def evaluate_target(
+    target: Target,
+    figures: list[Figure],
+    quarter: Quarter,
+    *,
+    at_risk: float = 0.9,
+) -> TargetResult:
+    """§5 for one target as of `quarter`; `at_risk` is the pace below which a target is
+    off track rather than at risk."""
+    window = target.window
+    n = len(window)
+    elapsed = min(sum(1 for q in window if q <= quarter), n)
+    feeding = figures_for(target, figures, quarter)
+    if target.is_milestone:
+        return _milestone(target, feeding, quarter, elapsed)
+    return _numeric(target, feeding, quarter, elapsed, n, at_risk)
+
+
+# --- numeric targets -------------------------------------------------------------------
+
+
+def _numeric(
+    target: Target,
+    feeding: list[Figure],
+    quarter: Quarter,
+    e: int,
+    n: int,
+    at_risk: float,
+) -> TargetResult:
+    t = target.value
+    b = target.baseline
+    direction = target.direction
+    pooled = target.unit == "pct." and target.aggregation == "sum"
+    # A pooled rate is a level, not a count that accumulates over the window.
+    level = target.aggregation == "seneste" or pooled
+
+    expected = _expected(t, b, e, n, level)
+    numbered = [f for f in feeding if _has_number(f, target)]
+
+    result = TargetResult(
+        target_id=target.target_id,
+        initiative=target.initiative,
+        metric=target.metric,
+        unit=target.unit,
+        direction=direction,
+        target=t,
+        target_max=target.value_max,
+        window=(target.start, target.end),
+        elapsed=e,
+        actual=None,
+        expected_to_date=expected,
+        fulfilment=None,
+        pace=None,
+        forecast=None,
+        status=NO_DATA,
+        approximate=target.approximate,
+    )
+    if not numbered:
+        return result
+
+    actual, used = _actual(target, numbered, pooled)
+
+    fulfilment = _fulfilment(direction, actual, t, b)
+    pace = _pace(direction, actual, expected, b, fulfilment, level)
+
+    with_forecast = [f for f in feeding if f.forecast is not None]
+    if with_forecast:
+        source = with_forecast[-1]  # `feeding` is in quarter order
+        forecast: float | None = source.forecast
+        used.append(source)
+        forecast_source = "centre"
+    elif not level:
+        forecast = _div(actual * n, e)
+        forecast_source = "projected"
+    else:
+        forecast = actual
+        forecast_source = "actual"
+
+    achieved, above = _achieved(target, actual, quarter)
+    result.actual = actual
+    result.fulfilment = fulfilment
+    result.pace = pace
+    result.forecast = forecast
+    result.above_range = above
+    result.approximate = target.approximate or any(f.approximate for f in used)
+    result.status = ACHIEVED if achieved else _status_from_pace(pace, at_risk)
+    result.extra = {"forecast_source": forecast_source, "pooled": pooled}
+    return result
+
+
+def _expected(t: float | None, b: float | None, e: int, n: int, level: bool) -> float | None:
+    if t is None or n == 0:
+        return None
+    if not level:
+        return t * e / n
+    if b is not None:
+        return b + (t - b) * e / n
+    return t
+
+
+def _actual(target: Target, numbered: list[Figure], pooled: bool) -> tuple[float, list[Figure]]:
+    """A and the figures it was made from (their `approximate` flags travel to the result)."""
+    if pooled:
+        pairs = [f for f in numbered if _has_ratio(f)]
+        if pairs:
+            num = math.fsum(f.numerator for f in pairs if f.numerator is not None)
+            den = math.fsum(f.denominator for f in pairs if f.denominator is not None)
+            return 100 * num / den, list(pairs)
+    if pooled or target.aggregation == "seneste":
+        latest = numbered[-1]  # the last figure of the latest quarter: quarter order
+        return _value(latest, target), [latest]
+    return math.fsum(_value(f, target) for f in numbered), list(numbered)
+
+
+def _fulfilment(
+    direction: str | None, a: float, t: float | None, b: float | None
+) -> float | None:
+    if t is None:
+        return None
+    if direction == "mindst":
+        return _div(a - b, t - b) if b is not None else _div(a, t)
+    if direction == "interval":
+        return _div(a, t)
+    if direction == "højst":
+        if b is not None:
+            return _div(b - a, b - t)
+        return 1.0 if a == 0 else t / a
+    return None
+
+
+def _pace(
+    direction: str | None,
+    a: float,
+    expected: float | None,
+    b: float | None,
+    fulfilment: float | None,
+    level: bool,
+) -> float | None:
+    if not level and direction in ("mindst", "interval"):
+        return None if expected is None else _div(a, expected)
+    if b is not None and direction == "mindst":
+        return None if expected is None else _div(a - b, expected - b)
+    if b is not None and direction == "højst":
+        return None if expected is None else _div(b - a, b - expected)
+    return fulfilment
+
+
+def _achieved(target: Target, a: float, quarter: Quarter) -> tuple[bool, bool]:
+    """Whether the target is met now, and whether an interval's value lies above its range.
+
+    A `højst` count that adds up over the window can only grow, so staying below the ceiling
+    part-way says nothing yet: it is judged once the window has ended. A level
+    (`seneste`) is judged at any time.
+    """
+    t = target.value
+    if t is None:
+        return False, False
+    if target.direction == "mindst":
+        return _ge(a, t), False
+    if target.direction == "interval":
+        above = target.value_max is not None and a > target.value_max and not _close(
+            a, target.value_max
+        )
+        return _ge(a, t), above
+    if target.direction == "højst":
+        judged = target.aggregation == "seneste" or quarter >= target.end
+        return judged and _ge(t, a), False
+    return False, False
+
+
+def _status_from_pace(pace: float | None, at_risk: float) -> str:
+    """The status of a target that is not yet met, from its pace.
+
+    A pace that cannot be computed (a zero or missing expectation, e.g. a target value equal
+    to its baseline) gives `off_track`: nothing shows the target is moving as it should, and
+    a status that asks someone to look is safer than one that reassures without evidence.
+    """
+    if pace is None:
+        return OFF_TRACK
+    if _ge(pace, 1.0):
+        return ON_TRACK
+    if _ge(pace, at_risk):
+        return AT_RISK
+    return OFF_TRACK
+
+
+# --- milestones ------------------------------------------------------------------------
+
+
+def _milestone(target: Target, rows: list[Figure], quarter: Quarter, e: int) -> TargetResult:
+    due = _as_date(target.due) if target.due is not None else target.end.last_day
+    result = TargetResult(
+        target_id=target.target_id,
+        initiative=target.initiative,
+        metric=target.metric,
+        unit=target.unit,
+        direction=target.direction,
+        target=target.value,
+        target_max=target.value_max,
+        window=(target.start, target.end),
+        elapsed=e,
+        actual=None,
+        expected_to_date=None,
+        fulfilment=None,
+        pace=None,
+        forecast=None,
+        status=NO_DATA,
+        approximate=target.approximate or any(f.approximate for f in rows),
+        due=_as_date(target.due) if target.due is not None else None,
+    )
+    if not rows:
+        return result
+    reached = _reached(rows)
+    result.reached = reached
+    if reached is not None:
+        result.status = ACHIEVED
+        result.late = isinstance(reached, date) and reached > due
+    elif due > quarter.last_day:
+        result.status = ON_TRACK
+    else:
+        result.status = OFF_TRACK
+    return result
+
+
+def _reached(rows: list[Figure]) -> date | bool | None:
+    """When the milestone was reached: the earliest date any row gives, else True when a row
+    says `ja` without a date, else None. A later `nej` does not undo an earlier date: a
+    milestone once reached stays reached."""
+    dates = [_as_date(f.reached) for f in rows if isinstance(f.reached, date)]
+    if dates:
+        return min(dates)
+    if any(f.reached is True for f in rows):
+        return True
+    return None
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _has_ratio(f: Figure) -> bool:
+    return f.numerator is not None and f.denominator is not None and f.denominator != 0
+
+
+def _number(f: Figure, target: Target) -> float | None:
+    """The figure's value; for a percentage, 100 × Tæller / Nævner wins over `Værdi`
+    because it is the exact count the rounded percentage was made from."""
+    if target.unit == "pct." and f.numerator is not None and f.denominator:
+        return 100 * f.numerator / f.denominator
+    return f.value
+
+
+def _value(f: Figure, target: Target) -> float:
+    """`_number` for a figure already known to carry one."""
+    number = _number(f, target)
+    if number is None:
+        raise ValueError(f"figure for {f.initiative} {f.metric} {f.quarter} has no number")
+    return number
+
+
+def _has_number(f: Figure, target: Target) -> bool:
+    return _number(f, target) is not None
+
+
+def _sum_parts(target: Target, parts: list[Figure]) -> Figure:
+    """One whole figure for a quarter that reported only parts.
+
+    Tæller/Nævner survive only when every part shares one Nævner (shares of the same group
+    add up); a forecast only when every part gives one.
+    """
+    values = [_value(f, target) for f in parts]
+    denominators = {f.denominator for f in parts}
+    numerator: float | None = None
+    denominator: float | None = None
+    if all(_has_ratio(f) for f in parts) and len(denominators) == 1:
+        numerator = math.fsum(f.numerator for f in parts if f.numerator is not None)
+        denominator = parts[0].denominator
+    forecasts = [f.forecast for f in parts]
+    forecast = (
+        math.fsum(x for x in forecasts if x is not None)
+        if all(x is not None for x in forecasts)
+        else None
+    )
+    first = parts[0]
+    return replace(
+        first,
+        metric=target.metric,
+        value=math.fsum(values),
+        numerator=numerator,
+        denominator=denominator,
+        forecast=forecast,
+        comment=None,
+        approximate=any(f.approximate for f in parts),
+        source=None,
+    )
+
+
+def _key(metric: str | None) -> str | None:
+    """Metric keys compare without regard to case or spacing, as headers do."""
+    return None if metric is None else " ".join(metric.split()).casefold()
+
+
+def _div(a: float, b: float) -> float | None:
+    return None if b == 0 else a / b
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=_TOLERANCE, abs_tol=_TOLERANCE)
+
+
+def _ge(a: float, b: float) -> bool:
+    return a >= b or _close(a, b)
+
+
+def _as_date(d: date | datetime) -> date:
+    return d.date() if isinstance(d, datetime) else d
