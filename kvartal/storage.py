@@ -11,6 +11,19 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
+_TMP_PREFIX = ".tmp-"
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp makes owner-only files; a published file must be as readable as any other the
+# process would create (a web server often serves the publish folder as another user).
+_FILE_MODE = 0o666 & ~_current_umask()
+
 
 class AlreadyExists(Exception):
     """A create-only write found the key already there."""
@@ -29,7 +42,9 @@ class Storage(Protocol):
               create_only: bool = False) -> None:
         """Store atomically: readers see the old bytes or the new, never a part.
 
-        With `create_only`, raise AlreadyExists if the key exists (whatever its bytes).
+        With `create_only`, the key must not exist yet, or must already hold exactly these
+        bytes (so a retried write of our own, whose first attempt landed, is not an error);
+        any other bytes there raise AlreadyExists. No faces check-then-write.
         """
 
     def exists(self, key: str) -> bool: ...
@@ -55,7 +70,9 @@ class LocalStorage:
             return []
         if base.is_file():
             return [base.relative_to(self.root).as_posix()]
-        return sorted(p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file())
+        # `.tmp-*` are other writers' unfinished files (see `write`), not keys yet.
+        return sorted(p.relative_to(self.root).as_posix() for p in base.rglob("*")
+                      if p.is_file() and not p.name.startswith(_TMP_PREFIX))
 
     def read(self, key: str) -> bytes:
         return self._path(key).read_bytes()
@@ -67,9 +84,11 @@ class LocalStorage:
               create_only: bool = False) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TMP_PREFIX, suffix=path.suffix)
         try:
             with os.fdopen(fd, "wb") as fh:
+                if hasattr(os, "fchmod"):  # not on Windows before 3.13
+                    os.fchmod(fh.fileno(), _FILE_MODE)
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -77,7 +96,8 @@ class LocalStorage:
                 try:
                     os.link(tmp, path)  # fails if the name exists: no check-then-write race
                 except FileExistsError as exc:
-                    raise AlreadyExists(key) from exc
+                    if path.read_bytes() != data:
+                        raise AlreadyExists(key) from exc
                 os.unlink(tmp)
             else:
                 os.replace(tmp, path)

@@ -1,0 +1,316 @@
+"""Versioned publishing: what recipients see, in which order it is written, and idempotency."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import kvartal
+from kvartal.model import SourceFile
+from kvartal.publish import (
+    IndexEntry,
+    PublishConflict,
+    PublishResult,
+    fingerprint,
+    latest_version,
+    publish,
+)
+from kvartal.s3 import S3Storage
+from kvartal.storage import LocalStorage, Storage, open_storage
+
+REPORT_FILES = ["fulfilment.json", "report.html", "report.pdf", "report.xlsx"]
+EXTRA = {
+    "sources": [{"path": "2009Q3/centre.xlsx", "sha256": "ab" * 32, "size": 1234}],
+    "waivers": [{"file": "2009Q3/centre.xlsx", "cell": "D7", "rule": "negativ-optaelling",
+                 "reason": "rettet i fagsystemet", "approved_by": "JH"}],
+    "run_id": "run-1",
+    "kvartal_version": kvartal.__version__,
+    "git_revision": "abc123",
+}
+
+
+class RecordingStorage:
+    """Records every write in order; can fail one, as a run dying mid-publication."""
+
+    def __init__(self, inner: Storage, fail_on: Callable[[str], bool] | None = None):
+        self.inner = inner
+        self.url = inner.url
+        self.writes: list[str] = []
+        self.fail_on = fail_on
+
+    def list(self, prefix: str = "") -> list[str]:
+        return self.inner.list(prefix)
+
+    def read(self, key: str) -> bytes:
+        return self.inner.read(key)
+
+    def exists(self, key: str) -> bool:
+        return self.inner.exists(key)
+
+    def location(self, key: str) -> str:
+        return self.inner.location(key)
+
+    def write(self, key: str, data: bytes, *, content_type: str | None = None,
+              create_only: bool = False) -> None:
+        if self.fail_on is not None and self.fail_on(key):
+            raise RuntimeError(f"simulated crash before writing {key}")
+        self.inner.write(key, data, content_type=content_type, create_only=create_only)
+        self.writes.append(key)
+
+
+def renderer(tag: str) -> Callable[[int], dict[str, bytes]]:
+    def render(n: int) -> dict[str, bytes]:
+        table = json.dumps({"quarter": "2009Q3", "version": n, "tag": tag}).encode()
+        return {
+            "report.html": f"<h1>Bilag 1, version {n}</h1><p>{tag}</p>".encode(),
+            "report.pdf": b"%PDF-1.7 " + tag.encode() + bytes([n]),
+            "report.xlsx": b"PK\x03\x04" + tag.encode(),
+            "fulfilment.json": table,
+        }
+    return render
+
+
+def index_renderer(entries: list[IndexEntry]) -> bytes:
+    """Deterministic in its entries, as `publish` asks."""
+    lines = []
+    for e in entries:
+        for version, published_at, keys in e.versions:
+            lines.append(f"{e.quarter} v{version} {published_at} {' '.join(keys)}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def do_publish(storage: Storage, fp: str, tag: str = "a", quarter: str = "2009Q3",
+               extra: dict[str, Any] | None = None) -> PublishResult:
+    return publish(storage, quarter, fingerprint=fp, render=renderer(tag),
+                   manifest_extra=EXTRA if extra is None else extra,
+                   index_renderer=index_renderer)
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.slow)])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    if request.param == "local":
+        yield LocalStorage(tmp_path / "published")
+    else:
+        yield open_storage(request.getfixturevalue("s3_env"))
+
+
+def snapshot(storage: Storage) -> dict[str, tuple[Any, ...]]:
+    """Bytes and the storage's own evidence of a rewrite (inode and mtime, LastModified)."""
+    out: dict[str, tuple[Any, ...]] = {}
+    if isinstance(storage, S3Storage):
+        pages = storage.client.get_paginator("list_objects_v2").paginate(
+            Bucket=storage.bucket, Prefix=storage.prefix + "/")
+        for page in pages:
+            for obj in page.get("Contents", []):
+                key = obj["Key"][len(storage.prefix) + 1:]
+                out[key] = (storage.read(key), obj["LastModified"], obj["ETag"])
+    else:
+        assert isinstance(storage, LocalStorage)
+        for key in storage.list():
+            st = (storage.root / key).stat()
+            out[key] = (storage.read(key), st.st_ino, st.st_mtime_ns)
+    return out
+
+
+def wait_for_clock(storage: Storage) -> None:
+    """S3 LastModified has whole seconds: a rewrite must be able to show in it."""
+    if isinstance(storage, S3Storage):
+        time.sleep(1.1)
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def test_first_publish_writes_version_1_and_everything_recipients_get(storage: Storage) -> None:
+    result = do_publish(storage, "fp-1")
+
+    assert result.created is True
+    assert result.version == 1
+    assert result.quarter == "2009Q3"
+    assert result.location == storage.location("2009Q3/report.html")
+    version_keys = [f"2009Q3/versions/1/{n}" for n in REPORT_FILES]
+    assert result.keys == [*version_keys, "2009Q3/versions/1/manifest.json"]
+    assert storage.list() == sorted(
+        ["index.html", "2009Q3/manifest.json", *(f"2009Q3/{n}" for n in REPORT_FILES),
+         *result.keys])
+
+    rendered = renderer("a")(1)
+    raw = storage.read("2009Q3/versions/1/manifest.json")
+    manifest = json.loads(raw.decode("utf-8"))
+    # indented, keys sorted, UTF-8
+    assert raw == (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False)
+                   + "\n").encode("utf-8")
+    assert manifest["quarter"] == "2009Q3"
+    assert manifest["version"] == 1
+    assert manifest["fingerprint"] == "fp-1"
+    published = datetime.fromisoformat(manifest["published_at"])
+    offset = published.utcoffset()
+    assert offset is not None and offset.total_seconds() == 0
+    assert abs((datetime.now(UTC) - published).total_seconds()) < 120
+    for key, value in EXTRA.items():
+        assert manifest[key] == value
+    assert [f["name"] for f in manifest["files"]] == REPORT_FILES
+    for entry in manifest["files"]:
+        for where in (f"2009Q3/versions/1/{entry['name']}", f"2009Q3/{entry['name']}"):
+            data = storage.read(where)
+            assert data == rendered[entry["name"]]
+            assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+            assert entry["size"] == len(data)
+    assert storage.read("2009Q3/manifest.json") == raw
+    assert json.loads(storage.read("2009Q3/fulfilment.json"))["version"] == 1
+
+    assert latest_version(storage, "2009Q3") == (1, manifest)
+    assert storage.read("index.html") == (
+        f"2009Q3 v1 {manifest['published_at']} {' '.join(result.keys)}\n").encode()
+
+
+def test_same_fingerprint_changes_nothing(storage: Storage) -> None:
+    do_publish(storage, "fp-1")
+    before = snapshot(storage)
+    wait_for_clock(storage)
+
+    recorder = RecordingStorage(storage)
+    again = do_publish(recorder, "fp-1", tag="rendered differently, but must not be")
+
+    assert again.created is False
+    assert again.version == 1
+    assert again.written == [] and recorder.writes == []
+    assert snapshot(storage) == before
+
+
+def test_new_fingerprint_publishes_version_2_and_keeps_version_1(storage: Storage) -> None:
+    do_publish(storage, "fp-1", tag="a")
+    v1 = {k: v for k, v in snapshot(storage).items() if k.startswith("2009Q3/versions/1/")}
+    assert len(v1) == 5
+    wait_for_clock(storage)
+
+    result = do_publish(storage, "fp-2", tag="b")
+
+    assert (result.created, result.version) == (True, 2)
+    after = snapshot(storage)
+    assert {k: v for k, v in after.items() if k.startswith("2009Q3/versions/1/")} == v1
+    assert storage.read("2009Q3/report.html") == renderer("b")(2)["report.html"]
+    current = json.loads(storage.read("2009Q3/manifest.json"))
+    assert (current["version"], current["fingerprint"]) == (2, "fp-2")
+    assert json.loads(storage.read("2009Q3/fulfilment.json"))["version"] == 2
+    assert latest_version(storage, "2009Q3") == (2, current)
+    index = storage.read("index.html").decode().splitlines()
+    assert [line.split()[:2] for line in index] == [["2009Q3", "v2"], ["2009Q3", "v1"]]
+
+    # and back to the first inputs: a third version, not a return to version 1
+    third = do_publish(storage, "fp-1", tag="a")
+    assert (third.created, third.version) == (True, 3)
+
+
+def test_index_lists_every_quarter_newest_first(storage: Storage) -> None:
+    do_publish(storage, "q3", quarter="2009Q3")
+    do_publish(storage, "q1", quarter="2010Q1")
+    do_publish(storage, "q2", quarter="2009Q2")
+    do_publish(storage, "q3b", quarter="2009q3", tag="b")  # any accepted spelling
+    index = storage.read("index.html").decode().splitlines()
+    assert [line.split()[:2] for line in index] == [
+        ["2010Q1", "v1"], ["2009Q3", "v2"], ["2009Q3", "v1"], ["2009Q2", "v1"]]
+
+
+def test_write_order_manifests_last_index_after(storage: Storage) -> None:
+    recorder = RecordingStorage(storage)
+    do_publish(recorder, "fp-1")
+    writes = recorder.writes
+    versioned = [f"2009Q3/versions/1/{n}" for n in REPORT_FILES]
+    current = [f"2009Q3/{n}" for n in REPORT_FILES]
+    assert sorted(writes[:4]) == versioned
+    assert writes[4] == "2009Q3/versions/1/manifest.json"
+    assert sorted(writes[5:9]) == current
+    assert writes[9] == "2009Q3/manifest.json"
+    assert writes[10:] == ["index.html"]
+
+
+def test_interrupted_version_is_resumed_by_a_retry_with_the_same_bytes(
+        storage: Storage) -> None:
+    dying = RecordingStorage(storage, fail_on=lambda key: key.endswith("report.pdf"))
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        do_publish(dying, "fp-1")
+    assert latest_version(storage, "2009Q3") is None  # no manifest: not published
+    assert not storage.exists("2009Q3/manifest.json")
+
+    result = do_publish(storage, "fp-1")
+    assert (result.created, result.version) == (True, 1)
+    assert storage.read("2009Q3/versions/1/report.pdf") == renderer("a")(1)["report.pdf"]
+
+
+def test_other_bytes_in_an_unfinished_version_are_a_conflict(storage: Storage) -> None:
+    storage.write("2009Q3/versions/1/report.html", b"another run's rendering",
+                  create_only=True)
+    with pytest.raises(PublishConflict, match="another run is publishing version 1"):
+        do_publish(storage, "fp-1")
+    assert not storage.exists("2009Q3/versions/1/manifest.json")
+    assert not storage.exists("2009Q3/manifest.json")
+    assert storage.read("2009Q3/versions/1/report.html") == b"another run's rendering"
+
+
+def test_interrupted_copy_is_finished_by_the_next_run(storage: Storage) -> None:
+    dying = RecordingStorage(storage, fail_on=lambda key: key == "2009Q3/report.xlsx")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        do_publish(dying, "fp-1")
+    assert latest_version(storage, "2009Q3") is not None  # version 1 exists
+    assert not storage.exists("2009Q3/manifest.json")
+    assert not storage.exists("index.html")
+
+    result = do_publish(storage, "fp-1")
+    assert (result.created, result.version) == (False, 1)
+    assert storage.read("2009Q3/manifest.json") == storage.read(
+        "2009Q3/versions/1/manifest.json")
+    assert storage.read("2009Q3/report.xlsx") == renderer("a")(1)["report.xlsx"]
+    assert result.written[-2:] == ["2009Q3/manifest.json", "index.html"]
+    assert do_publish(storage, "fp-1").written == []
+
+
+def test_interrupted_index_is_finished_by_the_next_run(storage: Storage) -> None:
+    dying = RecordingStorage(storage, fail_on=lambda key: key == "index.html")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        do_publish(dying, "fp-1")
+    result = do_publish(storage, "fp-1")
+    assert result.written == ["index.html"]
+    assert storage.read("index.html").startswith(b"2009Q3 v1 ")
+
+
+def test_manifest_extra_cannot_override_core_fields(storage: Storage) -> None:
+    with pytest.raises(ValueError, match="version"):
+        do_publish(storage, "fp-1", extra={"version": 7})
+    assert storage.list() == []
+
+
+def test_render_names_must_be_plain_files(tmp_path: Path) -> None:
+    st = LocalStorage(tmp_path)
+    bad_renderings: list[dict[str, bytes]] = [{"manifest.json": b"{}"}, {"../x.html": b""}, {}]
+    for bad in bad_renderings:
+        def render(n: int, files: dict[str, bytes] = bad) -> dict[str, bytes]:
+            return files
+
+        with pytest.raises(ValueError):
+            publish(st, "2009Q3", fingerprint="fp", render=render, manifest_extra={},
+                    index_renderer=index_renderer)
+    assert st.list() == []
+
+
+def test_fingerprint(monkeypatch: pytest.MonkeyPatch) -> None:
+    a = SourceFile("2009Q3/a.xlsx", "1" * 64, 10)
+    b = SourceFile("targets/mål.xlsx", "2" * 64, 20)
+    settings = {"at_risk": 0.9}
+    base = fingerprint([a, b], settings)
+    assert len(base) == 64 and int(base, 16) >= 0
+    assert fingerprint([b, a], dict(settings)) == base  # order of discovery does not matter
+    assert fingerprint([a, SourceFile(b.path, b.sha256, 999)], settings) == base  # size not
+    assert fingerprint([a, SourceFile(b.path, "3" * 64, 20)], settings) != base
+    assert fingerprint([a, SourceFile("2009Q2/mål.xlsx", b.sha256, 20)], settings) != base
+    assert fingerprint([a], settings) != base
+    assert fingerprint([a, b], {"at_risk": 0.85}) != base
+    monkeypatch.setattr(kvartal, "__version__", "9.9.9")
+    assert fingerprint([a, b], settings) != base
