@@ -1,0 +1,296 @@
+"""SheetFrames -> typed Targets, Figures and Waivers for the arithmetic.
+
+This runs after validation has had its say, so it judges nothing: a row that cannot be
+typed (a required value missing, or any value unreadable) is skipped without a word,
+because validation has already reported it, and the arithmetic must never see a guessed
+value. Records never raise on bad data.
+
+Cells whose errors an operator waived arrive in `excluded` as (file, A1 cell) pairs; their
+values are treated as empty, as CONTRACT §6 says ("its value is left out of the figures").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from typing import Any
+
+from kvartal.model import (
+    AGGREGATIONS,
+    DIRECTIONS,
+    TARGET_KINDS,
+    UNITS,
+    CellRef,
+    Figure,
+    Target,
+    Waiver,
+)
+from kvartal.numbers import (
+    CellValueError,
+    Parsed,
+    parse_date,
+    parse_number,
+    parse_reached,
+    parse_text_key,
+)
+from kvartal.quarters import Quarter, QuarterError
+from kvartal.tables import SheetFrame, normalise_header
+
+__all__ = ["DEFAULT_AGGREGATION", "parse_figures", "parse_targets", "parse_waivers"]
+
+# CONTRACT §2: counts and amounts add up over quarters, a percentage is a level.
+DEFAULT_AGGREGATION = {"antal": "sum", "kr.": "sum", "pct.": "seneste", "milepæl": "seneste"}
+
+
+class _Skip(Exception):
+    """This row cannot be typed; validation reports why."""
+
+
+def _key(file: str, cell: str) -> tuple[str, str]:
+    return (file.strip().replace("\\", "/").strip("/").lower(), cell.strip().upper())
+
+
+class _Row:
+    """One frame row with waived cells blanked out."""
+
+    def __init__(self, frame: SheetFrame, row: int, values: dict[str, Any],
+                 excluded: set[tuple[str, str]]) -> None:
+        self.frame = frame
+        self.row = row
+        self.values = values
+        self.excluded = excluded
+
+    def raw(self, column: str) -> object:
+        if column not in self.frame.letters:
+            return None
+        if self.excluded and _key(self.frame.file, self.frame.cell(self.row, column)) \
+                in self.excluded:
+            return None
+        v = self.values.get(column)
+        if isinstance(v, float) and v != v:  # NaN from pandas is an empty cell
+            return None
+        return v
+
+    def text(self, column: str, required: bool = False) -> str | None:
+        v = self.raw(column)
+        if v is None:
+            out = None
+        elif isinstance(v, str):
+            out = v.strip() or None
+        elif isinstance(v, bool):
+            raise _Skip
+        elif isinstance(v, (datetime, date)):
+            out = v.isoformat()
+        else:
+            out = _call(parse_text_key, v)
+        if required and out is None:
+            raise _Skip
+        return out
+
+    def key(self, column: str, required: bool = False) -> str | None:
+        out = _call(parse_text_key, self.raw(column))
+        if required and out is None:
+            raise _Skip
+        return out
+
+    def number(self, column: str, required: bool = False) -> Parsed | None:
+        out = _call(parse_number, self.raw(column))
+        if required and out is None:
+            raise _Skip
+        return out
+
+    def quarter(self, column: str) -> Quarter:
+        v = self.raw(column)
+        if isinstance(v, str):
+            try:
+                return Quarter.parse(v)
+            except QuarterError:
+                raise _Skip from None
+        raise _Skip
+
+    def choice(self, column: str, allowed: Iterable[str], required: bool = False) -> str | None:
+        v = self.text(column, required)
+        if v is None:
+            return None
+        wanted = normalise_header(v)
+        for option in allowed:
+            if normalise_header(option) == wanted:
+                return option
+        raise _Skip
+
+    def source(self) -> CellRef:
+        return CellRef(self.frame.file, self.frame.sheet, self.row)
+
+
+def _call(fn: Any, v: object) -> Any:
+    try:
+        return fn(v)
+    except (CellValueError, ValueError, TypeError):
+        raise _Skip from None
+
+
+def _rows(frame: SheetFrame, excluded: Iterable[tuple[str, str]]) -> Iterator[_Row]:
+    keys = {_key(f, c) for f, c in excluded}
+    df = frame.df
+    columns = [c for c in df.columns if not str(c).startswith("_")]
+    rows = df["_row"].tolist()
+    data = {c: df[c].tolist() for c in columns}
+    for i, row in enumerate(rows):
+        yield _Row(frame, int(row), {c: data[c][i] for c in columns}, keys)
+
+
+def parse_targets(
+    frames: list[SheetFrame], excluded: Iterable[tuple[str, str]] = frozenset()
+) -> list[Target]:
+    """Every catalogue row that can be typed, in file and row order."""
+    out: list[Target] = []
+    for frame in frames:
+        for row in _rows(frame, excluded):
+            try:
+                out.append(_target(row))
+            except _Skip:
+                continue
+            except Exception:  # never let a bad cell stop the run; validation reports it
+                continue
+    return out
+
+
+def _target(row: _Row) -> Target:
+    unit = row.choice("Enhed", UNITS, required=True)
+    assert unit is not None
+    milestone = unit == "milepæl"
+    target_id = row.key("Mål-id", required=True)
+    initiative = row.key("Nr.", required=True)
+    agreement = row.text("Aftale", required=True)
+    title = row.text("Indsats", required=True)
+    kind = row.choice("Måltype", TARGET_KINDS, required=True)
+    description = row.text("Målbeskrivelse", required=True)
+    start = row.quarter("Fra")
+    end = row.quarter("Til")
+    due = _call(parse_date, row.raw("Frist"))
+    aggregation = row.choice("Opgørelse", AGGREGATIONS) or DEFAULT_AGGREGATION[unit]
+
+    metric: str | None = None
+    direction: str | None = None
+    value: Parsed | None = None
+    value_max: Parsed | None = None
+    if milestone:
+        if due is None:
+            raise _Skip
+    else:
+        metric = row.text("Nøgletal", required=True)
+        direction = row.choice("Retning", DIRECTIONS, required=True)
+        value = row.number("Målværdi", required=True)
+        value_max = row.number("Målværdi maks.", required=direction == "interval")
+    baseline = row.number("Basislinje")
+
+    assert target_id and initiative and agreement and title and kind and description
+    return Target(
+        target_id=target_id,
+        agreement=agreement,
+        theme=row.text("Indsatsområde"),
+        initiative=initiative,
+        title=title,
+        kind=kind,
+        description=description,
+        metric=metric,
+        unit=unit,
+        direction=direction,
+        value=value.value if value else None,
+        value_max=value_max.value if value_max else None,
+        aggregation=aggregation,
+        baseline=baseline.value if baseline else None,
+        start=start,
+        end=end,
+        due=due,
+        responsible=row.text("Ansvarlig"),
+        approximate=bool(value and value.approximate),
+        source=row.source(),
+    )
+
+
+def parse_figures(
+    frames: list[SheetFrame], excluded: Iterable[tuple[str, str]] = frozenset()
+) -> list[Figure]:
+    """Every figure row that can be typed, in file and row order.
+
+    A row is kept when it carries a number (`Værdi`, or both `Tæller` and `Nævner`) or is
+    a milestone row (`Milepæl nået` given, or a `Mål-id` without a `Nøgletal`); a
+    percentage given as `Tæller`/`Nævner` stays as the two numbers, because a pooled rate
+    (CONTRACT §5) needs them, not their quotient.
+    """
+    out: list[Figure] = []
+    for frame in frames:
+        for row in _rows(frame, excluded):
+            try:
+                figure = _figure(row)
+            except _Skip:
+                continue
+            except Exception:  # never let a bad cell stop the run; validation reports it
+                continue
+            if figure is not None:
+                out.append(figure)
+    return out
+
+
+def _figure(row: _Row) -> Figure | None:
+    initiative = row.key("Nr.", required=True)
+    quarter = row.quarter("Kvartal")
+    metric = row.text("Nøgletal")
+    target_id = row.key("Mål-id")
+    value = row.number("Værdi")
+    numerator = row.number("Tæller")
+    denominator = row.number("Nævner")
+    forecast = row.number("Forventet")
+    reached = _call(parse_reached, row.raw("Milepæl nået"))
+    comment = row.text("Kommentar")
+
+    has_number = value is not None or (numerator is not None and denominator is not None)
+    milestone_row = reached is not None or (metric is None and target_id is not None)
+    if metric is None and target_id is None:
+        return None
+    if not has_number and not milestone_row:
+        return None
+    assert initiative is not None
+    return Figure(
+        initiative=initiative,
+        metric=metric,
+        quarter=quarter,
+        value=value.value if value else None,
+        numerator=numerator.value if numerator else None,
+        denominator=denominator.value if denominator else None,
+        forecast=forecast.value if forecast else None,
+        target_id=target_id,
+        reached=reached,
+        comment=comment,
+        approximate=any(p is not None and p.approximate for p in (value, numerator,
+                                                                    denominator)),
+        source=row.source(),
+    )
+
+
+def parse_waivers(frame: SheetFrame) -> list[Waiver]:
+    """The operator's waivers; an empty `Celle` waives a whole-file problem, an empty
+    `Regel` every rule at that cell. Rows without file, reason or approver are skipped."""
+    out: list[Waiver] = []
+    for row in _rows(frame, ()):
+        try:
+            file = row.text("Fil", required=True)
+            reason = row.text("Begrundelse", required=True)
+            approved_by = row.text("Godkendt af", required=True)
+            cell = row.text("Celle")
+            rule = row.text("Regel")
+        except _Skip:
+            continue
+        except Exception:
+            continue
+        assert file and reason and approved_by
+        out.append(Waiver(
+            file=file.replace("\\", "/"),
+            cell=cell.replace("$", "").replace(" ", "").upper() if cell else None,
+            rule=rule.strip().lower() if rule else None,
+            reason=reason,
+            approved_by=approved_by,
+            source=row.source(),
+        ))
+    return out

@@ -1,0 +1,147 @@
+"""A read sheet as a pandas DataFrame under canonical headers, with the way back to A1 cells.
+
+Validation (Great Expectations) works on DataFrames, but every finding must name the cell
+the operator has to correct; so the frame keeps the sheet row of every data row (`_row`,
+also the index) and the column letter of every canonical header (`letters`).
+
+Values stay raw (object dtype, as the reader gave them): typing them is records' job and
+judging them is validation's, and both need to see what the centre actually wrote.
+
+`_row` is both a column and the index (named `_row`), so a row can be found by its sheet
+row number (`df.loc[7]`) and the number travels with the row through filters. pandas calls
+a name that is both ambiguous in `sort_values`/`groupby`/`merge`: use `sort_index()`, or
+`df["_row"]` / `df.index` explicitly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from kvartal.model import (
+    CATALOGUE_COLUMNS,
+    CATALOGUE_REQUIRED,
+    FIGURE_COLUMNS,
+    FIGURE_REQUIRED,
+    WAIVER_COLUMNS,
+)
+from kvartal.readers import RawSheet, column_letter
+
+__all__ = [
+    "COLUMNS",
+    "KINDS",
+    "REQUIRED",
+    "SheetFrame",
+    "WAIVER_REQUIRED",
+    "normalise_header",
+    "sheet_frame",
+]
+
+WAIVER_REQUIRED = ["Fil", "Celle", "Begrundelse", "Godkendt af"]
+
+KINDS = ("catalogue", "figures", "waivers")
+COLUMNS: dict[str, list[str]] = {
+    "catalogue": CATALOGUE_COLUMNS,
+    "figures": FIGURE_COLUMNS,
+    "waivers": WAIVER_COLUMNS,
+}
+REQUIRED: dict[str, list[str]] = {
+    "catalogue": CATALOGUE_REQUIRED,
+    "figures": FIGURE_REQUIRED,
+    "waivers": WAIVER_REQUIRED,
+}
+
+META_COLUMNS = ["_file", "_sheet", "_row"]
+
+_SPACE = re.compile(r"\s+")
+
+
+def normalise_header(text: object) -> str:
+    """The form headers are compared in: `nr`, ` NR. ` and `Nr.` are the same header.
+
+    Case, surrounding and repeated inner whitespace (non-breaking spaces included) and one
+    trailing full stop are ignored, as CONTRACT §1 says.
+    """
+    if text is None:
+        return ""
+    s = _SPACE.sub(" ", str(text).replace("\u00a0", " ")).strip().casefold()
+    if s.endswith("."):
+        s = s[:-1].rstrip()
+    return s
+
+
+@dataclass
+class SheetFrame:
+    file: str
+    sheet: str | None
+    kind: str
+    df: pd.DataFrame
+    letters: dict[str, str] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    header_row: int = 1
+
+    def cell(self, row: int, column: str) -> str:
+        """A1 address of a canonical column in a sheet row; KeyError if the column is absent."""
+        return f"{self.letters[column]}{row}"
+
+
+def sheet_frame(raw: RawSheet, kind: str) -> SheetFrame:
+    """Map a sheet's header onto the canonical columns of `kind` and frame its rows.
+
+    When a header occurs twice, the leftmost column is used and the others are listed in
+    `extra` with their letter (`Værdi (F)`), so that validation can say so; guessing which
+    of two `Værdi` columns the centre meant is not the reader's call.
+    """
+    if kind not in COLUMNS:
+        raise ValueError(f"unknown sheet kind {kind!r}; expected one of {KINDS}")
+    canonical = {normalise_header(c): c for c in COLUMNS[kind]}
+
+    positions: dict[str, int] = {}
+    letters: dict[str, str] = {}
+    extra: list[str] = []
+    for pos, text in enumerate(raw.header):
+        if text is None or not str(text).strip():
+            continue
+        name = canonical.get(normalise_header(text))
+        if name is None:
+            extra.append(str(text).strip())
+        elif name in positions:
+            extra.append(f"{str(text).strip()} ({column_letter(pos)})")
+        else:
+            positions[name] = pos
+            letters[name] = column_letter(pos)
+
+    present = [c for c in COLUMNS[kind] if c in positions]
+    records: list[dict[str, object]] = []
+    for raw_row in raw.rows:
+        values = raw_row.values
+        record: dict[str, object] = {
+            c: values[positions[c]] if positions[c] < len(values) else None for c in present
+        }
+        record["_file"] = raw.file
+        record["_sheet"] = raw.sheet
+        record["_row"] = raw_row.row
+        records.append(record)
+
+    columns = present + META_COLUMNS
+    df = pd.DataFrame.from_records(records, columns=columns) if records else pd.DataFrame(
+        {c: pd.Series([], dtype=object) for c in columns}
+    )
+    df = df.astype({c: object for c in present + ["_file", "_sheet"]})
+    df["_row"] = df["_row"].astype("int64")
+    df.index = pd.Index(df["_row"].tolist(), name="_row", dtype="int64")
+    # pandas turns None into NaN in some constructors; the raw values keep None.
+    for c in present:
+        df[c] = [None if _is_nan(v) else v for v in df[c].tolist()]
+        df[c] = df[c].astype(object)
+
+    missing = [c for c in REQUIRED[kind] if c not in positions]
+    return SheetFrame(file=raw.file, sheet=raw.sheet, kind=kind, df=df, letters=letters,
+                      missing=missing, extra=extra, header_row=raw.header_row)
+
+
+def _is_nan(v: object) -> bool:
+    return isinstance(v, float) and v != v

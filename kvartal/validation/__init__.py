@@ -1,0 +1,133 @@
+"""Validation of a quarter's inputs with Great Expectations, waivers and the review files.
+
+The expectation suites live in `expectations/*.json`; this package prepares the tables
+they run over (`frames`), runs them and points every finding at its cell (`run`), knows
+each rule's Danish message (`rules`), and writes what operators read (`review`). All files
+of a quarter are checked in the same run, so one bad file never hides another's problems.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from kvartal.model import ERROR, WARNING, CellRef, Problem, Waiver
+from kvartal.quarters import Quarter
+from kvartal.validation.frames import (
+    VALUE_SETS,
+    Table,
+    catalogue_table,
+    figures_table,
+    headers_table,
+    known_ids,
+    known_keys,
+    mark_coverage,
+    present,
+    waivers_table,
+)
+from kvartal.validation.review import review_html, review_json
+from kvartal.validation.rules import RULES
+
+if TYPE_CHECKING:
+    from kvartal.tables import SheetFrame
+
+__all__ = ["RULES", "ValidationResult", "review_html", "review_json", "validate"]
+
+
+@dataclass
+class ValidationResult:
+    problems: list[Problem] = field(default_factory=list)  # sorted; waived ones included
+    waived: list[tuple[Problem, Waiver]] = field(default_factory=list)
+    excluded: set[tuple[str, str]] = field(default_factory=set)  # (file, cell) to leave out
+
+    @property
+    def blocking(self) -> list[Problem]:
+        """Errors not waived: any of these stops publication.
+
+        Compared by value, not identity, so the result means the same after Prefect has
+        pickled it between tasks.
+        """
+        waived = {p for p, _ in self.waived}
+        return [p for p in self.problems if p.severity == ERROR and p not in waived]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == WARNING]
+
+    def waiver_of(self, problem: Problem) -> Waiver | None:
+        for p, w in self.waived:
+            if p == problem:
+                return w
+        return None
+
+
+def validate(quarter: Quarter, catalogue: list[SheetFrame],
+             figures: dict[Quarter, list[SheetFrame]], waivers: SheetFrame | None,
+             read_problems: list[Problem]) -> ValidationResult:
+    """Check the quarter's catalogue, figures and waivers; every finding in one result."""
+    from kvartal.validation.run import Runner
+
+    catalogue_t, targets = catalogue_table(catalogue)
+    current = figures.get(quarter, [])
+    figures_t = figures_table(current, targets, figures.get(quarter - 1, []), quarter)
+    mark_coverage(catalogue_t, targets, figures_t, quarter)
+    headers_t = headers_table(
+        [("catalogue", f) for f in catalogue] + [("figures", f) for f in current]
+        + ([("waivers", waivers)] if waivers is not None else []))
+    waivers_t = waivers_table(waivers)
+
+    runner = Runner.start({"quarter": str(quarter), "known_keys": known_keys(targets),
+                           "known_ids": known_ids(targets), **VALUE_SETS})
+    problems = list(read_problems)
+    for table, suite in ((headers_t, "headers"), (catalogue_t, "catalogue"),
+                         (figures_t, "figures")):
+        problems += runner.check(table, suite, quarter)
+
+    found = list(problems)
+    valid = dict(_waivers(waivers_t))
+    waived: list[tuple[Problem, Waiver]] = []
+    for p in found:
+        w = next((w for w in valid.values() if w.matches(p)), None)
+        if w is not None:
+            waived.append((p, w))
+    waivers_t.df["_matched"] = [
+        any(valid[i].matches(p) for p in found) if i in valid else None
+        for i in range(len(waivers_t.df))]
+    problems += runner.check(waivers_t, "waivers", quarter)
+
+    problems.sort(key=_order)
+    excluded = {(p.file, p.cell) for p, _ in waived if p.severity == ERROR and p.cell}
+    return ValidationResult(problems=problems, waived=waived, excluded=excluded)
+
+
+def _waivers(table: Table) -> list[tuple[int, Waiver]]:
+    """The waiver rows that count: those naming a file, a reason and an approver."""
+    out = []
+    df = table.df
+    for i in range(len(df)):
+        fil, reason, approver = df.at[i, "Fil"], df.at[i, "Begrundelse"], df.at[i, "Godkendt af"]
+        if not (present(fil) and present(reason) and present(approver)):
+            continue
+        cell = df.at[i, "Celle"]
+        rule = df.at[i, "Regel"]
+        frame = table.frame(df.at[i, "_file"])
+        row = int(df.at[i, "_row"])
+        source = CellRef(file=df.at[i, "_file"], sheet=df.at[i, "_sheet"], row=row,
+                         cell=frame.cell(row, "Fil") if frame is not None else None,
+                         column="Fil")
+        out.append((i, Waiver(
+            file=str(fil).strip(),
+            cell=str(cell).strip().replace("$", "").upper() if present(cell) else None,
+            rule=str(rule).strip().lower() if present(rule) else None,
+            reason=str(reason).strip(), approved_by=str(approver).strip(), source=source)))
+    return out
+
+
+_CELL = re.compile(r"^([A-Z]+)(\d+)$")
+
+
+def _order(p: Problem) -> tuple[str, str, int, int, str, str]:
+    m = _CELL.match(p.cell or "")
+    letters = m.group(1) if m else ""
+    return (p.file, p.sheet or "", p.row or 0, len(letters), letters, p.rule)

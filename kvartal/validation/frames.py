@@ -1,0 +1,408 @@
+"""The tables the expectation suites run over, with the columns GX cannot compute itself.
+
+GX checks one row at a time (or a few columns of one row), so everything that needs the
+catalogue, another file or the previous quarter is worked out here in pandas first: the
+unit of the target a figure row serves, whether the parts of a metric add up, last
+quarter's value. Each such fact becomes a column whose name starts with `_`; the suites
+in `expectations/` then judge those columns, and every finding still comes back with the
+row it belongs to. Columns that hold a check's verdict ("flags") are True (fine), False
+(a finding) or None (the rule does not apply to the row).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from kvartal.model import (
+    AGGREGATIONS,
+    CATALOGUE_COLUMNS,
+    CATALOGUE_REQUIRED,
+    DIRECTIONS,
+    FIGURE_COLUMNS,
+    FIGURE_REQUIRED,
+    TARGET_KINDS,
+    UNITS,
+    WAIVER_COLUMNS,
+)
+from kvartal.numbers import CellValueError, parse_number, parse_text_key
+from kvartal.quarters import Quarter, QuarterError
+
+if TYPE_CHECKING:
+    from kvartal.tables import SheetFrame
+
+WAIVER_REQUIRED = ["Fil", "Celle", "Begrundelse", "Godkendt af"]
+LINEAGE = ["_i", "_file", "_sheet", "_row"]
+
+
+def norm(v: object) -> str | None:
+    """Words compared the way people mean them: case and spacing do not matter."""
+    if not isinstance(v, str):
+        return None
+    text = " ".join(v.split()).casefold()
+    return text or None
+
+
+VALUE_SETS: dict[str, list[str]] = {
+    "units": [u.casefold() for u in UNITS],
+    "directions": [d.casefold() for d in DIRECTIONS],
+    "kinds": [k.casefold() for k in TARGET_KINDS],
+    "aggregations": [a.casefold() for a in AGGREGATIONS],
+}
+MILESTONE = "milepæl"
+
+
+def key(v: object) -> str | None:
+    """`Nr.`/`Nøgletal`/`Mål-id` as a comparable key; None when empty or unreadable."""
+    try:
+        text = parse_text_key(v)
+    except CellValueError:
+        return None
+    return norm(text)
+
+
+def number(v: object) -> float:
+    try:
+        parsed = parse_number(v)
+    except CellValueError:
+        return math.nan
+    return math.nan if parsed is None else parsed.value
+
+
+def quarter_of(v: object) -> Quarter | None:
+    try:
+        return Quarter.parse(v.strip() if isinstance(v, str) else v)
+    except QuarterError:
+        return None
+
+
+def present(v: object) -> bool:
+    if v is None:
+        return False
+    if isinstance(v, float) and math.isnan(v):
+        return False
+    return not (isinstance(v, str) and not v.strip())
+
+
+@dataclass
+class Table:
+    """One kind of input, every file concatenated; `_i` is the row's position in `df`."""
+
+    kind: str
+    df: pd.DataFrame
+    frames: dict[str, SheetFrame] = field(default_factory=dict)  # by file
+    extras: dict[int, dict[str, Any]] = field(default_factory=dict)  # message context by _i
+
+    def frame(self, file: str) -> SheetFrame | None:
+        return self.frames.get(file)
+
+
+def concat(kind: str, frames: Iterable[SheetFrame], columns: list[str]) -> Table:
+    """Stack the files so each suite runs once; every canonical column exists afterwards."""
+    parts = []
+    by_file: dict[str, SheetFrame] = {}
+    for frame in frames:
+        by_file[frame.file] = frame
+        df = frame.df.reset_index(drop=True).copy()
+        if "_file" not in df:
+            df["_file"] = frame.file
+        if "_sheet" not in df:
+            df["_sheet"] = frame.sheet
+        parts.append(df)
+    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    for column in [*columns, "_file", "_sheet", "_row"]:
+        if column not in df:
+            df[column] = None
+    df = df.astype(object)
+    for column in columns:
+        df[column] = [v if present(v) else None for v in df[column]]
+    df["_i"] = range(len(df))
+    df.index = pd.RangeIndex(len(df))
+    return Table(kind, df, by_file)
+
+
+# ---------------------------------------------------------------------------- catalogue
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    """What a figure row needs to know about the target(s) it serves."""
+
+    target_id: str | None
+    initiative: str | None
+    metric: str | None
+    unit: str | None
+    aggregation: str
+    start: Quarter | None
+    end: Quarter | None
+
+    @property
+    def milestone(self) -> bool:
+        return self.unit == MILESTONE
+
+
+def _flag(applies: bool, ok: bool) -> bool | None:
+    return bool(ok) if applies else None
+
+
+def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInfo]]:
+    table = concat("catalogue", frames, CATALOGUE_COLUMNS)
+    df = table.df
+    df["_target_id"] = [key(v) for v in df["Mål-id"]]
+    for column, source in [("_unit", "Enhed"), ("_direction", "Retning"), ("_kind", "Måltype"),
+                           ("_aggregation", "Opgørelse")]:
+        df[column] = [norm(v) for v in df[source]]
+    milestone = [u == MILESTONE for u in df["_unit"]]
+    df["_metric_ok"] = [_flag(not m, present(v)) for m, v in zip(milestone, df["Nøgletal"],
+                                                                   strict=True)]
+    df["_direction_ok"] = [_flag(not m, present(v)) for m, v in zip(milestone, df["Retning"],
+                                                                      strict=True)]
+    df["_value_ok"] = [_flag(not m, present(v)) for m, v in zip(milestone, df["Målværdi"],
+                                                                  strict=True)]
+    df["_due_ok"] = [_flag(m, present(v)) for m, v in zip(milestone, df["Frist"], strict=True)]
+    starts = [quarter_of(v) for v in df["Fra"]]
+    ends = [quarter_of(v) for v in df["Til"]]
+    df["_from_ord"] = [float(q.ordinal) if q else math.nan for q in starts]
+    df["_to_ord"] = [float(q.ordinal) if q else math.nan for q in ends]
+    interval = [d == "interval" for d in df["_direction"]]
+    df["_target_min"] = [number(v) if i else math.nan for i, v in zip(interval, df["Målværdi"],
+                                                                       strict=True)]
+    df["_target_max"] = [number(v) if i else math.nan
+                         for i, v in zip(interval, df["Målværdi maks."], strict=True)]
+    df["_interval_max_ok"] = [_flag(i, present(v))
+                              for i, v in zip(interval, df["Målværdi maks."], strict=True)]
+    for column in ("_from_ord", "_to_ord", "_target_min", "_target_max"):
+        df[column] = df[column].astype(float)
+
+    targets = []
+    for i in range(len(df)):
+        unit = df.at[i, "_unit"]
+        aggregation = df.at[i, "_aggregation"]
+        if aggregation not in AGGREGATIONS:
+            aggregation = "seneste" if unit == "pct." else "sum"
+        targets.append(TargetInfo(
+            target_id=df.at[i, "_target_id"], initiative=key(df.at[i, "Nr."]),
+            metric=key(df.at[i, "Nøgletal"]), unit=unit, aggregation=aggregation,
+            start=starts[i], end=ends[i]))
+    return table, targets
+
+
+def known_keys(targets: list[TargetInfo]) -> list[str]:
+    return sorted({f"{t.initiative}|{t.metric}" for t in targets if t.initiative and t.metric})
+
+
+def known_ids(targets: list[TargetInfo]) -> list[str]:
+    return sorted({t.target_id for t in targets if t.target_id})
+
+
+def mark_coverage(catalogue: Table, targets: list[TargetInfo], figures: Table,
+                  quarter: Quarter) -> None:
+    """`_has_figure`: does any row of the quarter serve this active target?"""
+    fig = figures.df
+    by_id = {t for t in fig["_target_id"] if t}
+    by_key = {(n, m) for n, m, w, t in zip(fig["_nr"], fig["_metric"], fig["_whole"],
+                                            fig["_target_id"], strict=True) if n and m and not t}
+    by_key |= {(n, w) for n, m, w, t in zip(fig["_nr"], fig["_metric"], fig["_whole"],
+                                            fig["_target_id"], strict=True) if n and w and not t}
+    flags: list[bool | None] = []
+    for t in targets:
+        active = t.start is not None and t.end is not None and t.start <= quarter <= t.end
+        if not active or not (t.target_id or t.initiative):
+            flags.append(None)
+            continue
+        flags.append(bool((t.target_id and t.target_id in by_id)
+                          or (t.initiative, t.metric) in by_key))
+    catalogue.df["_has_figure"] = flags
+
+
+# ------------------------------------------------------------------------------ figures
+
+
+def _serves(targets: list[TargetInfo]) -> Callable[[str | None, str | None, str | None],
+                                                    list[TargetInfo]]:
+    by_id: dict[str, list[TargetInfo]] = defaultdict(list)
+    by_key: dict[tuple[str, str], list[TargetInfo]] = defaultdict(list)
+    for t in targets:
+        if t.target_id:
+            by_id[t.target_id].append(t)
+        if t.initiative and t.metric:
+            by_key[(t.initiative, t.metric)].append(t)
+
+    def find(nr: str | None, metric: str | None, target_id: str | None) -> list[TargetInfo]:
+        if target_id:
+            return by_id.get(target_id, [])
+        if not (nr and metric):
+            return []
+        whole = metric.split("/", 1)[0].strip()
+        return by_key.get((nr, metric)) or by_key.get((nr, whole)) or []
+
+    return find
+
+
+def _effective(v: float, t: float, n: float) -> float:
+    """The figure's value: `Værdi`, or the percentage from `Tæller`/`Nævner`."""
+    if not math.isnan(v):
+        return v
+    if not math.isnan(t) and not math.isnan(n) and n > 0:
+        return 100 * t / n
+    return math.nan
+
+
+def _keys(df: pd.DataFrame) -> None:
+    df["_nr"] = [key(v) for v in df["Nr."]]
+    df["_metric"] = [key(v) for v in df["Nøgletal"]]
+    df["_whole"] = [m.split("/", 1)[0].strip() if m else None for m in df["_metric"]]
+    df["_target_id"] = [key(v) for v in df["Mål-id"]]
+    quarters = [quarter_of(v) for v in df["Kvartal"]]
+    df["_quarter"] = [str(q) if q else None for q in quarters]
+    for column, source in [("_v", "Værdi"), ("_t", "Tæller"), ("_n", "Nævner")]:
+        df[column] = pd.Series([number(v) for v in df[source]], index=df.index, dtype=float)
+
+
+def figures_table(frames: Iterable[SheetFrame], targets: list[TargetInfo],
+                  previous: Iterable[SheetFrame], quarter: Quarter) -> Table:
+    table = concat("figures", frames, FIGURE_COLUMNS)
+    df = table.df
+    _keys(df)
+    known = set(known_keys(targets))
+    keys: list[str | None] = []
+    for nr, metric, whole in zip(df["_nr"], df["_metric"], df["_whole"], strict=True):
+        if not (nr and metric):
+            keys.append(None)
+        elif f"{nr}|{metric}" in known:
+            keys.append(f"{nr}|{metric}")
+        else:
+            keys.append(f"{nr}|{whole}")
+    df["_key"] = keys
+
+    find = _serves(targets)
+    units: list[str | None] = []
+    aggregations: list[str | None] = []
+    milestone_rows: list[bool] = []
+    for nr, metric, tid, reached in zip(df["_nr"], df["_metric"], df["_target_id"],
+                                        df["Milepæl nået"], strict=True):
+        served = find(nr, metric, tid)
+        unit_set = {t.unit for t in served}
+        agg_set = {t.aggregation for t in served}
+        units.append(unit_set.pop() if len(unit_set) == 1 else None)
+        aggregations.append(agg_set.pop() if len(agg_set) == 1 else None)
+        milestone_rows.append(present(reached) or any(t.milestone for t in served))
+    df["_unit"] = units
+    df["_aggregation"] = aggregations
+
+    df["_metric_ok"] = [_flag(not m, present(v))
+                        for m, v in zip(milestone_rows, df["Nøgletal"], strict=True)]
+    df["_value_ok"] = [
+        _flag(not m, present(v) or (present(t) and present(n)))
+        for m, v, t, n in zip(milestone_rows, df["Værdi"], df["Tæller"], df["Nævner"],
+                              strict=True)]
+    df["_count_v"] = [v if u == "antal" else math.nan for v, u in zip(df["_v"], units,
+                                                                       strict=True)]
+    df["_pct_v"] = [v if u == "pct." else math.nan for v, u in zip(df["_v"], units, strict=True)]
+    df["_ratio_gap"] = [
+        abs(v - 100 * t / n) if not (math.isnan(v) or math.isnan(t) or math.isnan(n)) and n > 0
+        else math.nan
+        for v, t, n in zip(df["_v"], df["_t"], df["_n"], strict=True)]
+    df["_dup_metric"] = [m if m else ("" if tid else None)
+                         for m, tid in zip(df["_metric"], df["_target_id"], strict=True)]
+    df["_dup_target"] = [tid or "" for tid in df["_target_id"]]
+
+    _parts(table)
+    _previous(table, previous, quarter)
+    for column in ("_count_v", "_pct_v", "_ratio_gap", "_whole_v", "_parts_sum",
+                   "_prev_seneste", "_prev_x10"):
+        df[column] = df[column].astype(float)
+    return table
+
+
+def _group(df: pd.DataFrame, i: int) -> tuple[Any, ...]:
+    return (df.at[i, "_nr"], df.at[i, "_whole"], df.at[i, "_quarter"], df.at[i, "_dup_target"])
+
+
+def _parts(table: Table) -> None:
+    """Where a quarter has the whole and its parts, put both sums on the whole's row."""
+    df = table.df
+    parts: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for i in range(len(df)):
+        metric = df.at[i, "_metric"]
+        if metric and "/" in metric and df.at[i, "_nr"]:
+            parts[_group(df, i)].append(i)
+    whole_v = [math.nan] * len(df)
+    parts_sum = [math.nan] * len(df)
+    for i in range(len(df)):
+        metric, v = df.at[i, "_metric"], df.at[i, "_v"]
+        if not metric or "/" in metric or math.isnan(v):
+            continue
+        members = parts.get(_group(df, i))
+        if not members:
+            continue
+        values = [df.at[j, "_v"] for j in members]
+        if any(math.isnan(x) for x in values):
+            continue  # a part that is not a number is its own finding
+        whole_v[i] = round(v, 6)
+        parts_sum[i] = round(sum(values), 6)
+        table.extras.setdefault(i, {})["parts"] = [
+            (df.at[j, "Nøgletal"], df.at[j, "Værdi"]) for j in members]
+    df["_whole_v"] = whole_v
+    df["_parts_sum"] = parts_sum
+
+
+def _previous(table: Table, previous: Iterable[SheetFrame], quarter: Quarter) -> None:
+    """Last quarter's figure for the same row, for the warnings that compare quarters."""
+    df = table.df
+    prev_q = quarter - 1
+    before = concat("previous", previous, FIGURE_COLUMNS).df
+    _keys(before)
+    last: dict[tuple[Any, ...], float] = {}
+    for i in range(len(before)):
+        value = _effective(before.at[i, "_v"], before.at[i, "_t"], before.at[i, "_n"])
+        row_key = (before.at[i, "_nr"], before.at[i, "_metric"], before.at[i, "_target_id"])
+        if row_key[0] and (row_key[1] or row_key[2]) and not math.isnan(value):
+            last.setdefault(row_key, value)
+    seneste = [math.nan] * len(df)
+    times_ten = [math.nan] * len(df)
+    for i in range(len(df)):
+        prev = last.get((df.at[i, "_nr"], df.at[i, "_metric"], df.at[i, "_target_id"]))
+        v = df.at[i, "_v"]
+        if prev is None or math.isnan(v):
+            continue
+        table.extras.setdefault(i, {}).update(previous=prev, previous_quarter=prev_q)
+        if df.at[i, "_aggregation"] == "seneste" and df.at[i, "_unit"] == "antal":
+            seneste[i] = prev
+        if prev > 0:
+            times_ten[i] = 10 * prev
+    df["_prev_seneste"] = seneste
+    df["_prev_x10"] = times_ten
+
+
+# ------------------------------------------------------------------------ headers/waivers
+
+
+def headers_table(frames: Iterable[tuple[str, SheetFrame]]) -> Table:
+    """One row per file and required header; `_present` is False where the file lacks it."""
+    required = {"catalogue": CATALOGUE_REQUIRED, "figures": FIGURE_REQUIRED,
+                "waivers": WAIVER_REQUIRED}
+    rows = []
+    by_file: dict[str, SheetFrame] = {}
+    for kind, frame in frames:
+        by_file[frame.file] = frame
+        have = set(frame.letters)
+        if kind == "figures" and {"Tæller", "Nævner"} <= have:
+            have.add("Værdi")  # Værdi is required unless Tæller/Nævner are given
+        for column in required[kind]:
+            rows.append({"_file": frame.file, "_sheet": frame.sheet,
+                         "_row": getattr(frame, "header_row", 1), "_column": column,
+                         "_present": column in have})
+    df = pd.DataFrame(rows, columns=["_file", "_sheet", "_row", "_column", "_present"])
+    df = df.astype(object)
+    df["_i"] = range(len(df))
+    return Table("headers", df, by_file)
+
+
+def waivers_table(frame: SheetFrame | None) -> Table:
+    return concat("waivers", [frame] if frame is not None else [], WAIVER_COLUMNS)

@@ -1,0 +1,82 @@
+"""Which inbox files a quarter reads (CONTRACT §1): windows reaching back, lock and hidden
+files skipped, afvigelser.csv never read as figures, unreadable files reported, not fatal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kvartal.gather import gather
+from kvartal.quarters import Quarter
+from kvartal.storage import LocalStorage
+
+HEADER = ("Aftale;Nr.;Indsats;Mål-id;Måltype;Målbeskrivelse;Nøgletal;Enhed;Retning;Målværdi;"
+          "Fra;Til\n")
+
+
+def _write(root: Path, rel: str, text: str, encoding: str = "utf-8") -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding=encoding)
+
+
+def _catalogue(root: Path, *windows: tuple[str, str]) -> None:
+    rows = "".join(
+        f"Aftale 2013;{i};Indsats {i};{i}-a;Indsatsmål;Mål;aftaler;antal;mindst;850;{a};{b}\n"
+        for i, (a, b) in enumerate(windows, start=1))
+    _write(root, "targets/katalog.csv", HEADER + rows)
+
+
+def _figures(root: Path, quarter: str, name: str = "centre.csv") -> None:
+    _write(root, f"{quarter}/{name}", f"Nr.;Nøgletal;Kvartal;Værdi\n1;aftaler;{quarter};10\n")
+
+
+def test_a_multi_year_window_reads_every_quarter_back_to_its_start(tmp_path):
+    _catalogue(tmp_path, ("2013Q1", "2015Q4"))
+    for q in ("2012Q4", "2013Q1", "2013Q2", "2014Q1", "2014Q2"):
+        _figures(tmp_path, q)
+    inputs = gather(LocalStorage(tmp_path), Quarter(2014, 2))
+    assert sorted(str(q) for q in inputs.figures) == ["2013Q1", "2013Q2", "2014Q1", "2014Q2"]
+    assert inputs.problems == []
+
+
+def test_the_quarter_before_is_read_even_when_no_window_reaches_it(tmp_path):
+    _catalogue(tmp_path, ("2009Q3", "2009Q4"))
+    _figures(tmp_path, "2009Q2")
+    _figures(tmp_path, "2009Q3")
+    inputs = gather(LocalStorage(tmp_path), Quarter(2009, 3))
+    assert sorted(str(q) for q in inputs.figures) == ["2009Q2", "2009Q3"]
+
+
+def test_lock_files_hidden_files_and_waivers_are_not_figures(tmp_path):
+    _catalogue(tmp_path, ("2009Q1", "2009Q4"))
+    _figures(tmp_path, "2009Q3")
+    _write(tmp_path, "2009Q3/~$centre.xlsx", "lock")
+    _write(tmp_path, "2009Q3/.DS_Store", "junk")
+    _write(tmp_path, "2009Q3/afvigelser.csv",
+           "Fil;Celle;Regel;Begrundelse;Godkendt af\ncentre.csv;D2;;Kendt fejl;Olsen\n")
+    inputs = gather(LocalStorage(tmp_path), Quarter(2009, 3))
+    assert [s.file for s in inputs.figures[Quarter(2009, 3)]] == ["2009Q3/centre.csv"]
+    assert inputs.waivers is not None and inputs.waivers.file == "2009Q3/afvigelser.csv"
+    paths = {s.path for s in inputs.sources}
+    assert "2009Q3/afvigelser.csv" in paths and "2009Q3/~$centre.xlsx" not in paths
+    assert inputs.problems == []
+
+
+def test_an_unreadable_file_is_a_whole_file_error_and_the_others_are_still_read(tmp_path):
+    _catalogue(tmp_path, ("2009Q1", "2009Q4"))
+    _figures(tmp_path, "2009Q3", "a.csv")
+    (tmp_path / "2009Q3" / "b.xlsx").write_bytes(b"this is not a workbook")
+    _write(tmp_path, "2009Q3/notes.txt", "a note")
+    inputs = gather(LocalStorage(tmp_path), Quarter(2009, 3))
+    assert [s.file for s in inputs.figures[Quarter(2009, 3)]] == ["2009Q3/a.csv"]
+    by_file = {p.file: p for p in inputs.problems}
+    assert by_file["2009Q3/b.xlsx"].severity == "fejl"
+    assert by_file["2009Q3/b.xlsx"].cell is None
+    assert by_file["2009Q3/notes.txt"].severity == "advarsel"
+
+
+def test_a_missing_catalogue_and_quarter_folder_are_errors(tmp_path):
+    (tmp_path / "2009Q2").mkdir()
+    inputs = gather(LocalStorage(tmp_path), Quarter(2009, 3))
+    rules = {p.rule for p in inputs.problems if p.severity == "fejl"}
+    assert rules == {"katalog_mangler", "kvartal_mangler"}
