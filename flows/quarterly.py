@@ -98,14 +98,12 @@ def quarterly_report(
                                       settings.at_risk)
     print_ = fingerprint(inputs.sources, settings.as_dict())
     version, already = plan_version(publish_to, report_quarter, print_)
-    report = open_storage(publish_to).location(f"{report_quarter}/report.html")
     if already:
         logger.info("%s er allerede udgivet som version %d med samme indhold", report_quarter,
                     version)
-        return Outcome(str(report_quarter), version, False, report, review,
-                       len(validation.warnings), len(validation.waived)).to_dict()
-
-    files = render_report(report_quarter, version, fulfilment, validation)
+    files = {} if already else render_report(report_quarter, version, fulfilment, validation)
+    # Publishing again with the same fingerprint writes nothing, but finishes a copy that
+    # an interrupted run left half done.
     published = publish_report(publish_to, report_quarter, version, files, print_, {
         "sources": [asdict(s) for s in inputs.sources],
         "waivers": [{**w.to_json(), "problem": p.to_json()} for p, w in validation.waived],

@@ -109,9 +109,16 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     _offline_defaults()
-    from flows.quarterly import QuarterBlocked, quarterly_report
+    from kvartal.ephemeral import prefect_api
 
     inbox, quarter = _inbox_and_quarter(args)
+    with prefect_api(warm_up=["flows.quarterly", "great_expectations", "weasyprint"]):
+        return _run_flow(args, inbox, quarter)
+
+
+def _run_flow(args: argparse.Namespace, inbox: str, quarter: str) -> int:
+    from flows.quarterly import QuarterBlocked, quarterly_report
+
     state = quarterly_report(quarter=quarter, inbox=inbox, publish_to=args.publish_to,
                              review_to=args.review_to, interactive=True, return_state=True)
     if state.is_completed():

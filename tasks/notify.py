@@ -22,9 +22,9 @@ def notify_recipients(publish_to: str, review_to: str, published: PublishResult,
     retried task send nothing twice."""
     from kvartal import notify
 
-    settings = notify.SmtpSettings.load()
+    settings = notify.SmtpSettings.from_env()
     agreements = sorted({t.agreement for t in fulfilment.targets})
-    recipients = notify.recipients_for(agreements)
+    recipients = notify.recipients_for(notify.recipients_from_env(), agreements)
     if settings is None or not recipients:
         return []
     storage = open_storage(publish_to)
@@ -50,12 +50,14 @@ def notify_operators(quarter: Quarter, problems: list[Problem], review: str) -> 
 
     logger = get_run_logger()
     to = [a.strip() for a in setting("KVARTAL_OPERATOR_EMAILS").split(",") if a.strip()]
-    settings = notify.SmtpSettings.load()
+    settings = notify.SmtpSettings.from_env()
     if not to or settings is None:
         logger.info("Ingen operatøradresser sat (KVARTAL_OPERATOR_EMAILS); ingen e-mail sendt")
         return
     lines = "\n".join(f"- {p.line()}" for p in problems[:50])
-    notify.send_mail(settings, to, f"kvartal venter på godkendelse: {quarter.label_da}",
-                     f"Kørslen for {quarter.label_da} har {len(problems)} fejl og venter på "
-                     f"en beslutning i Prefect (godkend eller afvis).\n\n"
-                     f"Valideringsrapport: {review}\n\n{lines}\n")
+    for address in to:
+        notify.send_mail(settings, address,
+                         f"kvartal venter på godkendelse: {quarter.label_da}",
+                         f"Kørslen for {quarter.label_da} har {len(problems)} fejl og venter "
+                         f"på en beslutning i Prefect (godkend eller afvis).\n\n"
+                         f"Valideringsrapport: {review}\n\n{lines}\n")

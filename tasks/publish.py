@@ -27,7 +27,7 @@ def publish_report(publish_to: str, quarter: Quarter, version: int, files: dict[
     """Retried because object storage fails in transit; create-only writes make a retry safe."""
 
     def render(n: int) -> dict[str, bytes]:
-        if n != version:
+        if n != version or not files:
             raise RuntimeError(
                 f"Version {version} af {quarter} blev udgivet af en anden kørsel imens; "
                 "kør igen.")
