@@ -43,7 +43,9 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
     env = dict(os.environ)
     env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
                DO_NOT_TRACK="1", PREFECT_SERVER_UI_ENABLED="false",
-               PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2")
+               PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
+               # a quarterly schedule has one run in the default 100-day horizon
+               PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME="P400D")
     env.pop("PREFECT_API_URL", None)
     prefect = Path(sys.executable).with_name("prefect")
     with log.open("wb") as out:
