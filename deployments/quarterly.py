@@ -7,6 +7,7 @@ run's scheduled time. They are not interactive: a run with errors waits for an o
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING
 
 from kvartal.config import setting
@@ -22,7 +23,7 @@ def quarterly_deployment(work_pool: str | None = None) -> RunnerDeployment:
 
     from flows.quarterly import quarterly_report
 
-    return quarterly_report.to_deployment(
+    deployment = quarterly_report.to_deployment(
         name=DEPLOYMENT_NAME,
         description="Kvartalsrapporten: saml, valider, beregn målopfyldelse, dan og udgiv.",
         schedules=[Cron(setting("KVARTAL_SCHEDULE_CRON"), timezone=setting("KVARTAL_TIMEZONE"))],
@@ -35,6 +36,8 @@ def quarterly_deployment(work_pool: str | None = None) -> RunnerDeployment:
         work_pool_name=work_pool,
         tags=["kvartal"],
     )
+    assert not inspect.isawaitable(deployment)  # called from sync code it is a value
+    return deployment
 
 
 def deploy(work_pool: str | None = None) -> list[str]:

@@ -129,17 +129,16 @@ def scheduled_quarter() -> Quarter:
 def approval_form(problems: list[Problem], quarter: Quarter, review: str) -> type[RunInput]:
     """A form listing exactly this run's errors, so the operator picks what to waive."""
     keys = tuple(problem_key(p) for p in problems)
-    choice = Literal.__getitem__(keys) if keys else str  # type: ignore[attr-defined]
-    form = pydantic.create_model(  # type: ignore[call-overload]
-        "Godkendelse",
-        __base__=RunInput,
-        beslutning=(Literal["godkend", "afvis"], pydantic.Field(
+    choice: Any = Literal.__getitem__(keys) if keys else str
+    fields: dict[str, Any] = {
+        "beslutning": (Literal["godkend", "afvis"], pydantic.Field(
             description="godkend: udgiv med de valgte afvigelser; afvis: udgiv ikke")),
-        afvigelser=(list[choice], pydantic.Field(  # type: ignore[valid-type]
+        "afvigelser": (list[choice], pydantic.Field(
             default=list(keys), description="Fejl der godkendes som afvigelser")),
-        begrundelse=(str, pydantic.Field(description="Hvorfor fejlene kan godkendes")),
-        godkendt_af=(str, pydantic.Field(description="Navn på den der godkender")),
-    )
+        "begrundelse": (str, pydantic.Field(description="Hvorfor fejlene kan godkendes")),
+        "godkendt_af": (str, pydantic.Field(description="Navn på den der godkender")),
+    }
+    form: type[RunInput] = pydantic.create_model("Godkendelse", __base__=RunInput, **fields)
     lines = "\n".join(f"- `{problem_key(p)}`: {p.message}" for p in problems)
     return form.with_initial_data(
         description=f"## {quarter.label_da}: {len(problems)} fejl blokerer udgivelsen\n\n"

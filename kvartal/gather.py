@@ -72,9 +72,16 @@ class _Reader:
         return out
 
 
+def limits_from_env() -> Limits:
+    from kvartal.config import setting
+
+    return Limits(max_cells=int(setting("KVARTAL_MAX_CELLS")),
+                  max_uncompressed=int(setting("KVARTAL_MAX_UNCOMPRESSED")))
+
+
 def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> Inputs:
     inputs = Inputs(quarter=quarter)
-    reader = _Reader(inbox, inputs, limits or Limits())
+    reader = _Reader(inbox, inputs, limits or limits_from_env())
 
     catalogue_keys = reader.data_files("targets")
     if not catalogue_keys:
