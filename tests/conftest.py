@@ -20,7 +20,11 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_INBOX = REPO / "examples" / "inbox"
 
-pytest_plugins: list[str] = ["tests.support.prefect_server", "tests.support.s3server"]
+pytest_plugins: list[str] = [
+    "tests.support.prefect_server",
+    "tests.support.s3server",
+    "tests.support.smtp",
+]
 
 
 @pytest.fixture(scope="session")

@@ -100,12 +100,22 @@ def _paused_run_id(timeout: float = 240) -> Any:
 
 
 def test_paused_run_approved_in_prefect_publishes_with_the_waiver_on_record(
-        places, prefect_api, monkeypatch):
+        places, prefect_api, monkeypatch, smtp):
     monkeypatch.setenv("KVARTAL_APPROVAL_TIMEOUT", "300")
+    mailbox, smtp_settings = smtp
+    monkeypatch.setenv("KVARTAL_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("KVARTAL_SMTP_PORT", str(smtp_settings.port))
+    monkeypatch.setenv("KVARTAL_SMTP_FROM", "kvartal@kommune.example")
+    monkeypatch.setenv("KVARTAL_OPERATOR_EMAILS", "drift@kommune.example")
     from prefect.flow_runs import resume_flow_run
 
     thread, out = _run_in_thread(places)
     run_id = _paused_run_id()
+    # the operators are told the run waits for them, with the problem and where to look
+    ((to, told),) = mailbox.messages
+    assert to == ["drift@kommune.example"]
+    assert "3. kvartal 2009" in told["Subject"]
+    assert "2009Q3/centre.csv::D3: ikke_tal" in told.get_content()
     resume_flow_run(run_id, run_input={
         "beslutning": "godkend", "afvigelser": [BAD_CELL],
         "begrundelse": "Centret bekræfter 1,5 er en tastefejl; tallet udelades",
@@ -135,6 +145,15 @@ def test_paused_run_approved_in_prefect_publishes_with_the_waiver_on_record(
     assert by_id["1.5-a"]["actual"] == 147  # 95 + 52
     report = (places["publish"] / "2009Q3" / "report.html").read_text("utf-8")
     assert "Operatør Olsen" in report
+
+
+def test_a_paused_run_nobody_answers_fails_after_the_timeout(places, prefect_api, monkeypatch):
+    monkeypatch.setenv("KVARTAL_APPROVAL_TIMEOUT", "4")
+    thread, out = _run_in_thread(places)
+    thread.join(300)
+    state = out["state"]
+    assert state.is_failed()
+    assert not (places["publish"] / "2009Q3").exists()
 
 
 def test_paused_run_rejected_publishes_nothing(places, prefect_api, monkeypatch):
