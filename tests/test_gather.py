@@ -80,3 +80,29 @@ def test_a_missing_catalogue_and_quarter_folder_are_errors(tmp_path):
     inputs = gather(LocalStorage(tmp_path), Quarter(2009, 3))
     rules = {p.rule for p in inputs.problems if p.severity == "fejl"}
     assert rules == {"katalog_mangler", "kvartal_mangler"}
+
+
+def test_a_milestone_reached_in_an_earlier_quarter_needs_no_new_figure(tmp_path):
+    """CONTRACT §4 warns of an active target with no figure; a milestone reached in 2009Q1
+    has nothing more to report, so 2009Q3 gives no `mangler_tal` for it."""
+    from kvartal.review import frames_of
+    from kvartal.validation import validate
+
+    _write(tmp_path, "targets/katalog.csv",
+           "Aftale;Nr.;Indsats;Mål-id;Måltype;Målbeskrivelse;Nøgletal;Enhed;Retning;Målværdi;"
+           "Fra;Til;Frist\n"
+           "Aftale 2009;2.2;Konsulenter;2.2-a;Indsatsmål;4 konsulenter ansat;;milepæl;;;"
+           "2009Q1;2009Q4;31.01.2009\n"
+           "Aftale 2009;2.3;Information;2.3-b;Indsatsmål;Pjecer udarbejdet;;milepæl;;;"
+           "2009Q1;2009Q4;31.12.2009\n")
+    _write(tmp_path, "2009Q1/c.csv", "Nr.;Nøgletal;Kvartal;Værdi;Mål-id;Milepæl nået\n"
+                                     "2.2;;2009Q1;;2.2-a;31.03.2009\n2.3;;2009Q1;;2.3-b;nej\n")
+    _write(tmp_path, "2009Q3/c.csv", "Nr.;Nøgletal;Kvartal;Værdi;Mål-id;Milepæl nået\n"
+                                     "1.1;x;2009Q3;;;\n")
+    inputs = gather(LocalStorage(tmp_path), Quarter(2009, 3))
+    frames = frames_of(inputs)
+    result = validate(Quarter(2009, 3), frames.catalogue, frames.figures, frames.waivers,
+                      inputs.problems)
+    missing = {p.value for p in result.problems if p.rule == "mangler_tal"}
+    assert "2.3-b" in missing  # not reached yet: the centre must still report
+    assert "2.2-a" not in missing

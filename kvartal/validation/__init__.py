@@ -24,6 +24,7 @@ from kvartal.validation.frames import (
     known_keys,
     mark_coverage,
     present,
+    reached_before,
     waivers_table,
 )
 from kvartal.validation.review import review_html, review_json
@@ -71,7 +72,7 @@ def validate(quarter: Quarter, catalogue: list[SheetFrame],
     catalogue_t, targets = catalogue_table(catalogue)
     current = figures.get(quarter, [])
     figures_t = figures_table(current, targets, figures.get(quarter - 1, []), quarter)
-    mark_coverage(catalogue_t, targets, figures_t, quarter)
+    mark_coverage(catalogue_t, targets, figures_t, quarter, reached_before(figures, quarter))
     headers_t = headers_table(
         [("catalogue", f) for f in catalogue] + [("figures", f) for f in current]
         + ([("waivers", waivers)] if waivers is not None else []))

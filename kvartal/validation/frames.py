@@ -30,7 +30,7 @@ from kvartal.model import (
     UNITS,
     WAIVER_COLUMNS,
 )
-from kvartal.numbers import CellValueError, parse_number, parse_text_key
+from kvartal.numbers import CellValueError, parse_number, parse_reached, parse_text_key
 from kvartal.quarters import Quarter, QuarterError
 
 if TYPE_CHECKING:
@@ -200,9 +200,32 @@ def known_ids(targets: list[TargetInfo]) -> list[str]:
     return sorted({t.target_id for t in targets if t.target_id})
 
 
+def reached_before(figures: dict[Quarter, list[SheetFrame]], quarter: Quarter) -> set[str]:
+    """Milestones an earlier quarter reported reached: they need no figure any more."""
+    out: set[str] = set()
+    for q, frames in figures.items():
+        if q >= quarter:
+            continue
+        for frame in frames:
+            if "Mål-id" not in frame.df or "Milepæl nået" not in frame.df:
+                continue
+            for target_id, reached in zip(frame.df["Mål-id"], frame.df["Milepæl nået"],
+                                          strict=True):
+                try:
+                    tid, when = parse_text_key(target_id), parse_reached(reached)
+                except (CellValueError, ValueError):
+                    continue  # that quarter's own validation reported it
+                if tid and when not in (None, False):
+                    out.add(tid)
+    return out
+
+
 def mark_coverage(catalogue: Table, targets: list[TargetInfo], figures: Table,
-                  quarter: Quarter) -> None:
-    """`_has_figure`: does any row of the quarter serve this active target?"""
+                  quarter: Quarter, settled: frozenset[str] | set[str] = frozenset()) -> None:
+    """`_has_figure`: does any row of the quarter serve this active target?
+
+    A milestone reached in an earlier quarter (`settled`) counts as served.
+    """
     fig = figures.df
     by_id = {t for t in fig["_target_id"] if t}
     by_key = {(n, m) for n, m, w, t in zip(fig["_nr"], fig["_metric"], fig["_whole"],
@@ -215,7 +238,7 @@ def mark_coverage(catalogue: Table, targets: list[TargetInfo], figures: Table,
         if not active or not (t.target_id or t.initiative):
             flags.append(None)
             continue
-        flags.append(bool((t.target_id and t.target_id in by_id)
+        flags.append(bool((t.target_id and (t.target_id in by_id or t.target_id in settled))
                           or (t.initiative, t.metric) in by_key))
     catalogue.df["_has_figure"] = flags
 
