@@ -30,6 +30,10 @@ class Inputs:
     problems: list[Problem] = field(default_factory=list)
 
 
+class InboxNotFound(FileNotFoundError):
+    """No inbox at all: a wrong location, not a centre's bad file (exit 1, not 2)."""
+
+
 def is_ignored(key: str) -> bool:
     """Excel lock files (`~$…`) and hidden files are never data."""
     name = posixpath.basename(key)
@@ -82,6 +86,10 @@ def limits_from_env() -> Limits:
 def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> Inputs:
     inputs = Inputs(quarter=quarter)
     reader = _Reader(inbox, inputs, limits or limits_from_env())
+    if not inbox.list(""):
+        raise InboxNotFound(
+            f"Indbakken {inbox.url} findes ikke eller er tom. Ret --inbox, eller læg "
+            "målkataloget i targets/ og kvartalets filer i en mappe som 2009Q3/.")
 
     catalogue_keys = reader.data_files("targets")
     if not catalogue_keys:

@@ -76,7 +76,7 @@ def test_an_unreadable_file_is_a_whole_file_error_and_the_others_are_still_read(
 
 
 def test_a_missing_catalogue_and_quarter_folder_are_errors(tmp_path):
-    (tmp_path / "2009Q2").mkdir()
+    _figures(tmp_path, "2009Q2")
     inputs = gather(LocalStorage(tmp_path), Quarter(2009, 3))
     rules = {p.rule for p in inputs.problems if p.severity == "fejl"}
     assert rules == {"katalog_mangler", "kvartal_mangler"}
@@ -106,3 +106,21 @@ def test_a_milestone_reached_in_an_earlier_quarter_needs_no_new_figure(tmp_path)
     missing = {p.value for p in result.problems if p.rule == "mangler_tal"}
     assert "2.3-b" in missing  # not reached yet: the centre must still report
     assert "2.2-a" not in missing
+
+
+def test_no_inbox_at_all_is_a_wrong_location_not_a_validation_error(tmp_path):
+    import subprocess
+    import sys
+
+    import pytest
+
+    from kvartal.gather import InboxNotFound
+
+    with pytest.raises(InboxNotFound):
+        gather(LocalStorage(tmp_path / "nowhere"), Quarter(2009, 3))
+    done = subprocess.run([sys.executable, "-m", "kvartal.cli", "validate", "--quarter",
+                           "2009Q3", "--inbox", str(tmp_path / "nowhere"), "--review-to",
+                           str(tmp_path / "review")], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 1
+    assert "Indbakken" in done.stderr and "findes ikke" in done.stderr
