@@ -96,15 +96,15 @@ def quarterly_report(
 
     fulfilment = calculate_fulfilment(frames, report_quarter, validation.excluded,
                                       settings.at_risk)
-    print_ = fingerprint(inputs.sources, settings.as_dict())
-    version, already = plan_version(publish_to, report_quarter, print_)
+    source_print = fingerprint(inputs.sources, settings.as_dict())
+    version, already = plan_version(publish_to, report_quarter, source_print)
     if already:
         logger.info("%s er allerede udgivet som version %d med samme indhold", report_quarter,
                     version)
     files = {} if already else render_report(report_quarter, version, fulfilment, validation)
     # Publishing again with the same fingerprint writes nothing, but finishes a copy that
     # an interrupted run left half done.
-    published = publish_report(publish_to, report_quarter, version, files, print_, {
+    published = publish_report(publish_to, report_quarter, version, files, source_print, {
         "sources": [asdict(s) for s in inputs.sources],
         "waivers": [{**w.to_json(), "problem": p.to_json()} for p, w in validation.waived],
         "warnings": len(validation.warnings),
@@ -113,7 +113,13 @@ def quarterly_report(
         "git_revision": git_revision(),
     })
     if published.created:
-        notify_recipients(publish_to, review_to, published, fulfilment)
+        # The report is out whatever the mail server does: a delivery failure is logged
+        # and told, not turned into a failed publication.
+        delivery = notify_recipients(publish_to, review_to, published, fulfilment,
+                                     return_state=True)
+        if delivery.is_failed():
+            logger.error("E-mail til modtagerne mislykkedes: %s",
+                         delivery.result(raise_on_failure=False))
     logger.info("Rapporten for %s, version %d: %s", report_quarter, published.version,
                 published.location)
     return Outcome(str(report_quarter), published.version, published.created,

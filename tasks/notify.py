@@ -15,7 +15,7 @@ from tasks.fulfil import Fulfilment
 REPORT_FILES = ("report.html", "report.pdf", "report.xlsx")
 
 
-@task(name="notify-recipients", retries=2, retry_delay_seconds=[10, 60], cache_policy=NONE)
+@task(name="notify-recipients", retries=2, retry_delay_seconds=[5, 20], cache_policy=NONE)
 def notify_recipients(publish_to: str, review_to: str, published: PublishResult,
                       fulfilment: Fulfilment) -> list[str]:
     """One email per recipient per new version; the ledger in the review location makes a
