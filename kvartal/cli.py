@@ -110,8 +110,11 @@ def _validate(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     _offline_defaults()
     from kvartal.ephemeral import prefect_api
+    from kvartal.storage import check_locations
 
     inbox, quarter = _inbox_and_quarter(args)
+    check_locations(args.publish_to or setting("KVARTAL_PUBLISH_TO"),
+                    args.review_to or setting("KVARTAL_REVIEW_TO"))  # before any server starts
     with prefect_api(warm_up=["flows.quarterly", "great_expectations", "weasyprint"]):
         return _run_flow(args, inbox, quarter)
 

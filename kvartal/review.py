@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from kvartal.gather import Inputs
 from kvartal.quarters import Quarter
-from kvartal.storage import Storage
+from kvartal.storage import Storage, check_locations
 from kvartal.tables import SheetFrame, sheet_frame
 
 
@@ -45,18 +45,4 @@ def link_to(storage: Storage, key: str) -> str:
     where = storage.location(key)
     return where if "://" in where else "file://" + where
 
-
-def check_locations(publish_to: str, review_to: str) -> None:
-    """Refuse a review location inside (or equal to) the publish location."""
-    def norm(url: str) -> str:
-        if url.startswith("s3://"):
-            return url.rstrip("/") + "/"
-        from pathlib import Path
-
-        return str(Path(url.removeprefix("file://")).expanduser().resolve()) + "/"
-
-    p, r = norm(publish_to), norm(review_to)
-    if r.startswith(p):
-        raise ValueError(
-            f"Gennemsynsstedet ({review_to}) ligger i modtagernes udgivelsessted ({publish_to}): "
-            "valideringsrapporter må aldrig nå modtagerne. Vælg et andet --review-to.")
+__all__ = ["Frames", "check_locations", "frames_of", "link_to", "write_review"]

@@ -119,3 +119,17 @@ def open_storage(url: str) -> Storage:
     if url.startswith("file://"):
         url = url[len("file://"):]
     return LocalStorage(url)
+
+
+def check_locations(publish_to: str, review_to: str) -> None:
+    """Refuse a review location inside (or equal to) the publish location."""
+    def norm(url: str) -> str:
+        if url.startswith("s3://"):
+            return url.rstrip("/") + "/"
+        return str(Path(url.removeprefix("file://")).expanduser().resolve()) + "/"
+
+    p, r = norm(publish_to), norm(review_to)
+    if r.startswith(p):
+        raise ValueError(
+            f"Gennemsynsstedet ({review_to}) ligger i modtagernes udgivelsessted ({publish_to}): "
+            "valideringsrapporter må aldrig nå modtagerne. Vælg et andet --review-to.")
