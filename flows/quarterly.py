@@ -22,8 +22,7 @@ from kvartal.model import Problem
 from kvartal.provenance import git_revision, kvartal_version
 from kvartal.publish import fingerprint
 from kvartal.quarters import Quarter
-from kvartal.review import check_locations
-from kvartal.storage import open_storage
+from kvartal.storage import check_locations, open_storage
 from kvartal.validation import ValidationResult
 from tasks.fulfil import calculate_fulfilment
 from tasks.gather import gather_inputs

@@ -1,7 +1,7 @@
 """From raw sheets to the frames validation checks, and the operator's review files.
 
-The review files go to the operators' location only; `check_locations` refuses a review
-location inside the recipients' one, so no validation report can ever reach a recipient.
+The review files go to the operators' location only; `storage.check_locations` refuses a
+review location inside the recipients' one, so no validation report reaches a recipient.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from kvartal.gather import Inputs
 from kvartal.quarters import Quarter
-from kvartal.storage import Storage, check_locations
+from kvartal.storage import Storage
 from kvartal.tables import SheetFrame, sheet_frame
 
 
@@ -44,5 +44,3 @@ def write_review(storage: Storage, quarter: Quarter, result: object) -> str:
 def link_to(storage: Storage, key: str) -> str:
     where = storage.location(key)
     return where if "://" in where else "file://" + where
-
-__all__ = ["Frames", "check_locations", "frames_of", "link_to", "write_review"]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from kvartal.review import check_locations
+from kvartal.storage import check_locations
 
 
 @pytest.mark.parametrize(("publish", "review"), [
