@@ -31,6 +31,7 @@ from datetime import date, datetime
 
 from kvartal.model import Figure, Target, TargetResult
 from kvartal.quarters import Quarter
+from kvartal.typed import same_key
 
 NO_DATA = "no_data"
 ACHIEVED = "achieved"
@@ -79,7 +80,7 @@ def figures_for(target: Target, figures: list[Figure], quarter: Quarter) -> list
     ]
     if target.is_milestone:
         return sorted(
-            (f for f in in_window if f.target_id == target.target_id),
+            (f for f in in_window if same_key(f.target_id, target.target_id)),
             key=lambda f: f.quarter,
         )
 
@@ -92,12 +93,12 @@ def figures_for(target: Target, figures: list[Figure], quarter: Quarter) -> list
         for f in in_window:
             if f.quarter != q:
                 continue
-            is_part = f.is_part and _key(f.metric_whole) == _key(target.metric)
+            is_part = f.is_part and same_key(f.metric_whole, target.metric)
             if f.target_id is not None:
-                if f.target_id == target.target_id:
+                if same_key(f.target_id, target.target_id):
                     (named_parts if is_part else named_wholes).append(f)
-            elif f.initiative == target.initiative:
-                if _key(f.metric) == _key(target.metric):
+            elif same_key(f.initiative, target.initiative):
+                if same_key(f.metric, target.metric):
                     generic_wholes.append(f)
                 elif is_part:
                     generic_parts.append(f)
@@ -412,11 +413,6 @@ def _sum_parts(target: Target, parts: list[Figure]) -> Figure:
         approximate=any(f.approximate for f in parts),
         source=None,
     )
-
-
-def _key(metric: str | None) -> str | None:
-    """Metric keys compare without regard to case or spacing, as headers do."""
-    return None if metric is None else " ".join(metric.split()).casefold()
 
 
 def _div(a: float, b: float) -> float | None:

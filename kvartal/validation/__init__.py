@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from kvartal.model import ERROR, WARNING, CellRef, Problem, Waiver
+from kvartal.model import ERROR, WAIVER_COLUMNS, WARNING, CellRef, Problem, Waiver
 from kvartal.quarters import Quarter
+from kvartal.typed import waiver_from
 from kvartal.validation.frames import (
     VALUE_SETS,
     Table,
@@ -23,7 +24,6 @@ from kvartal.validation.frames import (
     known_ids,
     known_keys,
     mark_coverage,
-    present,
     reached_before,
     waivers_table,
 )
@@ -103,25 +103,19 @@ def validate(quarter: Quarter, catalogue: list[SheetFrame],
 
 
 def _waivers(table: Table) -> list[tuple[int, Waiver]]:
-    """The waiver rows that count: those naming a file, a reason and an approver."""
+    """The waiver rows that count, read by the one waiver parser records uses too."""
     out = []
     df = table.df
     for i in range(len(df)):
-        fil, reason, approver = df.at[i, "Fil"], df.at[i, "Begrundelse"], df.at[i, "Godkendt af"]
-        if not (present(fil) and present(reason) and present(approver)):
-            continue
-        cell = df.at[i, "Celle"]
-        rule = df.at[i, "Regel"]
         frame = table.frame(df.at[i, "_file"])
         row = int(df.at[i, "_row"])
         source = CellRef(file=df.at[i, "_file"], sheet=df.at[i, "_sheet"], row=row,
-                         cell=frame.cell(row, "Fil") if frame is not None else None,
-                         column="Fil")
-        out.append((i, Waiver(
-            file=str(fil).strip(),
-            cell=str(cell).strip().replace("$", "").upper() if present(cell) else None,
-            rule=str(rule).strip().lower() if present(rule) else None,
-            reason=str(reason).strip(), approved_by=str(approver).strip(), source=source)))
+                         cell=frame.cell(row, "Fil") if frame is not None
+                         and "Fil" in frame.letters else None, column="Fil")
+        waiver = waiver_from({c: df.at[i, c] for c in WAIVER_COLUMNS}, str(df.at[i, "_file"]),
+                             source)
+        if waiver is not None:
+            out.append((i, waiver))
     return out
 
 
