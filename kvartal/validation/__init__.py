@@ -70,20 +70,25 @@ def validate(quarter: Quarter, catalogue: list[SheetFrame],
     from kvartal.validation.run import Runner
 
     catalogue_t, targets = catalogue_table(catalogue)
-    current = figures.get(quarter, [])
-    figures_t = figures_table(current, targets, figures.get(quarter - 1, []), quarter)
-    mark_coverage(catalogue_t, targets, figures_t, quarter, reached_before(figures, quarter))
+    # Every quarter read is checked like the report quarter (CONTRACT §4): its figures feed
+    # the report's windows, so a bad cell in 2009Q2 must block as one in 2009Q3 does.
+    figure_tables = {q: figures_table(frames, targets, figures.get(q - 1, []), q)
+                     for q, frames in sorted(figures.items())}
+    current = figure_tables.get(quarter) or figures_table([], targets, [], quarter)
+    mark_coverage(catalogue_t, targets, current, quarter, reached_before(figures, quarter))
     headers_t = headers_table(
-        [("catalogue", f) for f in catalogue] + [("figures", f) for f in current]
+        [("catalogue", f) for f in catalogue]
+        + [("figures", f) for q in sorted(figures) for f in figures[q]]
         + ([("waivers", waivers)] if waivers is not None else []))
     waivers_t = waivers_table(waivers)
 
     runner = Runner.start({"quarter": str(quarter), "known_keys": known_keys(targets),
                            "known_ids": known_ids(targets), **VALUE_SETS})
     problems = list(read_problems)
-    for table, suite in ((headers_t, "headers"), (catalogue_t, "catalogue"),
-                         (figures_t, "figures")):
-        problems += runner.check(table, suite, quarter)
+    problems += runner.check(headers_t, "headers", quarter)
+    problems += runner.check(catalogue_t, "catalogue", quarter)
+    for q, table in figure_tables.items():
+        problems += runner.check(table, "figures", q)
 
     found = list(problems)
     valid = dict(_waivers(waivers_t))

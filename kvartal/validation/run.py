@@ -92,7 +92,8 @@ class Runner:
             suite,
             result_format={"result_format": "COMPLETE",
                            "unexpected_index_column_names": INDEX_COLUMNS},
-            expectation_parameters=self.parameters,
+            # The folder's quarter: each quarter's figures are checked against their own.
+            expectation_parameters={**self.parameters, "quarter": str(quarter)},
         )
         problems: list[Problem] = []
         for r in result.results:
