@@ -73,6 +73,8 @@ CATALOGUE = [
     target("16", "16-a"),                                       # row 22: no figure
     target("17", "17-a", start="2010Q1", end="2010Q4"),         # row 23: not active
     milestone("18", "18-m"),                                    # row 24
+    target("19", "19-a"),                                       # row 25
+    target("34", "34-a", "andel", "pct.", value=50, aggregation="sum"),  # pooled rate
 ]
 
 LATER = {"start": "2010Q1", "end": "2010Q4"}
@@ -142,6 +144,11 @@ FIGURES: dict[str, tuple[list[str], list[list[Any]]]] = {
         fig("14", "ledige", "100", quarter="2009Q2"),
         fig("15", "henviste", "10", quarter="2009Q2"),
     ]),
+    # No Værdi column; a row with neither Tæller nor Nævner has no value at all.
+    "2009Q3/uden_vaerdi.csv": (["Nr.", "Nøgletal", "Kvartal", "Tæller", "Nævner"], [
+        ["19", "deltagere", "2009Q3", "", ""],                  # D2: mangler_vaerdi
+    ]),
+    "2009Q3/pulje.csv": (FIGURE_HEADER, [fig("34", "andel", "40")]),  # E2: mangler_vaerdi
     # An earlier quarter is checked like the report quarter (CONTRACT §4).
     "2009Q2/tidligere.csv": (FIGURE_HEADER, [
         fig("16", "deltagere", "3.5", quarter="2009Q2"),       # D2: ikke_tal, waived
@@ -161,6 +168,8 @@ WAIVERS = [
 
 # (file, cell, rule, severity): every finding each case must produce.
 CASES = [
+    ("2009Q3/uden_vaerdi.csv", "D2", "mangler_vaerdi", ERROR),
+    ("2009Q3/pulje.csv", "E2", "mangler_vaerdi", ERROR),
     ("2009Q2/tidligere.csv", "D2", "ikke_tal", ERROR),
     ("2009Q2/tidligere.csv", "C3", "forkert_kvartal", ERROR),
     ("2009Q2/tidligere.csv", "D4", "ikke_tal", ERROR),

@@ -318,6 +318,13 @@ def figures_table(frames: Iterable[SheetFrame], targets: list[TargetInfo],
         _flag(not m, present(v) or (present(t) and present(n)))
         for m, v, t, n in zip(milestone_rows, df["Værdi"], df["Tæller"], df["Nævner"],
                               strict=True)]
+    # A pooled rate (pct. counted with sum) pools Tæller and Nævner, so a row of one gives
+    # nothing to pool without them, whatever its Værdi says (CONTRACT §4).
+    # (A row with no number at all is `_value_ok`'s finding, not this one's.)
+    df["_pooled_ok"] = [
+        _flag(not m and u == "pct." and a == "sum" and present(v), present(t) and present(n))
+        for m, u, a, v, t, n in zip(milestone_rows, units, aggregations, df["Værdi"],
+                                    df["Tæller"], df["Nævner"], strict=True)]
     df["_count_v"] = [v if u == "antal" else math.nan for v, u in zip(df["_v"], units,
                                                                        strict=True)]
     df["_pct_v"] = [v if u == "pct." else math.nan for v, u in zip(df["_v"], units, strict=True)]
