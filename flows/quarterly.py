@@ -24,7 +24,7 @@ from kvartal.publish import fingerprint
 from kvartal.quarters import Quarter
 from kvartal.storage import check_locations, open_storage
 from kvartal.validation import ValidationResult
-from tasks.fulfil import calculate_fulfilment
+from tasks.fulfil import account_rows, calculate_fulfilment
 from tasks.gather import gather_inputs
 from tasks.notify import notify_operators, notify_recipients
 from tasks.publish import plan_version, publish_report
@@ -95,6 +95,7 @@ def quarterly_report(
 
     fulfilment = calculate_fulfilment(frames, report_quarter, validation.excluded,
                                       settings.at_risk)
+    rows = account_rows(frames, fulfilment, validation)  # fails on a row that would vanish
     source_print = fingerprint(inputs.sources, settings.as_dict())
     version, already = plan_version(publish_to, report_quarter, source_print)
     if already:
@@ -107,6 +108,7 @@ def quarterly_report(
         "sources": [asdict(s) for s in inputs.sources],
         "waivers": [{**w.to_json(), "problem": p.to_json()} for p, w in validation.waived],
         "warnings": len(validation.warnings),
+        "rows": rows.counts(),
         "run_id": str(runtime.flow_run.id) if runtime.flow_run.id else None,
         "kvartal_version": kvartal_version(),
         "git_revision": git_revision(),

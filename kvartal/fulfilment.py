@@ -17,20 +17,24 @@ Choices the contract leaves open, made here once so every report agrees:
 - A pooled `pct.` rate pools only the quarters that gave `Tæller`/`Nævner`: a quarter that
   reported just a percentage has no weight to pool with.
 - `pace` follows §5's list in order: `sum` with `mindst`/`interval` is A / E even when a
-  baseline is given; a baseline then gives the progress ratio; anything else is fulfilment.
+  baseline is given; a baseline then gives the progress ratio, (A − B) / (E − B) for
+  `mindst` and `interval` (E from T_min), (B − A) / (B − E) for `højst`; anything else is
+  fulfilment.
 - A milestone without `Frist` is due at the end of its window.
-- Comparisons that decide a status allow for binary rounding (a relative 1e-9), so that a
-  sum of decimal amounts that equals the target in exact arithmetic counts as reaching it.
+- The arithmetic is done in exact fractions from the decimals the cells show (`exact`), so
+  comparisons with thresholds are exact: 1 000 + 500,14 meets 1 500,14, and a pace of
+  exactly 0.9 is `at_risk`. Results become floats only when they leave this module.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from datetime import date, datetime
+from fractions import Fraction
 
 from kvartal.model import Figure, Target, TargetResult
 from kvartal.quarters import Quarter
+from kvartal.typed import same_key
 
 NO_DATA = "no_data"
 ACHIEVED = "achieved"
@@ -38,8 +42,6 @@ ON_TRACK = "on_track"
 AT_RISK = "at_risk"
 OFF_TRACK = "off_track"
 STATUSES = (NO_DATA, ACHIEVED, ON_TRACK, AT_RISK, OFF_TRACK)
-
-_TOLERANCE = 1e-9
 
 
 def evaluate(
@@ -79,7 +81,7 @@ def figures_for(target: Target, figures: list[Figure], quarter: Quarter) -> list
     ]
     if target.is_milestone:
         return sorted(
-            (f for f in in_window if f.target_id == target.target_id),
+            (f for f in in_window if same_key(f.target_id, target.target_id)),
             key=lambda f: f.quarter,
         )
 
@@ -92,12 +94,12 @@ def figures_for(target: Target, figures: list[Figure], quarter: Quarter) -> list
         for f in in_window:
             if f.quarter != q:
                 continue
-            is_part = f.is_part and _key(f.metric_whole) == _key(target.metric)
+            is_part = f.is_part and same_key(f.metric_whole, target.metric)
             if f.target_id is not None:
-                if f.target_id == target.target_id:
+                if same_key(f.target_id, target.target_id):
                     (named_parts if is_part else named_wholes).append(f)
-            elif f.initiative == target.initiative:
-                if _key(f.metric) == _key(target.metric):
+            elif same_key(f.initiative, target.initiative):
+                if same_key(f.metric, target.metric):
                     generic_wholes.append(f)
                 elif is_part:
                     generic_parts.append(f)
@@ -147,8 +149,8 @@ def _numeric(
     n: int,
     at_risk: float,
 ) -> TargetResult:
-    t = target.value
-    b = target.baseline
+    t = exact(target.value)
+    b = exact(target.baseline)
     direction = target.direction
     pooled = target.unit == "pct." and target.aggregation == "sum"
     # A pooled rate is a level, not a count that accumulates over the window.
@@ -163,12 +165,12 @@ def _numeric(
         metric=target.metric,
         unit=target.unit,
         direction=direction,
-        target=t,
+        target=target.value,
         target_max=target.value_max,
         window=(target.start, target.end),
         elapsed=e,
         actual=None,
-        expected_to_date=expected,
+        expected_to_date=_float(expected),
         fulfilment=None,
         pace=None,
         forecast=None,
@@ -184,31 +186,33 @@ def _numeric(
     pace = _pace(direction, actual, expected, b, fulfilment, level)
 
     with_forecast = [f for f in feeding if f.forecast is not None]
+    forecast: Fraction | None
     if with_forecast:
         source = with_forecast[-1]  # `feeding` is in quarter order
-        forecast: float | None = source.forecast
+        forecast = exact(source.forecast)
         used.append(source)
         forecast_source = "centre"
     elif not level:
-        forecast = _div(actual * n, e)
+        forecast = _div(actual * n, Fraction(e))
         forecast_source = "projected"
     else:
         forecast = actual
         forecast_source = "actual"
 
     achieved, above = _achieved(target, actual, quarter)
-    result.actual = actual
-    result.fulfilment = fulfilment
-    result.pace = pace
-    result.forecast = forecast
+    result.actual = _float(actual)
+    result.fulfilment = _float(fulfilment)
+    result.pace = _float(pace)
+    result.forecast = _float(forecast)
     result.above_range = above
     result.approximate = target.approximate or any(f.approximate for f in used)
-    result.status = ACHIEVED if achieved else _status_from_pace(pace, at_risk)
+    result.status = ACHIEVED if achieved else _status_from_pace(pace, exact(at_risk))
     result.extra = {"forecast_source": forecast_source, "pooled": pooled}
     return result
 
 
-def _expected(t: float | None, b: float | None, e: int, n: int, level: bool) -> float | None:
+def _expected(t: Fraction | None, b: Fraction | None, e: int, n: int,
+              level: bool) -> Fraction | None:
     if t is None or n == 0:
         return None
     if not level:
@@ -218,77 +222,76 @@ def _expected(t: float | None, b: float | None, e: int, n: int, level: bool) -> 
     return t
 
 
-def _actual(target: Target, numbered: list[Figure], pooled: bool) -> tuple[float, list[Figure]]:
+def _actual(target: Target, numbered: list[Figure],
+            pooled: bool) -> tuple[Fraction, list[Figure]]:
     """A and the figures it was made from (their `approximate` flags travel to the result)."""
     if pooled:
         pairs = [f for f in numbered if _has_ratio(f)]
         if pairs:
-            num = math.fsum(f.numerator for f in pairs if f.numerator is not None)
-            den = math.fsum(f.denominator for f in pairs if f.denominator is not None)
+            num = sum((exact(f.numerator) or Fraction(0) for f in pairs), Fraction(0))
+            den = sum((exact(f.denominator) or Fraction(0) for f in pairs), Fraction(0))
             return 100 * num / den, list(pairs)
     if pooled or target.aggregation == "seneste":
         latest = numbered[-1]  # the last figure of the latest quarter: quarter order
         return _value(latest, target), [latest]
-    return math.fsum(_value(f, target) for f in numbered), list(numbered)
+    return sum((_value(f, target) for f in numbered), Fraction(0)), list(numbered)
 
 
 def _fulfilment(
-    direction: str | None, a: float, t: float | None, b: float | None
-) -> float | None:
+    direction: str | None, a: Fraction, t: Fraction | None, b: Fraction | None
+) -> Fraction | None:
     if t is None:
         return None
-    if direction == "mindst":
+    if direction in ("mindst", "interval"):  # T_min for interval
         return _div(a - b, t - b) if b is not None else _div(a, t)
-    if direction == "interval":
-        return _div(a, t)
     if direction == "højst":
         if b is not None:
             return _div(b - a, b - t)
-        return 1.0 if a == 0 else t / a
+        return Fraction(1) if a == 0 else t / a
     return None
 
 
 def _pace(
     direction: str | None,
-    a: float,
-    expected: float | None,
-    b: float | None,
-    fulfilment: float | None,
+    a: Fraction,
+    expected: Fraction | None,
+    b: Fraction | None,
+    fulfilment: Fraction | None,
     level: bool,
-) -> float | None:
+) -> Fraction | None:
+    if expected is None:
+        return fulfilment if b is None else None
     if not level and direction in ("mindst", "interval"):
-        return None if expected is None else _div(a, expected)
-    if b is not None and direction == "mindst":
-        return None if expected is None else _div(a - b, expected - b)
+        return _div(a, expected)
+    if b is not None and direction in ("mindst", "interval"):  # E from T_min for interval
+        return _div(a - b, expected - b)
     if b is not None and direction == "højst":
-        return None if expected is None else _div(b - a, b - expected)
+        return _div(b - a, b - expected)
     return fulfilment
 
 
-def _achieved(target: Target, a: float, quarter: Quarter) -> tuple[bool, bool]:
+def _achieved(target: Target, a: Fraction, quarter: Quarter) -> tuple[bool, bool]:
     """Whether the target is met now, and whether an interval's value lies above its range.
 
     A `højst` count that adds up over the window can only grow, so staying below the ceiling
     part-way says nothing yet: it is judged once the window has ended. A level
     (`seneste`) is judged at any time.
     """
-    t = target.value
+    t = exact(target.value)
     if t is None:
         return False, False
     if target.direction == "mindst":
-        return _ge(a, t), False
+        return a >= t, False
     if target.direction == "interval":
-        above = target.value_max is not None and a > target.value_max and not _close(
-            a, target.value_max
-        )
-        return _ge(a, t), above
+        t_max = exact(target.value_max)
+        return a >= t, t_max is not None and a > t_max
     if target.direction == "højst":
         judged = target.aggregation == "seneste" or quarter >= target.end
-        return judged and _ge(t, a), False
+        return judged and a <= t, False
     return False, False
 
 
-def _status_from_pace(pace: float | None, at_risk: float) -> str:
+def _status_from_pace(pace: Fraction | None, at_risk: Fraction | None) -> str:
     """The status of a target that is not yet met, from its pace.
 
     A pace that cannot be computed (a zero or missing expectation, e.g. a target value equal
@@ -297,9 +300,9 @@ def _status_from_pace(pace: float | None, at_risk: float) -> str:
     """
     if pace is None:
         return OFF_TRACK
-    if _ge(pace, 1.0):
+    if pace >= 1:
         return ON_TRACK
-    if _ge(pace, at_risk):
+    if at_risk is not None and pace >= at_risk:
         return AT_RISK
     return OFF_TRACK
 
@@ -357,19 +360,39 @@ def _reached(rows: list[Figure]) -> date | bool | None:
 # --- helpers ---------------------------------------------------------------------------
 
 
+def exact(x: float | int | None) -> Fraction | None:
+    """A cell's number as the exact decimal the centre typed.
+
+    Cells arrive as binary floats, and 500,14 is stored a hair away from 500.14; added to
+    1 000 in floats it may fall short of a target of 1 500,14. The shortest decimal that
+    reads back as the same float (`repr`) is what the spreadsheet showed, so the arithmetic
+    starts from that decimal and every threshold comparison is exact (CONTRACT §5).
+    """
+    if x is None:
+        return None
+    if isinstance(x, int):
+        return Fraction(x)
+    return Fraction(repr(float(x)))
+
+
+def _float(x: Fraction | None) -> float | None:
+    return None if x is None else float(x)
+
+
 def _has_ratio(f: Figure) -> bool:
     return f.numerator is not None and f.denominator is not None and f.denominator != 0
 
 
-def _number(f: Figure, target: Target) -> float | None:
+def _number(f: Figure, target: Target) -> Fraction | None:
     """The figure's value; for a percentage, 100 × Tæller / Nævner wins over `Værdi`
     because it is the exact count the rounded percentage was made from."""
-    if target.unit == "pct." and f.numerator is not None and f.denominator:
-        return 100 * f.numerator / f.denominator
-    return f.value
+    num, den = exact(f.numerator), exact(f.denominator)
+    if target.unit == "pct." and num is not None and den:
+        return 100 * num / den
+    return exact(f.value)
 
 
-def _value(f: Figure, target: Target) -> float:
+def _value(f: Figure, target: Target) -> Fraction:
     """`_number` for a figure already known to carry one."""
     number = _number(f, target)
     if number is None:
@@ -392,11 +415,12 @@ def _sum_parts(target: Target, parts: list[Figure]) -> Figure:
     numerator: float | None = None
     denominator: float | None = None
     if all(_has_ratio(f) for f in parts) and len(denominators) == 1:
-        numerator = math.fsum(f.numerator for f in parts if f.numerator is not None)
+        numerator = float(sum((exact(f.numerator) or Fraction(0) for f in parts),
+                              Fraction(0)))
         denominator = parts[0].denominator
     forecasts = [f.forecast for f in parts]
     forecast = (
-        math.fsum(x for x in forecasts if x is not None)
+        float(sum((exact(x) or Fraction(0) for x in forecasts), Fraction(0)))
         if all(x is not None for x in forecasts)
         else None
     )
@@ -404,7 +428,7 @@ def _sum_parts(target: Target, parts: list[Figure]) -> Figure:
     return replace(
         first,
         metric=target.metric,
-        value=math.fsum(values),
+        value=float(sum(values, Fraction(0))),
         numerator=numerator,
         denominator=denominator,
         forecast=forecast,
@@ -414,21 +438,8 @@ def _sum_parts(target: Target, parts: list[Figure]) -> Figure:
     )
 
 
-def _key(metric: str | None) -> str | None:
-    """Metric keys compare without regard to case or spacing, as headers do."""
-    return None if metric is None else " ".join(metric.split()).casefold()
-
-
-def _div(a: float, b: float) -> float | None:
+def _div(a: Fraction, b: Fraction) -> Fraction | None:
     return None if b == 0 else a / b
-
-
-def _close(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=_TOLERANCE, abs_tol=_TOLERANCE)
-
-
-def _ge(a: float, b: float) -> bool:
-    return a >= b or _close(a, b)
 
 
 def _as_date(d: date | datetime) -> date:

@@ -82,9 +82,9 @@ class Waiver:
     source: CellRef | None = None
 
     def matches(self, problem: Problem) -> bool:
-        same_file = _norm_path(self.file) == _norm_path(problem.file) or (
-            "/" not in self.file and _norm_path(problem.file).endswith("/" + _norm_path(self.file))
-        )
+        # `file` is inbox-relative (the waiver parser resolves a bare name against the
+        # waiver file's own quarter), so a name alone never waives another quarter's file.
+        same_file = _norm_path(self.file) == _norm_path(problem.file)
         same_cell = (self.cell or "").upper() == (problem.cell or "").upper()
         return same_file and same_cell and (self.rule is None or self.rule == problem.rule)
 

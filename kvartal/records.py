@@ -1,9 +1,11 @@
 """SheetFrames -> typed Targets, Figures and Waivers for the arithmetic.
 
 This runs after validation has had its say, so it judges nothing: a row that cannot be
-typed (a required value missing, or any value unreadable) is skipped without a word,
-because validation has already reported it, and the arithmetic must never see a guessed
-value. Records never raise on bad data.
+typed (a required value missing, or any value unreadable) is left out, because validation
+has named it by a problem and the arithmetic must never see a guessed value. That
+validation did name it is not taken on trust: `kvartal.accounting` checks every row read
+against the records made here and the problems found, and a row neither used nor named
+stops the run. Only `_Skip` (a cell that does not type) is caught, never anything else.
 
 Cells whose errors an operator waived arrive in `excluded` as (file, A1 cell) pairs; their
 values are treated as empty, as CONTRACT §6 says ("its value is left out of the figures").
@@ -20,6 +22,7 @@ from kvartal.model import (
     DIRECTIONS,
     TARGET_KINDS,
     UNITS,
+    WAIVER_COLUMNS,
     CellRef,
     Figure,
     Target,
@@ -35,11 +38,10 @@ from kvartal.numbers import (
 )
 from kvartal.quarters import Quarter, QuarterError
 from kvartal.tables import SheetFrame, normalise_header
+from kvartal.typed import default_aggregation, waiver_from
 
-__all__ = ["DEFAULT_AGGREGATION", "parse_figures", "parse_targets", "parse_waivers"]
+__all__ = ["parse_figures", "parse_targets", "parse_waivers"]
 
-# CONTRACT §2: counts and amounts add up over quarters, a percentage is a level.
-DEFAULT_AGGREGATION = {"antal": "sum", "kr.": "sum", "pct.": "seneste", "milepæl": "seneste"}
 
 
 class _Skip(Exception):
@@ -149,9 +151,7 @@ def parse_targets(
             try:
                 out.append(_target(row))
             except _Skip:
-                continue
-            except Exception:  # never let a bad cell stop the run; validation reports it
-                continue
+                continue  # a row validation names by a problem (the accounting checks it)
     return out
 
 
@@ -168,7 +168,7 @@ def _target(row: _Row) -> Target:
     start = row.quarter("Fra")
     end = row.quarter("Til")
     due = _call(parse_date, row.raw("Frist"))
-    aggregation = row.choice("Opgørelse", AGGREGATIONS) or DEFAULT_AGGREGATION[unit]
+    aggregation = row.choice("Opgørelse", AGGREGATIONS) or default_aggregation(unit)
 
     metric: str | None = None
     direction: str | None = None
@@ -225,9 +225,7 @@ def parse_figures(
             try:
                 figure = _figure(row)
             except _Skip:
-                continue
-            except Exception:  # never let a bad cell stop the run; validation reports it
-                continue
+                continue  # a row validation names by a problem (the accounting checks it)
             if figure is not None:
                 out.append(figure)
     return out
@@ -270,27 +268,11 @@ def _figure(row: _Row) -> Figure | None:
 
 
 def parse_waivers(frame: SheetFrame) -> list[Waiver]:
-    """The operator's waivers; an empty `Celle` waives a whole-file problem, an empty
-    `Regel` every rule at that cell. Rows without file, reason or approver are skipped."""
+    """The operator's waivers, read by the same parser validation uses
+    (`kvartal.typed.waiver_from`); rows without file, reason or approver waive nothing."""
     out: list[Waiver] = []
     for row in _rows(frame, ()):
-        try:
-            file = row.text("Fil", required=True)
-            reason = row.text("Begrundelse", required=True)
-            approved_by = row.text("Godkendt af", required=True)
-            cell = row.text("Celle")
-            rule = row.text("Regel")
-        except _Skip:
-            continue
-        except Exception:
-            continue
-        assert file and reason and approved_by
-        out.append(Waiver(
-            file=file.replace("\\", "/"),
-            cell=cell.replace("$", "").replace(" ", "").upper() if cell else None,
-            rule=rule.strip().lower() if rule else None,
-            reason=reason,
-            approved_by=approved_by,
-            source=row.source(),
-        ))
+        waiver = waiver_from({c: row.raw(c) for c in WAIVER_COLUMNS}, frame.file, row.source())
+        if waiver is not None:
+            out.append(waiver)
     return out

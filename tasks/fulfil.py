@@ -5,11 +5,13 @@ from dataclasses import dataclass
 from prefect import task
 from prefect.cache_policies import NONE
 
+from kvartal.accounting import Accounting, check_accounting
 from kvartal.fulfilment import evaluate
 from kvartal.model import Figure, Target, TargetResult
 from kvartal.quarters import Quarter
 from kvartal.records import parse_figures, parse_targets
 from kvartal.review import Frames
+from kvartal.validation import ValidationResult
 
 
 @dataclass
@@ -29,3 +31,11 @@ def calculate_fulfilment(frames: Frames, quarter: Quarter, excluded: set[tuple[s
     results = evaluate(targets, figures, quarter, at_risk=at_risk)
     previous = {r.target_id: r for r in evaluate(targets, figures, quarter - 1, at_risk=at_risk)}
     return Fulfilment(targets, figures, results, previous)
+
+
+@task(name="account-rows", cache_policy=NONE)
+def account_rows(frames: Frames, fulfilment: Fulfilment,
+                 validation: ValidationResult) -> Accounting:
+    """Every row read feeds a target or is named by a problem, or the run fails here."""
+    return check_accounting(frames.catalogue, frames.figures, fulfilment.targets,
+                            fulfilment.figures, validation.problems)

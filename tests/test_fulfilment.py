@@ -271,6 +271,46 @@ CASES = [
          # f = (170-100)/(300-100) = 0.35; pace = A/E = 170/150 = 1.13333 (sum with mindst
          # comes first in §5's list); forecast = 170*4/2 = 340 -> on_track
          exp("on_track", 2, 170, 150, 0.35, 170 / 150, 340)),
+    # --- interval with a baseline (CONTRACT §5): progress from B towards T_min ---
+    Case("baseline-interval-on-track",
+         tgt(100, direction="interval", value_max=120, aggregation="seneste", baseline=40),
+         [fig("2009Q1", 55), fig("2009Q2", 72)], "2009Q2",
+         # e = 2, n = 4; E = 40 + (100-40)*2/4 = 70; A = 72 (seneste);
+         # f = (72-40)/(100-40) = 32/60 = 0.53333; pace = (72-40)/(70-40) = 32/30 = 1.06667
+         # (not A/T_min = 0.72); forecast = A = 72; 72 < 100 -> on_track
+         exp("on_track", 2, 72, 70, 32 / 60, 32 / 30, 72)),
+    Case("baseline-interval-achieved-above-range",
+         tgt(100, direction="interval", value_max=120, aggregation="seneste", baseline=40),
+         [fig("2009Q3", 130)], "2009Q3",
+         # E = 40 + 60*3/4 = 85; f = 90/60 = 1.5; pace = 90/45 = 2; 130 >= 100 -> achieved,
+         # 130 > 120 -> above the range
+         exp("achieved", 3, 130, 85, 1.5, 2, 130, above_range=True)),
+    # --- exact threshold comparisons (CONTRACT §5) ---
+    Case("exact-sum-meets-decimal-target",
+         tgt(1500.14, unit="kr."),
+         [fig("2009Q1", 1000), fig("2009Q2", 500.14)], "2009Q2",
+         # A = 1000 + 500,14 = 1500,14 exactly (in floats 1500.1399999999999) >= T -> achieved;
+         # E = 1500.14*2/4 = 750.07; f = 1; pace = 2; forecast = 1500.14*4/2 = 3000.28
+         exp("achieved", 2, 1500.14, 750.07, 1, 2, 3000.28)),
+    Case("exact-sum-a-millionth-short-is-not-achieved",
+         tgt(1500.14, unit="kr."),
+         [fig("2009Q1", 1000), fig("2009Q2", 500.139999)], "2009Q4",
+         # A = 1500.139999 < 1500.14 -> not achieved (a relative tolerance of 1e-9 would say
+         # it is); e = 4, E = T; pace = f = 1500.139999/1500.14 = 0.99999933 -> at_risk
+         exp("at_risk", 4, 1500.139999, 1500.14, 1500.139999 / 1500.14,
+             1500.139999 / 1500.14, 1500.139999)),
+    Case("exact-pace-0.9-is-at-risk",
+         tgt(10, end="2009Q3"),
+         [fig("2009Q1", 3)], "2009Q1",
+         # n = 3, e = 1: E = 10/3; pace = 3/(10/3) = 9/10 exactly (0.8999999999999999 in
+         # floats) >= 0.9 -> at_risk; f = 0.3; forecast = 3*3/1 = 9
+         exp("at_risk", 1, 3, 10 / 3, 0.3, 0.9, 9)),
+    Case("exact-pace-a-hair-below-0.9-is-off-track",
+         tgt(1_000_000_000, end="2009Q1"),
+         [fig("2009Q1", 899_999_999.9)], "2009Q1",
+         # n = e = 1: E = T; pace = 899999999.9/1e9 = 0.8999999999 < 0.9 -> off_track
+         exp("off_track", 1, 899_999_999.9, 1_000_000_000, 0.8999999999, 0.8999999999,
+             899_999_999.9)),
     # --- multi-year window: 850 training agreements 2013-2015 (seed 001), n = 12 ---
     Case("850-agreements-multi-year",
          tgt(850, nr="2.1", metric="uddannelsesaftaler", start="2013Q1", end="2015Q4"),

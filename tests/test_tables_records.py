@@ -8,11 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kvartal.model import CellRef, Figure, Waiver
+from kvartal.fulfilment import evaluate
+from kvartal.model import CellRef, Figure, Problem, Waiver
 from kvartal.quarters import Quarter
 from kvartal.readers import RawRow, RawSheet, read_sheet
 from kvartal.records import parse_figures, parse_targets, parse_waivers
 from kvartal.tables import SheetFrame, normalise_header, sheet_frame
+from kvartal.typed import default_aggregation
 
 DATA = Path(__file__).parent / "data" / "readers"
 
@@ -276,7 +278,7 @@ def test_waivers() -> None:
     assert waivers == [
         Waiver("2009Q3/nord.xlsx", "D7", "negativ_vaerdi", "Rettet i telefonen",
                "Anne Jensen", CellRef("2009Q3/afvigelser.csv", None, 2)),
-        Waiver("nord.xlsx", "D8", None, "Kendt fejl", "Bo Hansen",
+        Waiver("2009Q3/nord.xlsx", "D8", None, "Kendt fejl", "Bo Hansen",
                CellRef("2009Q3/afvigelser.csv", None, 3)),
         Waiver("2009Q3/hemmelig.xlsx", None, "krypteret", "Kommer i næste kvartal",
                "Bo Hansen", CellRef("2009Q3/afvigelser.csv", None, 4)),
@@ -287,3 +289,57 @@ def test_frame_df_is_a_plain_dataframe() -> None:
     frame = csv_frame("2009Q3/c.csv", FIGURES_CSV, "figures")
     assert isinstance(frame.df, pd.DataFrame)
     assert frame.df.sort_index().index.is_monotonic_increasing
+
+
+def test_waiver_file_is_inbox_relative() -> None:
+    """A bare `Fil` is a file of the waiver file's quarter; an earlier quarter's file is
+    named with its folder, and only then waives that file's problems."""
+    text = ("Fil;Celle;Regel;Begrundelse;Godkendt af\n"
+            "Center for Jobindsats.csv;D4;;Rettet;Anne\n"
+            "2009Q2/Center for Jobindsats.csv;D5;ikke_tal;Kendt;Bo\n")
+    bare, earlier = parse_waivers(csv_frame("2009Q3/afvigelser.csv", text, "waivers"))
+    assert bare.file == "2009Q3/Center for Jobindsats.csv"
+    assert earlier.file == "2009Q2/Center for Jobindsats.csv"
+
+    def problem(file: str, cell: str) -> Problem:
+        return Problem(file=file, sheet=None, cell=cell, column="Værdi", row=4,
+                       rule="ikke_tal", severity="fejl", value="3.5", message="")
+
+    assert bare.matches(problem("2009Q3/Center for Jobindsats.csv", "D4"))
+    assert not bare.matches(problem("2009Q2/Center for Jobindsats.csv", "D4"))
+    assert earlier.matches(problem("2009Q2/center for jobindsats.csv", "D5"))
+
+
+# ---------------------------------------------------------------------------------------
+# one definition of matching, from the cell to the report
+
+MATCH_CATALOGUE = (
+    "Aftale;Nr.;Indsats;Mål-id;Måltype;Målbeskrivelse;Nøgletal;Enhed;Retning;Målværdi;"
+    "Fra;Til\n"
+    "BA 2009;1.4;Jobbus;1.4-b;Indsatsmål;500 deltagere;deltagere;antal;mindst;500;"
+    "2009Q1;2009Q4\n"
+    "BA 2009;1.5;Henvisning;1.5-a;Indsatsmål;150 henviste;Henviste;antal;mindst;150;"
+    "2009Q1;2009Q4\n"
+)
+MATCH_FIGURES = (
+    "Nr.;Nøgletal;Kvartal;Værdi;Mål-id\n"
+    "1.4;deltagere;2009Q3;71;1.4-B\n"
+    " 1.5 ;HENVISTE ;2009Q3;40;\n"
+)
+
+
+def test_target_id_and_keys_match_without_case_or_spaces() -> None:
+    """`1.4-B` in the figures is the catalogue's `1.4-b` (CONTRACT §1): the arithmetic
+    gives the target the row's 71, as validation (which already matched it) expects."""
+    targets = parse_targets([csv_frame("targets/k.csv", MATCH_CATALOGUE, "catalogue")])
+    figures = parse_figures([csv_frame("2009Q3/c.csv", MATCH_FIGURES, "figures")])
+    results = {r.target_id: r for r in evaluate(targets, figures, Quarter(2009, 3))}
+    assert results["1.4-b"].actual == 71 and results["1.4-b"].status == "off_track"
+    assert results["1.5-a"].actual == 40
+
+
+@pytest.mark.parametrize(("unit", "expected"), [
+    ("antal", "sum"), ("kr.", "sum"), ("pct.", "seneste"), ("PCT.", "seneste"),
+    ("milepæl", "seneste")])
+def test_one_default_aggregation(unit: str, expected: str) -> None:
+    assert default_aggregation(unit) == expected

@@ -73,6 +73,8 @@ CATALOGUE = [
     target("16", "16-a"),                                       # row 22: no figure
     target("17", "17-a", start="2010Q1", end="2010Q4"),         # row 23: not active
     milestone("18", "18-m"),                                    # row 24
+    target("19", "19-a"),                                       # row 25
+    target("34", "34-a", "andel", "pct.", value=50, aggregation="sum"),  # pooled rate
 ]
 
 LATER = {"start": "2010Q1", "end": "2010Q4"}
@@ -142,6 +144,17 @@ FIGURES: dict[str, tuple[list[str], list[list[Any]]]] = {
         fig("14", "ledige", "100", quarter="2009Q2"),
         fig("15", "henviste", "10", quarter="2009Q2"),
     ]),
+    # No Værdi column; a row with neither Tæller nor Nævner has no value at all.
+    "2009Q3/uden_vaerdi.csv": (["Nr.", "Nøgletal", "Kvartal", "Tæller", "Nævner"], [
+        ["19", "deltagere", "2009Q3", "", ""],                  # D2: mangler_vaerdi
+    ]),
+    "2009Q3/pulje.csv": (FIGURE_HEADER, [fig("34", "andel", "40")]),  # E2: mangler_vaerdi
+    # An earlier quarter is checked like the report quarter (CONTRACT §4).
+    "2009Q2/tidligere.csv": (FIGURE_HEADER, [
+        fig("16", "deltagere", "3.5", quarter="2009Q2"),       # D2: ikke_tal, waived
+        fig("16", "deltagere", "7", quarter="2009Q3"),          # C3: forkert_kvartal
+        fig("13", "deltagere", "1.5", quarter="2009Q2"),        # D4: ikke_tal, blocks
+    ]),
 }
 
 WAIVERS = [
@@ -149,10 +162,18 @@ WAIVERS = [
     ["negativ.ods", "D2", "negativ_antal", "Korrektion af tidligere kvartal", "KJ"],
     ["procent.csv", "D9", "", "Forkert celle", "KJ"],               # row 3: matches nothing
     ["procent.csv", "D2", "", "", ""],                               # row 4: incomplete
+    ["2009Q2/tidligere.csv", "D2", "ikke_tal", "Rettet i fagsystemet", "KJ"],
+    ["tidligere.csv", "D4", "", "Navnet alene er kvartalets fil", "KJ"],  # row 6: no match
 ]
 
 # (file, cell, rule, severity): every finding each case must produce.
 CASES = [
+    ("2009Q3/uden_vaerdi.csv", "D2", "mangler_vaerdi", ERROR),
+    ("2009Q3/pulje.csv", "E2", "mangler_vaerdi", ERROR),
+    ("2009Q2/tidligere.csv", "D2", "ikke_tal", ERROR),
+    ("2009Q2/tidligere.csv", "C3", "forkert_kvartal", ERROR),
+    ("2009Q2/tidligere.csv", "D4", "ikke_tal", ERROR),
+    ("2009Q3/afvigelser.csv", "A6", "afvigelse_uden_fund", WARNING),
     ("targets/fejl.ods", "D2", "dublet_maal_id", ERROR),
     ("targets/katalog.xlsx", "D2", "dublet_maal_id", ERROR),
     ("targets/fejl.ods", "H3", "ukendt_enhed", ERROR),
@@ -351,14 +372,26 @@ def test_waived_error_stops_blocking_and_is_excluded(result: Any) -> None:
     assert negative in result.problems  # still listed, for the report
     assert negative not in result.blocking
     assert ("2009Q3/negativ.ods", "D2") in result.excluded
-    (waived, waiver), = result.waived
-    assert waived == negative and waiver.approved_by == "KJ"
-    assert result.excluded == {("2009Q3/negativ.ods", "D2")}
+    assert result.waiver_of(negative).approved_by == "KJ"
+    assert len(result.waived) == 2  # and 2009Q2/tidligere.csv D2
+    assert result.excluded == {("2009Q3/negativ.ods", "D2"), ("2009Q2/tidligere.csv", "D2")}
 
 
 def test_incomplete_waiver_waives_nothing(result: Any) -> None:
     pct = next(p for p in result.problems if p.rule == "procent_uden_for_0_100")
     assert pct in result.blocking
+
+
+def test_earlier_quarter_blocks_and_is_waived_by_inbox_relative_file(result: Any) -> None:
+    by_cell = {(p.file, p.cell): p for p in result.problems
+               if p.file == "2009Q2/tidligere.csv"}
+    waived = by_cell[("2009Q2/tidligere.csv", "D2")]
+    assert result.waiver_of(waived) is not None
+    assert waived not in result.blocking
+    assert ("2009Q2/tidligere.csv", "D2") in result.excluded
+    assert by_cell[("2009Q2/tidligere.csv", "D4")] in result.blocking
+    wrong = by_cell[("2009Q2/tidligere.csv", "C3")]
+    assert wrong in result.blocking and "mappen for 2009Q2" in wrong.message
 
 
 def test_without_waivers_the_error_blocks(inbox: Path) -> None:

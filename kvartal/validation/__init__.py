@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from kvartal.model import ERROR, WARNING, CellRef, Problem, Waiver
+from kvartal.model import ERROR, WAIVER_COLUMNS, WARNING, CellRef, Problem, Waiver
 from kvartal.quarters import Quarter
+from kvartal.typed import waiver_from
 from kvartal.validation.frames import (
     VALUE_SETS,
     Table,
@@ -23,7 +24,6 @@ from kvartal.validation.frames import (
     known_ids,
     known_keys,
     mark_coverage,
-    present,
     reached_before,
     waivers_table,
 )
@@ -70,20 +70,25 @@ def validate(quarter: Quarter, catalogue: list[SheetFrame],
     from kvartal.validation.run import Runner
 
     catalogue_t, targets = catalogue_table(catalogue)
-    current = figures.get(quarter, [])
-    figures_t = figures_table(current, targets, figures.get(quarter - 1, []), quarter)
-    mark_coverage(catalogue_t, targets, figures_t, quarter, reached_before(figures, quarter))
+    # Every quarter read is checked like the report quarter (CONTRACT §4): its figures feed
+    # the report's windows, so a bad cell in 2009Q2 must block as one in 2009Q3 does.
+    figure_tables = {q: figures_table(frames, targets, figures.get(q - 1, []), q)
+                     for q, frames in sorted(figures.items())}
+    current = figure_tables.get(quarter) or figures_table([], targets, [], quarter)
+    mark_coverage(catalogue_t, targets, current, quarter, reached_before(figures, quarter))
     headers_t = headers_table(
-        [("catalogue", f) for f in catalogue] + [("figures", f) for f in current]
+        [("catalogue", f) for f in catalogue]
+        + [("figures", f) for q in sorted(figures) for f in figures[q]]
         + ([("waivers", waivers)] if waivers is not None else []))
     waivers_t = waivers_table(waivers)
 
     runner = Runner.start({"quarter": str(quarter), "known_keys": known_keys(targets),
                            "known_ids": known_ids(targets), **VALUE_SETS})
     problems = list(read_problems)
-    for table, suite in ((headers_t, "headers"), (catalogue_t, "catalogue"),
-                         (figures_t, "figures")):
-        problems += runner.check(table, suite, quarter)
+    problems += runner.check(headers_t, "headers", quarter)
+    problems += runner.check(catalogue_t, "catalogue", quarter)
+    for q, table in figure_tables.items():
+        problems += runner.check(table, "figures", q)
 
     found = list(problems)
     valid = dict(_waivers(waivers_t))
@@ -103,25 +108,19 @@ def validate(quarter: Quarter, catalogue: list[SheetFrame],
 
 
 def _waivers(table: Table) -> list[tuple[int, Waiver]]:
-    """The waiver rows that count: those naming a file, a reason and an approver."""
+    """The waiver rows that count, read by the one waiver parser records uses too."""
     out = []
     df = table.df
     for i in range(len(df)):
-        fil, reason, approver = df.at[i, "Fil"], df.at[i, "Begrundelse"], df.at[i, "Godkendt af"]
-        if not (present(fil) and present(reason) and present(approver)):
-            continue
-        cell = df.at[i, "Celle"]
-        rule = df.at[i, "Regel"]
         frame = table.frame(df.at[i, "_file"])
         row = int(df.at[i, "_row"])
         source = CellRef(file=df.at[i, "_file"], sheet=df.at[i, "_sheet"], row=row,
-                         cell=frame.cell(row, "Fil") if frame is not None else None,
-                         column="Fil")
-        out.append((i, Waiver(
-            file=str(fil).strip(),
-            cell=str(cell).strip().replace("$", "").upper() if present(cell) else None,
-            rule=str(rule).strip().lower() if present(rule) else None,
-            reason=str(reason).strip(), approved_by=str(approver).strip(), source=source)))
+                         cell=frame.cell(row, "Fil") if frame is not None
+                         and "Fil" in frame.letters else None, column="Fil")
+        waiver = waiver_from({c: df.at[i, c] for c in WAIVER_COLUMNS}, str(df.at[i, "_file"]),
+                             source)
+        if waiver is not None:
+            out.append((i, waiver))
     return out
 
 

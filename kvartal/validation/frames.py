@@ -30,8 +30,9 @@ from kvartal.model import (
     UNITS,
     WAIVER_COLUMNS,
 )
-from kvartal.numbers import CellValueError, parse_number, parse_reached, parse_text_key
+from kvartal.numbers import CellValueError, parse_number, parse_reached
 from kvartal.quarters import Quarter, QuarterError
+from kvartal.typed import default_aggregation, match_key, text_key
 
 if TYPE_CHECKING:
     from kvartal.tables import SheetFrame
@@ -42,10 +43,7 @@ LINEAGE = ["_i", "_file", "_sheet", "_row"]
 
 def norm(v: object) -> str | None:
     """Words compared the way people mean them: case and spacing do not matter."""
-    if not isinstance(v, str):
-        return None
-    text = " ".join(v.split()).casefold()
-    return text or None
+    return match_key(v) if isinstance(v, str) else None
 
 
 VALUE_SETS: dict[str, list[str]] = {
@@ -59,11 +57,7 @@ MILESTONE = "milepæl"
 
 def key(v: object) -> str | None:
     """`Nr.`/`Nøgletal`/`Mål-id` as a comparable key; None when empty or unreadable."""
-    try:
-        text = parse_text_key(v)
-    except CellValueError:
-        return None
-    return norm(text)
+    return text_key(v)
 
 
 def number(v: object) -> float:
@@ -184,7 +178,7 @@ def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInf
         unit = df.at[i, "_unit"]
         aggregation = df.at[i, "_aggregation"]
         if aggregation not in AGGREGATIONS:
-            aggregation = "seneste" if unit == "pct." else "sum"
+            aggregation = default_aggregation(unit)
         targets.append(TargetInfo(
             target_id=df.at[i, "_target_id"], initiative=key(df.at[i, "Nr."]),
             metric=key(df.at[i, "Nøgletal"]), unit=unit, aggregation=aggregation,
@@ -212,9 +206,9 @@ def reached_before(figures: dict[Quarter, list[SheetFrame]], quarter: Quarter) -
             for target_id, reached in zip(frame.df["Mål-id"], frame.df["Milepæl nået"],
                                           strict=True):
                 try:
-                    tid, when = parse_text_key(target_id), parse_reached(reached)
-                except (CellValueError, ValueError):
-                    continue  # that quarter's own validation reported it
+                    tid, when = key(target_id), parse_reached(reached)
+                except CellValueError:
+                    continue  # that quarter's own validation names the cell
                 if tid and when not in (None, False):
                     out.add(tid)
     return out
@@ -324,6 +318,13 @@ def figures_table(frames: Iterable[SheetFrame], targets: list[TargetInfo],
         _flag(not m, present(v) or (present(t) and present(n)))
         for m, v, t, n in zip(milestone_rows, df["Værdi"], df["Tæller"], df["Nævner"],
                               strict=True)]
+    # A pooled rate (pct. counted with sum) pools Tæller and Nævner, so a row of one gives
+    # nothing to pool without them, whatever its Værdi says (CONTRACT §4).
+    # (A row with no number at all is `_value_ok`'s finding, not this one's.)
+    df["_pooled_ok"] = [
+        _flag(not m and u == "pct." and a == "sum" and present(v), present(t) and present(n))
+        for m, u, a, v, t, n in zip(milestone_rows, units, aggregations, df["Værdi"],
+                                    df["Tæller"], df["Nævner"], strict=True)]
     df["_count_v"] = [v if u == "antal" else math.nan for v, u in zip(df["_v"], units,
                                                                        strict=True)]
     df["_pct_v"] = [v if u == "pct." else math.nan for v, u in zip(df["_v"], units, strict=True)]

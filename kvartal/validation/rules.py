@@ -73,7 +73,11 @@ def _parser_message(parser: Callable[[Any], Any]) -> Callable[[Finding], str]:
 
 
 def _missing(f: Finding) -> str:
-    if f.column == "Værdi":
+    if f.row.get("_pooled_ok") is False and f.column in ("Tæller", "Nævner"):
+        return ("Målet er en samlet procent (pct. opgjort som sum), så hver række skal have "
+                "både »Tæller« og »Nævner«; en procent alene kan ikke lægges sammen med de "
+                "andre kvartalers. Skriv tæller og nævner.")
+    if f.column in ("Værdi", "Tæller", "Nævner"):
         return ("Rækken har hverken en værdi i »Værdi« eller både »Tæller« og »Nævner«. "
                 "Skriv værdien, eller tæller og nævner.")
     if f.column == "Nøgletal":

@@ -1,0 +1,71 @@
+"""Every row read feeds a target or is named by a problem; otherwise nothing is published."""
+
+from __future__ import annotations
+
+import pytest
+
+from kvartal.accounting import UnaccountedRows, account, check_accounting
+from kvartal.quarters import Quarter
+from kvartal.readers import read_sheet
+from kvartal.records import parse_figures, parse_targets
+from kvartal.tables import SheetFrame, sheet_frame
+
+Q2, Q3 = Quarter(2009, 2), Quarter(2009, 3)
+
+CATALOGUE = (
+    "Aftale;Nr.;Indsats;Mål-id;Måltype;Målbeskrivelse;Nøgletal;Enhed;Retning;Målværdi;"
+    "Fra;Til\n"
+    "BA;1.4;Jobbus;1.4-b;Indsatsmål;500 deltagere;deltagere;antal;mindst;500;2009Q1;2009Q4\n"
+    "BA;1.10;Ledige;1.10-a;Resultatmål;Højst 100;ledige;antal;højst;100;2009Q1;2009Q4\n"
+    "BA;;Uden nummer;x-a;Indsatsmål;x;x;antal;mindst;5;2009Q1;2009Q4\n"
+)
+FIGURES_Q3 = (
+    "Nr.;Nøgletal;Kvartal;Værdi;Mål-id\n"
+    "1.4;deltagere;2009Q3;30;1.4-B\n"          # row 2: feeds 1.4-b
+    "1.4;deltagere/unge;2009Q3;10;\n"          # row 3: a part feeds its whole
+    "1.10;ledige;2009Q3;3.5;\n"                # row 4: ambiguous number
+    "9.9;ukendt;2009Q3;5;\n"                   # row 5: unknown to the catalogue
+)
+FIGURES_Q2 = (
+    "Nr.;Nøgletal;Kvartal;Værdi\n"
+    "1.10;LEDIGE;2009Q2;82\n"                  # row 2: an earlier quarter feeds too
+    "1.4;deltagere;2009-Q2;20\n"               # row 3
+)
+
+
+def frame(file: str, text: str, kind: str) -> SheetFrame:
+    return sheet_frame(read_sheet(file, text.encode("utf-8"), "Tal"), kind)
+
+
+def inputs() -> tuple[list[SheetFrame], dict[Quarter, list[SheetFrame]]]:
+    catalogue = [frame("targets/k.csv", CATALOGUE, "catalogue")]
+    figures = {Q3: [frame("2009Q3/c.csv", FIGURES_Q3, "figures")],
+               Q2: [frame("2009Q2/c.csv", FIGURES_Q2, "figures")]}
+    return catalogue, figures
+
+
+def test_validated_inbox_accounts_for_every_row() -> None:
+    from kvartal.validation import validate
+
+    catalogue, figures = inputs()
+    result = validate(Q3, catalogue, figures, None, [])
+    targets = parse_targets(catalogue, result.excluded)
+    rows = parse_figures([f for fs in figures.values() for f in fs], result.excluded)
+    accounting = check_accounting(catalogue, figures, targets, rows, result.problems)
+    # Read: 3 catalogue rows + 4 + 2 figure rows. Used: catalogue rows 2 and 3 (row 4 has
+    # no Nr.) and figure rows Q3 2, 3 and Q2 2, 3. Named: catalogue row 4 (mangler_vaerdi),
+    # Q3 row 4 (ikke_tal), Q3 row 5 (ukendt_noegletal).
+    assert accounting.counts() == {"rows_read": 9, "rows_used": 6, "rows_with_problems": 3}
+    assert accounting.unaccounted == []
+
+
+def test_a_row_neither_used_nor_named_stops_the_run() -> None:
+    """A row the records cannot type, with no problem naming it, is a silent drop."""
+    catalogue, figures = inputs()
+    targets = parse_targets(catalogue)
+    rows = parse_figures([f for fs in figures.values() for f in fs])
+    found = account(catalogue, figures, targets, rows, [])
+    assert found.unaccounted == [("2009Q3/c.csv", None, 4), ("2009Q3/c.csv", None, 5),
+                                 ("targets/k.csv", None, 4)]
+    with pytest.raises(UnaccountedRows, match=r"2009Q3/c.csv række 4"):
+        check_accounting(catalogue, figures, targets, rows, [])
