@@ -5,31 +5,41 @@ Kept free of both faces so that `local` and `s3` import this module and never ea
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import signal
 import threading
 from typing import Protocol
 
-# Test-only: `KVARTAL_FAULT_KILL_AT=N` SIGKILLs the process at the Nth fault point (1-based)
-# counted over the whole process. A local write has two points (its temporary file is
-# complete; the key is in place), an S3 write and a delete have one (done). The fault
-# harness in tests/ uses it to kill a real run at every write boundary; unset, it costs one
-# dictionary look-up per write.
+# Test-only, for the fault harness in tests/: `KVARTAL_FAULT_KILL_AT` SIGKILLs the process,
+# like a power cut, at a write boundary. A number N means the Nth fault point of the process
+# (1-based); anything else is a pattern (fnmatch) for the first point whose label matches.
+# Labels are `temp <where>` (a local write's temporary file is complete, the key untouched),
+# `write <where>` (the key holds the new bytes) and `delete <where>`. With
+# `KVARTAL_FAULT_TRACE=<file>` every label is appended to that file, so a test can see the
+# boundaries a run passes. Unset, each costs two dictionary look-ups per write.
 FAULT_KILL_ENV = "KVARTAL_FAULT_KILL_AT"
+FAULT_TRACE_ENV = "KVARTAL_FAULT_TRACE"
 
 _fault_lock = threading.Lock()
 _fault_count = 0
 
 
-def fault_point() -> None:
-    """Die here, like a power cut, when the harness asked for this point."""
+def fault_point(label: str) -> None:
+    """Die here when the harness asked for this point; note it when asked to trace."""
     global _fault_count
+    trace = os.environ.get(FAULT_TRACE_ENV, "")
     raw = os.environ.get(FAULT_KILL_ENV, "").strip()
-    if not raw:
+    if not raw and not trace:
         return
     with _fault_lock:
         _fault_count += 1
-        due = _fault_count == int(raw)
+        count = _fault_count
+        if trace:
+            with open(trace, "a", encoding="utf-8") as fh:
+                fh.write(label + "\n")
+    due = raw.isdigit() and count == int(raw) or (
+        bool(raw) and not raw.isdigit() and fnmatch.fnmatchcase(label, raw))
     if due:
         os.kill(os.getpid(), signal.SIGKILL)
 

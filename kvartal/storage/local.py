@@ -98,7 +98,7 @@ class LocalStorage:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
             _fsync_dir(path.parent)
-        fault_point()
+        fault_point(f"delete {path}")
 
     def sweep(self) -> int:
         """Remove temporary files whose writer is gone; returns how many.
@@ -163,7 +163,7 @@ class LocalStorage:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-            fault_point()
+            fault_point(f"temp {path}")
             if create_only:
                 try:
                     os.link(tmp, path)  # fails if the name exists: no check-then-write race
@@ -181,7 +181,7 @@ class LocalStorage:
         finally:
             with contextlib.suppress(OSError):  # still in use by another writer: kept
                 os.rmdir(tmp.parent)
-        fault_point()
+        fault_point(f"write {path}")
 
     def location(self, key: str) -> str:
         return str(self._path(key))
