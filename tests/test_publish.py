@@ -240,7 +240,9 @@ def test_write_order_claim_files_manifest_then_copy_with_manifest_away(
         storage: Storage) -> None:
     recorder = RecordingStorage(storage)
     do_publish(recorder, "fp-1")
-    writes = recorder.writes
+    # an S3 location is first probed for conditional writes (tests/test_storage.py)
+    writes = [w for w in recorder.writes if not w.removeprefix("delete:").startswith(
+        ".kvartal/probe/")]
     versioned = [f"2009Q3/versions/1/{n}" for n in REPORT_FILES]
     current = [f"2009Q3/{n}" for n in REPORT_FILES]
     assert writes[0] == ".kvartal/claims/2009Q3/v1/1.json"

@@ -31,7 +31,7 @@ __all__ = [
     "require_conditional_writes",
 ]
 
-PROBE_PREFIX = ".kvartal-probe"
+PROBE_PREFIX = ".kvartal/probe"
 _probed: dict[str, bool] = {}
 _probe_lock = threading.Lock()
 
