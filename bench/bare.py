@@ -88,7 +88,7 @@ def main() -> int:
     mark("render")
     published = publish(open_storage(args.publish_to), str(quarter),
                         fingerprint=fingerprint(inputs.sources, settings.as_dict()),
-                        render=lambda n: files if n == 1 else render(n),
+                        render=lambda n, _at: files if n == 1 else render(n),
                         manifest_extra={"sources": [asdict(s) for s in inputs.sources]},
                         index_renderer=index)
     mark("publish")

@@ -97,14 +97,17 @@ def quarterly_report(
                                       settings.at_risk)
     rows = account_rows(frames, fulfilment, validation)  # fails on a row that would vanish
     source_print = fingerprint(inputs.sources, settings.as_dict())
-    version, already = plan_version(publish_to, report_quarter, source_print)
-    if already:
+    planned = plan_version(publish_to, report_quarter, source_print)
+    if planned.already:
         logger.info("%s er allerede udgivet som version %d med samme indhold", report_quarter,
-                    version)
-    files = {} if already else render_report(report_quarter, version, fulfilment, validation)
+                    planned.version)
+    # The publication time comes from the plan, never the clock: a run that finishes what
+    # an interrupted run began renders the very bytes it wrote.
+    files = {} if planned.already else render_report(
+        report_quarter, planned.version, planned.published_at, fulfilment, validation)
     # Publishing again with the same fingerprint writes nothing, but finishes a copy that
     # an interrupted run left half done.
-    published = publish_report(publish_to, report_quarter, version, files, source_print, {
+    published = publish_report(publish_to, report_quarter, planned, files, source_print, {
         "sources": [asdict(s) for s in inputs.sources],
         "waivers": [{**w.to_json(), "problem": p.to_json()} for p, w in validation.waived],
         "warnings": len(validation.warnings),
@@ -112,15 +115,16 @@ def quarterly_report(
         "run_id": str(runtime.flow_run.id) if runtime.flow_run.id else None,
         "kvartal_version": kvartal_version(),
         "git_revision": git_revision(),
-    })
-    if published.created:
-        # The report is out whatever the mail server does: a delivery failure is logged
-        # and told, not turned into a failed publication.
-        delivery = notify_recipients(publish_to, review_to, published, fulfilment,
-                                     return_state=True)
-        if delivery.is_failed():
-            logger.error("E-mail til modtagerne mislykkedes: %s",
-                         delivery.result(raise_on_failure=False))
+    }, fulfilment, validation)
+    # Whatever this run published, recipients get what the ledger says they are owed for
+    # every published version (a killed run or a mail server that was down is made good).
+    # The report is out whatever the mail server does: a delivery failure is logged and
+    # told, not turned into a failed publication; the next run sends what is missing.
+    delivery = notify_recipients(publish_to, review_to, report_quarter, fulfilment,
+                                 return_state=True)
+    if delivery.is_failed():
+        logger.error("E-mail til modtagerne mislykkedes: %s",
+                     delivery.result(raise_on_failure=False))
     logger.info("Rapporten for %s, version %d: %s", report_quarter, published.version,
                 published.location)
     return Outcome(str(report_quarter), published.version, published.created,

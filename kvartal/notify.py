@@ -1,9 +1,13 @@
-"""Email to the report's recipients when a new version is published.
+"""Email to the report's recipients, once per recipient and published version.
 
-A politician should get one mail per published version, not one per flow retry. So every
-sent mail leaves a small record in a ledger (the operators' review location, never the
-recipients'): it is checked before sending and written, create-only, after. A retry after a
-partial failure then mails only those who did not get it.
+A politician should get one mail per published version, not one per flow retry, and also
+one for a version whose run was killed before it mailed or met a mail server that was
+down. So delivery is driven by the ledger, not by the run that published: every sent mail
+leaves a small record in the operators' review location (never the recipients'), and each
+run mails, for every published version of the quarter, whoever has no record yet
+(`deliver_owed`). A record that cannot be written after a send is remembered by the
+process, so a retried task never mails twice; only a process that dies between the mail
+server's acceptance and the record (a window of one request) can cause a second mail.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ import json
 import os
 import smtplib
 import ssl
-from collections.abc import Iterable, Mapping
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -181,7 +187,8 @@ def send_mail(settings: SmtpSettings, to: str, subject: str, text: str) -> str:
     msg["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or None)
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text, charset="utf-8")
-    with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
+    smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    try:
         smtp.ehlo()
         if settings.starttls:
             smtp.starttls(context=ssl.create_default_context())
@@ -189,6 +196,13 @@ def send_mail(settings: SmtpSettings, to: str, subject: str, text: str) -> str:
         if settings.user:
             smtp.login(settings.user, settings.password or "")
         smtp.send_message(msg, to_addrs=[to])
+    finally:
+        # Once the message is accepted it is sent: a failing goodbye must not make the
+        # caller believe otherwise and mail again.
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
     return str(msg["Message-ID"])
 
 
@@ -230,6 +244,27 @@ def message_text(quarter: Quarter | str, version: int, summary_counts: Mapping[s
     return "\n".join(lines) + "\n"
 
 
+# Ledger keys (with the ledger's URL) mailed by this process whose record could not be
+# written: a retried task must not mail them again.
+_sent_unrecorded: set[str] = set()
+LEDGER_WRITE_ATTEMPTS = 4
+
+
+def _record(ledger: Storage, key: str, record: dict[str, Any]) -> None:
+    """Write the ledger record, retrying briefly: the mail is out, the record must follow."""
+    data = (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode()
+    for attempt in range(LEDGER_WRITE_ATTEMPTS):
+        try:
+            # AlreadyExists: a concurrent run mailed them too; the record is there either way
+            with contextlib.suppress(AlreadyExists):
+                ledger.write(key, data, content_type="application/json", create_only=True)
+            return
+        except Exception:  # storage in transit (OSError, botocore's own): bounded retries
+            if attempt == LEDGER_WRITE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5 * 2 ** attempt)
+
+
 def notify_publication(quarter: Quarter | str, version: int, summary_counts: Mapping[str, int],
                        off_track_names: list[str], links: dict[str, str],
                        recipients: list[str], ledger: Storage,
@@ -252,23 +287,89 @@ def notify_publication(quarter: Quarter | str, version: int, summary_counts: Map
             continue
         seen.add(to.lower())
         key = ledger_key(q, version, to)
-        if ledger.exists(key):
+        memory = f"{ledger.url}|{key}"
+        if memory in _sent_unrecorded or ledger.exists(key):
             continue
         try:
             message_id = send_mail(settings, to, subj, text)
         except (OSError, smtplib.SMTPException, NotifyError) as exc:
             failed[to] = f"{type(exc).__name__}: {exc}"
             continue
+        sent.append(to)
         record = {
             "quarter": str(q), "version": version, "to": to, "subject": subj,
             "message_id": message_id,
             "sent_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        # AlreadyExists: a concurrent run mailed them too; the record is there either way
-        with contextlib.suppress(AlreadyExists):
-            ledger.write(key, (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode(),
-                         content_type="application/json", create_only=True)
-        sent.append(to)
+        try:
+            _record(ledger, key, record)
+        except Exception as exc:  # any storage failure: the mail is out, say so, never resend
+            _sent_unrecorded.add(memory)
+            failed[to] = (f"sendt, men kunne ikke noteres i {ledger.location(key)} "
+                          f"({type(exc).__name__}: {exc})")
     if failed:
         raise DeliveryError(failed, sent)
     return sent
+
+
+@dataclass
+class Delivery:
+    """What `deliver_owed` did: mails sent and failures, by version."""
+
+    sent: dict[int, list[str]] = field(default_factory=dict)
+    failed: dict[int, dict[str, str]] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        sent = sum(len(v) for v in self.sent.values())
+        failed = sum(len(v) for v in self.failed.values())
+        return f"{sent} mails sendt, {failed} mislykkedes"
+
+
+def _version_summary(publish: Storage, quarter: Quarter, version: int,
+                     titles: Mapping[str, str]) -> tuple[dict[str, int], list[str]]:
+    """Counts and off-track names as that version published them (its fulfilment.json)."""
+    try:
+        doc = json.loads(publish.read(f"{quarter}/versions/{version}/fulfilment.json"))
+    except FileNotFoundError:
+        return {}, []
+    targets = [t for t in doc.get("targets", []) if isinstance(t, dict)]
+    counts = Counter(str(t.get("status")) for t in targets)
+    off = [f"{t.get('initiative')} {titles.get(str(t.get('target_id')), '')} "
+           f"({t.get('target_id')})".replace("  ", " ")
+           for t in targets if t.get("status") == "off_track"]
+    return dict(counts), off
+
+
+def deliver_owed(publish: Storage, ledger: Storage, quarter: Quarter | str,
+                 recipients: list[str], settings: SmtpSettings, titles: Mapping[str, str],
+                 link: Callable[[str], str], files: Iterable[str]) -> Delivery:
+    """Mail every recipient about every published version of the quarter they have not
+    been told of, oldest version first; raises DeliveryError if anyone is still owed.
+
+    `titles` maps target ids to titles for the off-track list; `link(key)` makes a
+    recipient's link to a published key; `files` are the names linked in each mail.
+    """
+    from kvartal.publish import published_versions
+
+    q = Quarter.parse(quarter)
+    names = list(files)
+    delivery = Delivery()
+    for version in published_versions(publish, str(q)):
+        owed = [to for to in recipients
+                if f"{ledger.url}|{ledger_key(q, version, to)}" not in _sent_unrecorded
+                and not ledger.exists(ledger_key(q, version, to))]
+        if not owed:
+            continue
+        counts, off_track = _version_summary(publish, q, version, titles)
+        links = {name: link(f"{q}/versions/{version}/{name}") for name in names}
+        try:
+            delivery.sent[version] = notify_publication(q, version, counts, off_track, links,
+                                                        owed, ledger, settings)
+        except DeliveryError as exc:
+            delivery.sent[version] = exc.sent
+            delivery.failed[version] = exc.failed
+    if delivery.failed:
+        failed = {f"{to} (version {v})": why for v, by in delivery.failed.items()
+                  for to, why in by.items()}
+        raise DeliveryError(failed, [to for v in delivery.sent.values() for to in v])
+    return delivery

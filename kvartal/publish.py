@@ -1,26 +1,40 @@
 """Versioned, idempotent publishing to the recipients' location (CONTRACT §7).
 
 Recipients may read at any moment, and a run may die at any moment, so the order of writes
-is the whole design: a version's files, then its manifest (the version exists from here on),
-then the copy at `<quarter>/`, again manifest last, then `index.html`. A manifest only ever
-names files that are already complete, and `<quarter>/versions/<n>/` is never written again
-once its manifest is there.
+is the whole design (docs/design.md, "Publishing write order"):
+
+1. a create-only *claim* on version n (`.kvartal/claims/<quarter>/v<n>/<generation>.json`)
+   says who is writing it, with which fingerprint and since when;
+2. the version's files, then its manifest, create-only: the version exists from here on,
+   and `versions/<n>/` is never written again;
+3. the copy at `<quarter>/`: its manifest is deleted first, then the files are replaced,
+   then the manifest is written again;
+4. `index.html`.
+
+A manifest therefore only ever names files that hold exactly its bytes. A claim whose
+writer is gone (its process is dead, or it is older than the lease) is taken over by the
+next run under a new generation: with the same fingerprint it finishes the version with
+the same publication time (so the same bytes), with another it reuses the number.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import secrets
+import socket
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import kvartal
 from kvartal.model import SourceFile
 from kvartal.quarters import Quarter, QuarterError
-from kvartal.storage import AlreadyExists, Storage
+from kvartal.storage import AlreadyExists, Storage, require_conditional_writes
 
 MANIFEST = "manifest.json"
 INDEX = "index.html"
@@ -29,8 +43,51 @@ CORE_FIELDS = ("quarter", "version", "fingerprint", "published_at", "files")
 _VERSION_KEY = re.compile(r"^(?P<quarter>[^/]+)/versions/(?P<n>[1-9][0-9]*)/(?P<name>.+)$")
 
 
+CLAIMS = ".kvartal/claims"
+# A claim younger than this, whose process may be alive, belongs to a run still at work.
+DEFAULT_LEASE_SECONDS = 600
+LEASE_ENV = "KVARTAL_PUBLISH_LEASE"
+_HOST = socket.gethostname()
+# Identifies this process's claims, so a retried task resumes its own version.
+_OWNER = f"{_HOST}:{os.getpid()}:{secrets.token_hex(8)}"
+
+
 class PublishConflict(RuntimeError):
-    """Another publisher wrote the same version number at the same time."""
+    """Another publisher is writing the same version right now; retrying cannot help."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who writes version n of a quarter, and the publication time its files carry."""
+
+    generation: int
+    fingerprint: str
+    published_at: str  # ISO 8601, UTC, whole seconds: the fingerprint's first publication
+    owner: str
+    host: str
+    pid: int
+    claimed_at: float  # seconds since the epoch, for the lease
+
+    def to_bytes(self) -> bytes:
+        return (json.dumps(asdict(self), indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Claim:
+        d = json.loads(raw)
+        return cls(int(d["generation"]), str(d["fingerprint"]), str(d["published_at"]),
+                   str(d["owner"]), str(d["host"]), int(d["pid"]), float(d["claimed_at"]))
+
+    def moment(self) -> datetime:
+        return datetime.fromisoformat(self.published_at)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run is about to publish: the version, and the time its files must carry."""
+
+    version: int
+    already: bool  # the newest published version has this fingerprint: nothing to render
+    published_at: datetime
 
 
 class IndexVersion(NamedTuple):
@@ -55,6 +112,7 @@ class PublishResult:
     keys: list[str]  # the version's immutable keys `<quarter>/versions/<n>/…`, manifest last
     location: str  # where a person finds the quarter's report
     written: list[str] = field(default_factory=list)  # every key this call wrote, in order
+    published_at: str = ""  # ISO 8601: the version's publication time, from its manifest
 
 
 def fingerprint(sources: list[SourceFile], settings: dict[str, Any]) -> str:
@@ -87,6 +145,11 @@ def _versions(storage: Storage, quarter: str) -> dict[int, set[str]]:
         if m and m["quarter"] == quarter:
             found.setdefault(int(m["n"]), set()).add(m["name"])
     return found
+
+
+def published_versions(storage: Storage, quarter: str) -> list[int]:
+    """Version numbers that exist, i.e. have a manifest; oldest first."""
+    return sorted(_published(storage, quarter))
 
 
 def _published(storage: Storage, quarter: str) -> list[int]:
@@ -156,7 +219,7 @@ def build_manifest(quarter: str, version: int, fingerprint_: str, files: dict[st
         "quarter": quarter,
         "version": version,
         "fingerprint": fingerprint_,
-        "published_at": moment.astimezone(UTC).isoformat(timespec="seconds"),
+        "published_at": _iso(moment),
         "files": [{"name": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
                   for name, data in sorted(files.items())],
     }
@@ -164,18 +227,136 @@ def build_manifest(quarter: str, version: int, fingerprint_: str, files: dict[st
     return (text + "\n").encode("utf-8")
 
 
-def publish(storage: Storage, quarter: str, *, fingerprint: str,
-            render: Callable[[int], dict[str, bytes]], manifest_extra: dict[str, Any],
-            index_renderer: Callable[[list[IndexEntry]], bytes]) -> PublishResult:
-    """Publish the quarter as a new version unless the newest already has this fingerprint.
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
-    The same fingerprint writes nothing, except to finish a copy to `<quarter>/` or an
-    `index.html` that an interrupted run left behind (`index_renderer` must therefore be a
-    function of its entries alone, no clock). A retry that renders the same bytes may
-    resume an unfinished version; other bytes at one of its keys mean another publisher is
-    at work, and PublishConflict is raised rather than mixing two renderings in one version.
+
+def _now(now: datetime | None) -> datetime:
+    return (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+
+
+# claims ------------------------------------------------------------------------------------
+
+
+def claim_prefix(quarter: str, version: int) -> str:
+    return f"{CLAIMS}/{quarter}/v{version}"
+
+
+def _claims(storage: Storage, quarter: str, version: int) -> list[Claim]:
+    """Every claim on the version, oldest generation first."""
+    found: list[Claim] = []
+    for key in storage.list(claim_prefix(quarter, version)):
+        try:
+            found.append(Claim.from_bytes(storage.read(key)))
+        except FileNotFoundError:
+            continue
+    return sorted(found, key=lambda c: c.generation)
+
+
+def _lease() -> float:
+    raw = os.environ.get(LEASE_ENV, "").strip()
+    return float(raw) if raw else float(DEFAULT_LEASE_SECONDS)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _writer_alive(claim: Claim) -> bool:
+    """A claim is honoured while its run may still be writing: not after the lease, and
+    not after its process died on this machine (a killed run is taken over at once)."""
+    if time.time() - claim.claimed_at > _lease():
+        return False
+    if claim.host == _HOST:
+        return _pid_alive(claim.pid)
+    return True
+
+
+def _busy(storage: Storage, quarter: str, version: int, claim: Claim) -> str:
+    started = datetime.fromtimestamp(claim.claimed_at, UTC).isoformat(timespec="seconds")
+    return (
+        f"En anden kørsel udgiver version {version} af {quarter} i {storage.url} lige nu "
+        f"(maskine {claim.host}, proces {claim.pid}, startet {started}). Kør igen, når den er "
+        "færdig; en afbrudt kørsel overtages automatisk, når dens proces er væk eller efter "
+        f"{int(_lease())} s. / Another run is publishing version {version} of {quarter} "
+        "right now.")
+
+
+def _take(storage: Storage, quarter: str, version: int, fingerprint_: str,
+          now: datetime) -> Claim:
+    """Our claim on the version: resumed, new, or taken over from a writer that is gone."""
+    claims = _claims(storage, quarter, version)
+    top = claims[-1] if claims else None
+    if top is not None and top.owner == _OWNER:
+        return top  # a retry in the same process resumes its own claim
+    if top is not None and _writer_alive(top):
+        raise PublishConflict(_busy(storage, quarter, version, top))
+    same = top is not None and top.fingerprint == fingerprint_
+    claim = Claim(
+        generation=top.generation + 1 if top else 1,
+        fingerprint=fingerprint_,
+        published_at=top.published_at if top is not None and same else _iso(now),
+        owner=_OWNER, host=_HOST, pid=os.getpid(), claimed_at=time.time())
+    key = f"{claim_prefix(quarter, version)}/{claim.generation}.json"
+    try:
+        storage.write(key, claim.to_bytes(), content_type="application/json",
+                      create_only=True)
+    except AlreadyExists:
+        raise PublishConflict(_busy(storage, quarter, version, Claim.from_bytes(
+            storage.read(key)))) from None
+    return claim
+
+
+def _still_ours(storage: Storage, quarter: str, version: int, claim: Claim) -> None:
+    claims = _claims(storage, quarter, version)
+    if not claims or claims[-1].owner != claim.owner:
+        other = claims[-1] if claims else claim
+        raise PublishConflict(_busy(storage, quarter, version, other))
+
+
+# planning and publishing -------------------------------------------------------------------
+
+
+def plan(storage: Storage, quarter: str, fingerprint_: str,
+         now: datetime | None = None) -> Plan:
+    """The version a run would publish and the time its files carry; reads only.
+
+    An unfinished version left by an interrupted run with the same fingerprint keeps that
+    run's publication time, so rendering again gives the bytes it already wrote.
     """
     quarter = str(Quarter.parse(quarter))
+    latest = latest_version(storage, quarter)
+    if latest is not None and latest[1].get("fingerprint") == fingerprint_:
+        return Plan(latest[0], True, datetime.fromisoformat(str(latest[1]["published_at"])))
+    n = latest[0] + 1 if latest is not None else 1
+    claims = _claims(storage, quarter, n)
+    if claims and claims[-1].fingerprint == fingerprint_:
+        return Plan(n, False, claims[-1].moment())
+    return Plan(n, False, _now(now))
+
+
+def publish(storage: Storage, quarter: str, *, fingerprint: str,
+            render: Callable[[int, datetime], dict[str, bytes]],
+            manifest_extra: dict[str, Any],
+            index_renderer: Callable[[list[IndexEntry]], bytes],
+            now: datetime | None = None) -> PublishResult:
+    """Publish the quarter as a new version unless the newest already has this fingerprint.
+
+    `render(n, published_at)` must give the same bytes for the same arguments: a run that
+    takes over an interrupted version of the same fingerprint renders it again with the
+    original time. The same fingerprint writes nothing, except to finish a copy to
+    `<quarter>/` or an `index.html` that an interrupted run left behind (`index_renderer`
+    must therefore be a function of its entries alone, no clock). Only a run that is
+    still at work on the same version number raises PublishConflict.
+    """
+    quarter = str(Quarter.parse(quarter))
+    require_conditional_writes(storage)
     written: list[str] = []
     latest = latest_version(storage, quarter)
     if latest is not None and latest[1].get("fingerprint") == fingerprint:
@@ -184,37 +365,49 @@ def publish(storage: Storage, quarter: str, *, fingerprint: str,
         if _current_manifest(storage, quarter) != manifest_bytes:
             names = [f["name"] for f in manifest.get("files", [])]
             files = {name: storage.read(version_key(quarter, n, name)) for name in names}
-            _promote(storage, quarter, files, manifest_bytes, written)
+            _promote(storage, quarter, n, files, manifest_bytes, written)
         _write_index(storage, index_renderer, written)
         return PublishResult(quarter, n, False, _manifest_keys(quarter, n, manifest),
-                             storage.location(f"{quarter}/report.html"), written)
+                             storage.location(f"{quarter}/report.html"), written,
+                             str(manifest.get("published_at", "")))
 
     n = latest[0] + 1 if latest is not None else 1
-    files = render(n)
+    claims = _claims(storage, quarter, n)
+    moment = (claims[-1].moment() if claims and claims[-1].fingerprint == fingerprint
+              else _now(now))
+    # Rendered and checked before anything is written: bad output leaves no debris.
+    files = render(n, moment)
     _check_names(files)
-    # Built before anything is written: a manifest that cannot be made must leave no debris.
-    manifest_bytes = build_manifest(quarter, n, fingerprint, files, manifest_extra)
-    for name, data in files.items():
+    manifest_bytes = build_manifest(quarter, n, fingerprint, files, manifest_extra, moment)
+    claim = _take(storage, quarter, n, fingerprint, moment)
+    if claim.moment() != moment:  # another attempt claimed it meanwhile: its time counts
+        moment = claim.moment()
+        files = render(n, moment)
+        _check_names(files)
+        manifest_bytes = build_manifest(quarter, n, fingerprint, files, manifest_extra, moment)
+    # The claim makes the folder ours: bytes of an abandoned attempt are simply replaced.
+    stale = set(_versions(storage, quarter).get(n, set())) - set(files)
+    for name in sorted(stale):
+        storage.delete(version_key(quarter, n, name))
+    for name, data in sorted(files.items()):
         key = version_key(quarter, n, name)
-        try:
-            storage.write(key, data, create_only=True)
-        except AlreadyExists as exc:
-            raise PublishConflict(_conflict(storage, quarter, n, key)) from exc
+        storage.write(key, data)
         written.append(key)
+    _still_ours(storage, quarter, n, claim)
     manifest_key = version_key(quarter, n, MANIFEST)
     try:
         storage.write(manifest_key, manifest_bytes, create_only=True)
     except AlreadyExists as exc:
-        raise PublishConflict(_conflict(storage, quarter, n, manifest_key)) from exc
+        raise PublishConflict(_busy(storage, quarter, n, claim)) from exc
     written.append(manifest_key)
 
     # A slower run must not put an older version back over a newer one at <quarter>/.
     if _published(storage, quarter)[0] == n:
-        _promote(storage, quarter, files, manifest_bytes, written)
+        _promote(storage, quarter, n, files, manifest_bytes, written)
     _write_index(storage, index_renderer, written)
     return PublishResult(quarter, n, True, [*(version_key(quarter, n, name)
                                                for name in sorted(files)), manifest_key],
-                         storage.location(f"{quarter}/report.html"), written)
+                         storage.location(f"{quarter}/report.html"), written, _iso(moment))
 
 
 def _current_manifest(storage: Storage, quarter: str) -> bytes | None:
@@ -224,13 +417,20 @@ def _current_manifest(storage: Storage, quarter: str) -> bytes | None:
         return None
 
 
-def _promote(storage: Storage, quarter: str, files: dict[str, bytes], manifest_bytes: bytes,
-             written: list[str]) -> None:
-    """The copy at `<quarter>/` is overwritten in place; its manifest goes last."""
-    for name, data in files.items():
+def _promote(storage: Storage, quarter: str, version: int, files: dict[str, bytes],
+             manifest_bytes: bytes, written: list[str]) -> None:
+    """The copy at `<quarter>/`: manifest away first, files, manifest back last.
+
+    Between the first and the last step there is no `<quarter>/manifest.json`, so no
+    reader is told that a file holds bytes it does not hold yet (or any more).
+    """
+    storage.delete(f"{quarter}/{MANIFEST}")
+    for name, data in sorted(files.items()):
         key = f"{quarter}/{name}"
         storage.write(key, data)
         written.append(key)
+    if _published(storage, quarter)[0] != version:
+        return  # a newer version appeared meanwhile; its own run puts its manifest here
     storage.write(f"{quarter}/{MANIFEST}", manifest_bytes)
     written.append(f"{quarter}/{MANIFEST}")
 
@@ -245,13 +445,3 @@ def _write_index(storage: Storage, index_renderer: Callable[[list[IndexEntry]], 
         pass
     storage.write(INDEX, page)
     written.append(INDEX)
-
-
-def _conflict(storage: Storage, quarter: str, version: int, key: str) -> str:
-    return (
-        f"{storage.location(key)} already holds other bytes: another run is publishing "
-        f"version {version} of {quarter} at the same time. Run again when it has finished. "
-        f"If no other run is active, {storage.location(version_key(quarter, version, ''))} "
-        "holds the files of an interrupted run that rendered differently; it has no "
-        "manifest, so no reader relies on it: remove that folder and run again."
-    )

@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-from collections import Counter
-
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
 from kvartal.config import setting
 from kvartal.model import Problem
-from kvartal.publish import PublishResult
 from kvartal.quarters import Quarter
 from kvartal.storage import open_storage
 from tasks.fulfil import Fulfilment
@@ -16,31 +13,32 @@ REPORT_FILES = ("report.html", "report.pdf", "report.xlsx")
 
 
 @task(name="notify-recipients", retries=2, retry_delay_seconds=[5, 20], cache_policy=NONE)
-def notify_recipients(publish_to: str, review_to: str, published: PublishResult,
-                      fulfilment: Fulfilment) -> list[str]:
-    """One email per recipient per new version; the ledger in the review location makes a
-    retried task send nothing twice."""
+def notify_recipients(publish_to: str, review_to: str, quarter: Quarter,
+                      fulfilment: Fulfilment) -> dict[int, list[str]]:
+    """Every recipient gets one mail per published version of the quarter: what the ledger
+    says is owed, whichever run published it. Returns who was mailed, by version; raises
+    (the task fails, the flow logs it, the next run tries again) if anyone is still owed."""
     from kvartal import notify
 
+    logger = get_run_logger()
     settings = notify.SmtpSettings.from_env()
     agreements = sorted({t.agreement for t in fulfilment.targets})
     recipients = notify.recipients_for(notify.recipients_from_env(), agreements)
     if settings is None or not recipients:
-        return []
+        return {}
     storage = open_storage(publish_to)
     expiry = min(int(setting("KVARTAL_LINK_EXPIRY")), 604800)
-    links = {}
-    for name in REPORT_FILES:
-        key = f"{published.quarter}/versions/{published.version}/{name}"
-        presign = getattr(storage, "presigned_url", None)
-        links[name] = presign(key, expiry) if presign else storage.location(key)
-    counts = Counter(r.status for r in fulfilment.results)
-    titles = {t.target_id: t for t in fulfilment.targets}
-    off_track = [f"{r.initiative} {titles[r.target_id].title} ({r.target_id})"
-                 for r in fulfilment.results if r.status == "off_track"]
-    return notify.notify_publication(
-        published.quarter, published.version, dict(counts), off_track, links, recipients,
-        ledger=open_storage(review_to), settings=settings)
+    presign = getattr(storage, "presigned_url", None)
+
+    def link(key: str) -> str:
+        return str(presign(key, expiry)) if presign else storage.location(key)
+
+    titles = {t.target_id: t.title for t in fulfilment.targets}
+    delivery = notify.deliver_owed(storage, open_storage(review_to), quarter, recipients,
+                                   settings, titles, link, REPORT_FILES)
+    for version, sent in sorted(delivery.sent.items()):
+        logger.info("Version %d af %s: mail sendt til %s", version, quarter, ", ".join(sent))
+    return delivery.sent
 
 
 @task(name="notify-operators", retries=2, retry_delay_seconds=[10, 60], cache_policy=NONE)

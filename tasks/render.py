@@ -13,10 +13,14 @@ from kvartal.validation import ValidationResult
 from tasks.fulfil import Fulfilment
 
 
-@task(name="render", cache_policy=NONE)
-def render_report(quarter: Quarter, version: int, fulfilment: Fulfilment,
-                  validation: ValidationResult) -> dict[str, bytes]:
-    today = datetime.now(ZoneInfo(setting("KVARTAL_TIMEZONE"))).date()
+def render_files(quarter: Quarter, version: int, published_at: datetime,
+                 fulfilment: Fulfilment, validation: ValidationResult) -> dict[str, bytes]:
+    """The recipients' files, a function of the inputs and the publication time alone.
+
+    No clock is read here: a run that finishes a version an interrupted run began must
+    render exactly the bytes already written, so "Sidst opdateret" is the day the version
+    was first published (in the operators' time zone), not the day of this run.
+    """
     ri = ReportInput(
         quarter=quarter,
         version=version,
@@ -26,6 +30,12 @@ def render_report(quarter: Quarter, version: int, fulfilment: Fulfilment,
         figures=[f for f in fulfilment.figures if f.quarter == quarter],
         warnings=validation.warnings,
         waivers=validation.waived,
-        updated=today,
+        updated=published_at.astimezone(ZoneInfo(setting("KVARTAL_TIMEZONE"))).date(),
     )
     return render_all(ri)
+
+
+@task(name="render", cache_policy=NONE)
+def render_report(quarter: Quarter, version: int, published_at: datetime,
+                  fulfilment: Fulfilment, validation: ValidationResult) -> dict[str, bytes]:
+    return render_files(quarter, version, published_at, fulfilment, validation)

@@ -12,6 +12,7 @@ from kvartal.notify import (
     DeliveryError,
     NotifyError,
     SmtpSettings,
+    deliver_owed,
     ledger_key,
     notify_publication,
     recipients_for,
@@ -165,3 +166,71 @@ def test_settings_from_a_prefect_block(prefect_api: str) -> None:
                                "KVARTAL_SMTP_HOST": "ignored"})
     assert s == SmtpSettings(host="smtp.kommune.example", port=587, user="u", password="p",
                              starttls=True, sender="status@kommune.example")
+
+
+# what the ledger says is owed ---------------------------------------------------------------
+
+
+def _published(root: Path, versions: dict[int, list[str]]) -> LocalStorage:
+    """A publish location with these versions, each with its targets' statuses."""
+    storage = LocalStorage(root)
+    for n, statuses in versions.items():
+        doc = {"quarter": "2009Q3", "version": n, "targets": [
+            {"target_id": f"1.{i}-a", "initiative": f"1.{i}", "status": s}
+            for i, s in enumerate(statuses, 1)]}
+        storage.write(f"2009Q3/versions/{n}/fulfilment.json", json.dumps(doc).encode())
+        storage.write(f"2009Q3/versions/{n}/manifest.json", b"{}")
+    storage.write("2009Q3/versions/3/fulfilment.json", b"{}")  # unfinished: no manifest
+    return storage
+
+
+def test_every_published_version_is_owed_once_to_every_recipient(
+        smtp: tuple[Inbox, SmtpSettings], tmp_path: Path) -> None:
+    inbox, settings = smtp
+    publish = _published(tmp_path / "published", {1: ["achieved", "off_track"],
+                                                  2: ["achieved", "achieved"]})
+    ledger = LocalStorage(tmp_path / "review")
+    # version 1 was mailed to a@ by the run that published it; nothing else was sent
+    notify_publication("2009Q3", 1, {}, [], {}, ["a@x.dk"], ledger, settings)
+    inbox.messages.clear()
+
+    delivery = deliver_owed(publish, ledger, "2009Q3", ["a@x.dk", "b@x.dk"], settings,
+                            {"1.2-a": "Partnerskaber"}, lambda key: f"https://x/{key}",
+                            ["report.html"])
+    assert delivery.sent == {1: ["b@x.dk"], 2: ["a@x.dk", "b@x.dk"]}
+    got = sorted((rcpts[0], m["Subject"]) for rcpts, m in inbox.messages)
+    assert got == [("a@x.dk", "Status 3. kvartal 2009, version 2"),
+                   ("b@x.dk", "Status 3. kvartal 2009, version 1"),
+                   ("b@x.dk", "Status 3. kvartal 2009, version 2")]
+    v1 = next(m for rcpts, m in inbox.messages if "version 1" in m["Subject"]).get_content()
+    assert "Opfyldt: 1" in v1 and "Bagud: 1" in v1
+    assert "- 1.2 Partnerskaber (1.2-a)" in v1
+    assert "Rapporten (HTML): https://x/2009Q3/versions/1/report.html" in v1
+
+    again = deliver_owed(publish, ledger, "2009Q3", ["a@x.dk", "b@x.dk"], settings, {},
+                         lambda key: key, ["report.html"])
+    assert again.sent == {} and len(inbox.messages) == 3
+
+
+class LedgerDown(LocalStorage):
+    """A review location that reads but cannot be written (storage outage, full disk)."""
+
+    def write(self, key: str, data: bytes, *, content_type: str | None = None,
+              create_only: bool = False) -> None:
+        raise OSError(28, "No space left on device")
+
+
+def test_a_ledger_that_cannot_be_written_never_causes_a_second_mail(
+        smtp: tuple[Inbox, SmtpSettings], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("kvartal.notify.time.sleep", lambda s: None)
+    inbox, settings = smtp
+    ledger = LedgerDown(tmp_path / "review")
+    with pytest.raises(DeliveryError) as err:
+        notify_publication("2009Q3", 1, COUNTS, [], {}, ["a@x.dk"], ledger, settings)
+    assert err.value.sent == ["a@x.dk"]
+    assert "sendt, men kunne ikke noteres" in err.value.failed["a@x.dk"]
+    assert len(inbox.messages) == 1
+    # the task's retry, in the same process: nobody is mailed twice
+    assert notify_publication("2009Q3", 1, COUNTS, [], {}, ["a@x.dk"], ledger, settings) == []
+    assert len(inbox.messages) == 1

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -15,6 +19,7 @@ import pytest
 import kvartal
 from kvartal.model import SourceFile
 from kvartal.publish import (
+    Claim,
     IndexEntry,
     PublishConflict,
     PublishResult,
@@ -22,8 +27,8 @@ from kvartal.publish import (
     latest_version,
     publish,
 )
-from kvartal.s3 import S3Storage
 from kvartal.storage import LocalStorage, Storage, open_storage
+from kvartal.storage.s3 import S3Storage
 
 REPORT_FILES = ["fulfilment.json", "report.html", "report.pdf", "report.xlsx"]
 EXTRA = {
@@ -44,6 +49,7 @@ class RecordingStorage:
         self.url = inner.url
         self.writes: list[str] = []
         self.fail_on = fail_on
+        self.honours_create_only = getattr(inner, "honours_create_only", False)
 
     def list(self, prefix: str = "") -> list[str]:
         return self.inner.list(prefix)
@@ -64,9 +70,15 @@ class RecordingStorage:
         self.inner.write(key, data, content_type=content_type, create_only=create_only)
         self.writes.append(key)
 
+    def delete(self, key: str) -> None:
+        if self.fail_on is not None and self.fail_on(f"delete:{key}"):
+            raise RuntimeError(f"simulated crash before deleting {key}")
+        self.inner.delete(key)
+        self.writes.append(f"delete:{key}")
 
-def renderer(tag: str) -> Callable[[int], dict[str, bytes]]:
-    def render(n: int) -> dict[str, bytes]:
+
+def renderer(tag: str) -> Callable[[int, datetime], dict[str, bytes]]:
+    def render(n: int, published_at: datetime | None = None) -> dict[str, bytes]:
         table = json.dumps({"quarter": "2009Q3", "version": n, "tag": tag}).encode()
         return {
             "report.html": f"<h1>Bilag 1, version {n}</h1><p>{tag}</p>".encode(),
@@ -99,6 +111,11 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]
         yield LocalStorage(tmp_path / "published")
     else:
         yield open_storage(request.getfixturevalue("s3_env"))
+
+
+def visible(storage: Storage) -> list[str]:
+    """What recipients browse: everything but kvartal's own `.kvartal/` bookkeeping."""
+    return [k for k in storage.list() if not k.startswith(".kvartal/")]
 
 
 def snapshot(storage: Storage) -> dict[str, tuple[Any, ...]]:
@@ -137,7 +154,7 @@ def test_first_publish_writes_version_1_and_everything_recipients_get(storage: S
     assert result.location == storage.location("2009Q3/report.html")
     version_keys = [f"2009Q3/versions/1/{n}" for n in REPORT_FILES]
     assert result.keys == [*version_keys, "2009Q3/versions/1/manifest.json"]
-    assert storage.list() == sorted(
+    assert visible(storage) == sorted(
         ["index.html", "2009Q3/manifest.json", *(f"2009Q3/{n}" for n in REPORT_FILES),
          *result.keys])
 
@@ -219,17 +236,22 @@ def test_index_lists_every_quarter_newest_first(storage: Storage) -> None:
         ["2010Q1", "v1"], ["2009Q3", "v2"], ["2009Q3", "v1"], ["2009Q2", "v1"]]
 
 
-def test_write_order_manifests_last_index_after(storage: Storage) -> None:
+def test_write_order_claim_files_manifest_then_copy_with_manifest_away(
+        storage: Storage) -> None:
     recorder = RecordingStorage(storage)
     do_publish(recorder, "fp-1")
-    writes = recorder.writes
+    # an S3 location is first probed for conditional writes (tests/test_storage.py)
+    writes = [w for w in recorder.writes if not w.removeprefix("delete:").startswith(
+        ".kvartal/probe/")]
     versioned = [f"2009Q3/versions/1/{n}" for n in REPORT_FILES]
     current = [f"2009Q3/{n}" for n in REPORT_FILES]
-    assert sorted(writes[:4]) == versioned
-    assert writes[4] == "2009Q3/versions/1/manifest.json"
-    assert sorted(writes[5:9]) == current
-    assert writes[9] == "2009Q3/manifest.json"
-    assert writes[10:] == ["index.html"]
+    assert writes[0] == ".kvartal/claims/2009Q3/v1/1.json"
+    assert sorted(writes[1:5]) == versioned
+    assert writes[5] == "2009Q3/versions/1/manifest.json"
+    assert writes[6] == "delete:2009Q3/manifest.json"
+    assert sorted(writes[7:11]) == current
+    assert writes[11] == "2009Q3/manifest.json"
+    assert writes[12:] == ["index.html"]
 
 
 def test_interrupted_version_is_resumed_by_a_retry_with_the_same_bytes(
@@ -245,14 +267,58 @@ def test_interrupted_version_is_resumed_by_a_retry_with_the_same_bytes(
     assert storage.read("2009Q3/versions/1/report.pdf") == renderer("a")(1)["report.pdf"]
 
 
-def test_other_bytes_in_an_unfinished_version_are_a_conflict(storage: Storage) -> None:
-    storage.write("2009Q3/versions/1/report.html", b"another run's rendering",
-                  create_only=True)
-    with pytest.raises(PublishConflict, match="another run is publishing version 1"):
+def test_unclaimed_debris_in_an_unfinished_version_is_replaced(storage: Storage) -> None:
+    storage.write("2009Q3/versions/1/report.html", b"an abandoned rendering")
+    storage.write("2009Q3/versions/1/old-extra.csv", b"x")
+    result = do_publish(storage, "fp-1")
+    assert (result.created, result.version) == (True, 1)
+    assert storage.read("2009Q3/versions/1/report.html") == renderer("a")(1)["report.html"]
+    assert not storage.exists("2009Q3/versions/1/old-extra.csv")
+
+
+def test_a_run_still_at_work_is_a_conflict_that_says_so(storage: Storage) -> None:
+    alive = os.getppid()  # a live process on this machine that is not us
+    claim = Claim(1, "fp-other", "2009-11-26T09:00:00+00:00", "elsewhere", socket.gethostname(),
+                  alive, time.time())
+    storage.write(".kvartal/claims/2009Q3/v1/1.json", claim.to_bytes(), create_only=True)
+    with pytest.raises(PublishConflict, match=rf"En anden kørsel udgiver version 1 af 2009Q3.*"
+                                              rf"proces {alive}"):
         do_publish(storage, "fp-1")
     assert not storage.exists("2009Q3/versions/1/manifest.json")
     assert not storage.exists("2009Q3/manifest.json")
-    assert storage.read("2009Q3/versions/1/report.html") == b"another run's rendering"
+
+
+def test_a_dead_runs_claim_is_taken_over(storage: Storage) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    claim = Claim(1, "fp-other", "2009-11-26T09:00:00+00:00", "gone", socket.gethostname(),
+                  int(dead.stdout), time.time())
+    storage.write(".kvartal/claims/2009Q3/v1/1.json", claim.to_bytes(), create_only=True)
+    storage.write("2009Q3/versions/1/report.html", b"the dead run's rendering")
+    result = do_publish(storage, "fp-1")
+    assert (result.created, result.version) == (True, 1)
+    manifest = json.loads(storage.read("2009Q3/manifest.json"))
+    assert manifest["fingerprint"] == "fp-1"
+    assert manifest["published_at"] != "2009-11-26T09:00:00+00:00"  # other inputs: new time
+    assert storage.read("2009Q3/report.html") == renderer("a")(1)["report.html"]
+
+
+def test_a_dead_runs_version_with_the_same_inputs_keeps_its_time(storage: Storage) -> None:
+    claim = Claim(1, "fp-1", "2009-11-26T09:00:00+00:00", "gone", "another-machine", 1,
+                  time.time() - 3600)  # past the lease
+    storage.write(".kvartal/claims/2009Q3/v1/1.json", claim.to_bytes(), create_only=True)
+    seen: list[datetime] = []
+
+    def render(n: int, published_at: datetime) -> dict[str, bytes]:
+        seen.append(published_at)
+        return renderer("a")(n, published_at)
+
+    result = publish(storage, "2009Q3", fingerprint="fp-1", render=render,
+                     manifest_extra=EXTRA, index_renderer=index_renderer)
+    assert result.created and result.published_at == "2009-11-26T09:00:00+00:00"
+    assert seen == [datetime(2009, 11, 26, 9, 0, tzinfo=UTC)]
+    assert json.loads(storage.read("2009Q3/manifest.json"))["published_at"] == \
+        "2009-11-26T09:00:00+00:00"
 
 
 def test_interrupted_copy_is_finished_by_the_next_run(storage: Storage) -> None:
@@ -284,14 +350,14 @@ def test_interrupted_index_is_finished_by_the_next_run(storage: Storage) -> None
 def test_manifest_extra_cannot_override_core_fields(storage: Storage) -> None:
     with pytest.raises(ValueError, match="version"):
         do_publish(storage, "fp-1", extra={"version": 7})
-    assert storage.list() == []
+    assert visible(storage) == []
 
 
 def test_render_names_must_be_plain_files(tmp_path: Path) -> None:
     st = LocalStorage(tmp_path)
     bad_renderings: list[dict[str, bytes]] = [{"manifest.json": b"{}"}, {"../x.html": b""}, {}]
     for bad in bad_renderings:
-        def render(n: int, files: dict[str, bytes] = bad) -> dict[str, bytes]:
+        def render(n: int, at: datetime, files: dict[str, bytes] = bad) -> dict[str, bytes]:
             return files
 
         with pytest.raises(ValueError):

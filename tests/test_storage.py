@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from botocore.exceptions import ClientError
 
-from kvartal.s3 import MAX_PRESIGN_SECONDS, S3Storage
 from kvartal.storage import AlreadyExists, LocalStorage, Storage, open_storage
+from kvartal.storage.s3 import MAX_PRESIGN_SECONDS, S3Storage
 from tests.support.s3server import S3Server
 
 

@@ -9,13 +9,15 @@ reader's spreadsheet program. Every string cell is forced to the string type aft
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+import zipfile
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from kvartal.report import danish, view
 from kvartal.report.sanitize import comment_text
 
 if TYPE_CHECKING:
+    from openpyxl import Workbook
     from openpyxl.worksheet.worksheet import Worksheet
 
     from kvartal.report import ReportInput
@@ -150,6 +152,29 @@ def report_xlsx(ri: ReportInput) -> bytes:
     wb.properties.title = page.title
     wb.properties.language = "da-DK"
     wb.properties.creator = "kvartal"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return _save_repeatably(wb, datetime.combine(ri.updated, time()))
+
+
+def _save_repeatably(wb: Workbook, moment: datetime) -> bytes:
+    """The same workbook gives the same bytes, whenever it is saved.
+
+    openpyxl stamps the wall clock into `docProps/core.xml` (created, modified) and into
+    every zip entry; a re-run after an interrupted publication must render exactly the
+    bytes the first attempt wrote. So the stamps are the report's own date, and the
+    archive is written entry by entry with that date.
+    """
+    from openpyxl.writer.excel import ExcelWriter
+
+    wb.properties.created = wb.properties.modified = moment
+    raw = io.BytesIO()
+    ExcelWriter(wb, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED)).save()
+    stamp = (max(moment.year, 1980), moment.month, moment.day, moment.hour, moment.minute,
+             moment.second)
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=stamp)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = info.external_attr
+            dst.writestr(entry, src.read(info.filename))
+    return out.getvalue()

@@ -22,7 +22,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from kvartal.storage import AlreadyExists
+from kvartal.storage.base import AlreadyExists, fault_point
 
 MAX_ATTEMPTS_ENV = "KVARTAL_S3_MAX_ATTEMPTS"
 CHECKSUMS_ENV = "KVARTAL_S3_CHECKSUMS"
@@ -185,16 +185,23 @@ class S3Storage:
         for attempt in range(_CONFLICT_RETRIES + 1):
             try:
                 self.client.put_object(**params)
+                fault_point(f"write {self.location(key)}")
                 return
             except ClientError as exc:
                 code = _error_code(exc)
                 if create_only and (code == "PreconditionFailed" or _status(exc) == 412):
                     if self._holds(key, data):
+                        fault_point(f"write {self.location(key)}")
                         return
                     raise AlreadyExists(self.location(key)) from exc
                 if code == "ConditionalRequestConflict" and attempt < _CONFLICT_RETRIES:
                     continue
                 raise
+
+    def delete(self, key: str) -> None:
+        """S3 answers a delete of a missing key with success, as the protocol asks."""
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        fault_point(f"delete {self.location(key)}")
 
     def _holds(self, key: str, data: bytes) -> bool:
         try:

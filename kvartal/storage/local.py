@@ -1,0 +1,187 @@
+"""The local-folder face of `Storage`: keys are files under a root folder.
+
+Every write goes to a temporary file in `<root>/.kvartal-tmp/`, is flushed to disk, and is
+then renamed (or, create-only, hard-linked) into place, so a reader sees the old bytes or
+the new, never a part. The temporary files of a process that died (killed, power cut, disk
+full) are removed by the next process that writes under the same root; they never sit
+beside the published files, and `list` never shows them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import time
+from pathlib import Path
+
+from kvartal.storage.base import AlreadyExists, fault_point
+
+TMP_DIR = ".kvartal-tmp"
+# Files of writers older than this are left-overs even if their process id is in use again
+# (or belongs to another machine sharing the folder): a write takes seconds, not an hour.
+_STALE_SECONDS = 3600
+# Older kvartal versions wrote `.tmp-*` beside the target; they are never keys either.
+_LEGACY_TMP_PREFIX = ".tmp-"
+_HOST = socket.gethostname().replace("-", "_")
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp makes owner-only files; a published file must be as readable as any other the
+# process would create (a web server often serves the publish folder as another user).
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def _fsync_dir(path: Path) -> None:
+    """The rename itself must survive a power cut, not only the file's bytes."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # not every platform opens folders
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on a folder; the rename is still atomic
+    finally:
+        os.close(fd)
+
+
+class LocalStorage:
+    honours_create_only = True  # os.link never replaces a name: nothing to probe
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root).expanduser().resolve()
+        self.url = str(self.root)
+        self._swept = False
+
+    def _path(self, key: str) -> Path:
+        p = (self.root / key).resolve()
+        if self.root != p and self.root not in p.parents:
+            raise ValueError(f"{key!r} is outside {self.root}")
+        return p
+
+    def list(self, prefix: str = "") -> list[str]:
+        base = self._path(prefix) if prefix else self.root
+        if not base.exists():
+            return []
+        if base.is_file():
+            return [base.relative_to(self.root).as_posix()]
+        tmp = self.root / TMP_DIR
+        return sorted(p.relative_to(self.root).as_posix() for p in base.rglob("*")
+                      if p.is_file() and not p.name.startswith(_LEGACY_TMP_PREFIX)
+                      and tmp not in p.parents)
+
+    def read(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            _fsync_dir(path.parent)
+        fault_point(f"delete {path}")
+
+    def sweep(self) -> int:
+        """Remove temporary files whose writer is gone; returns how many.
+
+        A name is `<host>-<pid>-<random>`: on this host a dead process id is enough, for
+        anything else the file must be older than an hour.
+        """
+        tmp = self.root / TMP_DIR
+        removed = 0
+        if not tmp.is_dir():
+            return removed
+        now = time.time()
+        for p in tmp.iterdir():
+            host, _, rest = p.name.partition("-")
+            pid_text = rest.partition("-")[0]
+            try:
+                age = now - p.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            ours = host == _HOST and pid_text.isdigit()
+            dead = ours and not _pid_alive(int(pid_text))
+            if dead or age > _STALE_SECONDS:
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+                    removed += 1
+        # Left-overs of older versions, which wrote beside the target.
+        for p in self.root.rglob(f"{_LEGACY_TMP_PREFIX}*"):
+            if p.is_file() and now - p.stat().st_mtime > _STALE_SECONDS:
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+                    removed += 1
+        return removed
+
+    def _open_temp(self, suffix: str) -> tuple[Path, int]:
+        """A new temporary file in the root's temporary folder, created if missing.
+
+        Another writer may remove the folder the moment it is empty (see `write`), so a
+        vanished folder is made again.
+        """
+        tmp_dir = self.root / TMP_DIR
+        for _ in range(10):
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            if not self._swept:
+                self._swept = True
+                self.sweep()
+            tmp = tmp_dir / f"{_HOST}-{os.getpid()}-{secrets.token_hex(8)}{suffix}"
+            try:
+                return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
+            except FileNotFoundError:
+                continue
+        raise FileNotFoundError(f"{tmp_dir} keeps disappearing")
+
+    def write(self, key: str, data: bytes, *, content_type: str | None = None,
+              create_only: bool = False) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp, fd = self._open_temp(path.suffix)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                if hasattr(os, "fchmod"):  # the umask may be stricter than _FILE_MODE
+                    os.fchmod(fh.fileno(), _FILE_MODE)
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            fault_point(f"temp {path}")
+            if create_only:
+                try:
+                    os.link(tmp, path)  # fails if the name exists: no check-then-write race
+                except FileExistsError as exc:
+                    if path.read_bytes() != data:
+                        raise AlreadyExists(key) from exc
+                os.unlink(tmp)
+            else:
+                os.replace(tmp, path)
+            _fsync_dir(path.parent)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        finally:
+            with contextlib.suppress(OSError):  # still in use by another writer: kept
+                os.rmdir(tmp.parent)
+        fault_point(f"write {path}")
+
+    def location(self, key: str) -> str:
+        return str(self._path(key))
