@@ -24,6 +24,7 @@ pytest_plugins: list[str] = [
     "tests.support.prefect_server",
     "tests.support.s3server",
     "tests.support.smtp",
+    "tests.support.operations",
 ]
 
 
