@@ -93,6 +93,23 @@ def quarterly_deployment(work_pool: str | None = None,
     return deployment
 
 
+def deadline_deployment(work_pool: str | None = None) -> RunnerDeployment:
+    """Runs of this deployment are created by a suspended quarterly run, for its deadline."""
+    from prefect.deployments.runner import EntrypointType
+
+    from flows.deadline import approval_deadline
+    from tasks.notify import DEADLINE_DEPLOYMENT
+
+    deployment = approval_deadline.to_deployment(
+        name=DEADLINE_DEPLOYMENT,
+        description="Fristen for en operatørs beslutning: registrer og fortæl, hvis den "
+                    "overskrides.",
+        work_pool_name=work_pool, tags=["kvartal"],
+        entrypoint_type=EntrypointType.MODULE_PATH)
+    assert not inspect.isawaitable(deployment)
+    return deployment
+
+
 def api_url() -> str:
     from prefect.settings import get_current_settings
 
@@ -133,6 +150,7 @@ def deploy(work_pool: str | None = None) -> list[str]:
     locations = absolute_locations()
     deployment = quarterly_deployment(pool, locations)
     deployment_id = deployment.apply()
+    deadline_deployment(pool).apply()
     return [*locations.notes,
             f"{FLOW_NAME}/{DEPLOYMENT_NAME} registreret hos {api_url()} ({deployment_id}); "
             f"cron {cfg.schedule_cron!r} i {cfg.timezone}; koden hentes som modulet "
@@ -144,4 +162,4 @@ def serve() -> None:
     """Register and run the scheduled deployments in this process until stopped."""
     from prefect import serve as prefect_serve
 
-    prefect_serve(quarterly_deployment())
+    prefect_serve(quarterly_deployment(), deadline_deployment())

@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from kvartal.config import EXAMPLE_INBOX, EXAMPLE_QUARTER, SettingsError, settings
 
@@ -130,7 +130,7 @@ def _run_flow(args: argparse.Namespace, inbox: str, quarter: str) -> int:
     state = quarterly_report(quarter=quarter, inbox=inbox, publish_to=args.publish_to,
                              review_to=args.review_to, interactive=True, return_state=True)
     if state.is_completed():
-        outcome = state.result()
+        outcome: dict[str, Any] = state.result()  # type: ignore[assignment]
         what = "udgivet" if outcome["published"] else "allerede udgivet med samme indhold"
         print(f"{outcome['quarter']} version {outcome['version']} {what}: {outcome['report']}")
         if outcome["warnings"]:

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from prefect import task
 from prefect.cache_policies import NONE
 
-from kvartal.config import setting
+from kvartal.config import settings
 from kvartal.quarters import Quarter
 from kvartal.report import ReportInput, render_all
 from kvartal.validation import ValidationResult
@@ -16,7 +16,7 @@ from tasks.fulfil import Fulfilment
 @task(name="render", cache_policy=NONE)
 def render_report(quarter: Quarter, version: int, fulfilment: Fulfilment,
                   validation: ValidationResult) -> dict[str, bytes]:
-    today = datetime.now(ZoneInfo(setting("KVARTAL_TIMEZONE"))).date()
+    today = datetime.now(ZoneInfo(settings().timezone)).date()
     ri = ReportInput(
         quarter=quarter,
         version=version,
