@@ -3,55 +3,163 @@
 The default cron runs at 06:00 on the 10th day after each quarter ends, when the centres'
 figures are due. Scheduled runs pass no quarter: the flow reports the quarter before the
 run's scheduled time. They are not interactive: a run with errors waits for an operator.
+
+Where the code comes from: the deployment names the flow by module path
+(`flows.quarterly.quarterly_report`) and has no pull step. A Prefect process worker runs
+each flow run in a fresh temporary folder, so a path relative to the folder `kvartal deploy`
+ran in can never be found there; a module is found wherever the worker starts, as long as
+kvartal is installed in the worker's Python environment (`uv sync` or `pip install` of this
+repository). Upgrading kvartal on the worker's machine is then what changes the code that
+runs, and no folder has to exist at a particular place.
 """
 
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kvartal.config import setting
+from kvartal.config import settings
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
 DEPLOYMENT_NAME = "kvartalsrapport"
+FLOW_NAME = "quarterly-report"
+ENTRYPOINT = "flows.quarterly.quarterly_report"
 
 
-def quarterly_deployment(work_pool: str | None = None) -> RunnerDeployment:
+class DeployError(RuntimeError):
+    """`kvartal deploy` refused; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Locations:
+    inbox: str
+    publish_to: str
+    review_to: str
+    notes: list[str]
+
+
+def absolute_locations() -> Locations:
+    """The configured locations as a worker anywhere will read them.
+
+    A relative folder would be resolved in the worker's temporary folder, which Prefect
+    deletes after the run: the report would be "published" nowhere. So a relative folder is
+    made absolute here, against the folder `kvartal deploy` runs in, and the operator is
+    told which folder that became.
+    """
+    from pathlib import Path
+
+    cfg = settings()
+    notes: list[str] = []
+    out: dict[str, str] = {}
+    for var, value in (("KVARTAL_INBOX", cfg.inbox), ("KVARTAL_PUBLISH_TO", cfg.publish_to),
+                       ("KVARTAL_REVIEW_TO", cfg.review_to)):
+        if "://" in value or Path(value).is_absolute():
+            out[var] = value
+            continue
+        absolute = str(Path(value).resolve())
+        notes.append(f"{var}={value!r} er en relativ mappe; registreret som {absolute}")
+        out[var] = absolute
+    return Locations(out["KVARTAL_INBOX"], out["KVARTAL_PUBLISH_TO"], out["KVARTAL_REVIEW_TO"],
+                     notes)
+
+
+def quarterly_deployment(work_pool: str | None = None,
+                         locations: Locations | None = None) -> RunnerDeployment:
+    from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
     from flows.quarterly import quarterly_report
 
+    cfg = settings()
+    where = locations or absolute_locations()
     deployment = quarterly_report.to_deployment(
         name=DEPLOYMENT_NAME,
         description="Kvartalsrapporten: saml, valider, beregn målopfyldelse, dan og udgiv.",
-        schedules=[Cron(setting("KVARTAL_SCHEDULE_CRON"), timezone=setting("KVARTAL_TIMEZONE"))],
+        schedules=[Cron(cfg.schedule_cron, timezone=cfg.timezone)],
         parameters={
-            "inbox": setting("KVARTAL_INBOX"),
-            "publish_to": setting("KVARTAL_PUBLISH_TO"),
-            "review_to": setting("KVARTAL_REVIEW_TO"),
+            "inbox": where.inbox,
+            "publish_to": where.publish_to,
+            "review_to": where.review_to,
             "interactive": False,
         },
         work_pool_name=work_pool,
         tags=["kvartal"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
     )
     assert not inspect.isawaitable(deployment)  # called from sync code it is a value
     return deployment
 
 
+def deadline_deployment(work_pool: str | None = None) -> RunnerDeployment:
+    """Runs of this deployment are created by a suspended quarterly run, for its deadline."""
+    from prefect.deployments.runner import EntrypointType
+
+    from flows.deadline import approval_deadline
+    from tasks.notify import DEADLINE_DEPLOYMENT
+
+    deployment = approval_deadline.to_deployment(
+        name=DEADLINE_DEPLOYMENT,
+        description="Fristen for en operatørs beslutning: registrer og fortæl, hvis den "
+                    "overskrides.",
+        work_pool_name=work_pool, tags=["kvartal"],
+        entrypoint_type=EntrypointType.MODULE_PATH)
+    assert not inspect.isawaitable(deployment)
+    return deployment
+
+
+def api_url() -> str:
+    from prefect.settings import get_current_settings
+
+    return str(get_current_settings().api.url or "")
+
+
+def check_server(work_pool: str) -> None:
+    """Refuse before registering anything: no server, a server that does not answer, or a
+    work pool that does not exist would all leave scheduled runs nobody ever runs."""
+    url = api_url()
+    if not url:
+        raise DeployError(
+            "PREFECT_API_URL er ikke sat: deploy skal registrere hos den Prefect-server, som "
+            "workerne henter kørsler fra (fx PREFECT_API_URL=http://127.0.0.1:4200/api). "
+            "Uden den ville registreringen gå til en midlertidig server, der forsvinder.")
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        problem = client.api_healthcheck()
+        if problem is not None:
+            raise DeployError(f"Prefect-serveren ved PREFECT_API_URL={url} svarer ikke "
+                              f"({problem}). Start den med `prefect server start`.")
+        try:
+            client.read_work_pool(work_pool)
+        except ObjectNotFound:
+            raise DeployError(
+                f"Work poolen {work_pool!r} findes ikke hos {url}. Opret den med "
+                f"`prefect work-pool create {work_pool} --type process`, eller vælg en anden "
+                "med --work-pool eller KVARTAL_WORK_POOL.") from None
+
+
 def deploy(work_pool: str | None = None) -> list[str]:
     """Register the deployments with the server at PREFECT_API_URL; say what was done."""
-    deployment = quarterly_deployment(work_pool)
+    cfg = settings()
+    pool = work_pool or cfg.work_pool
+    check_server(pool)
+    locations = absolute_locations()
+    deployment = quarterly_deployment(pool, locations)
     deployment_id = deployment.apply()
-    where = f"work pool {work_pool!r}" if work_pool else "`kvartal serve`"
-    return [f"quarterly-report/{DEPLOYMENT_NAME} registreret ({deployment_id}); "
-            f"cron {setting('KVARTAL_SCHEDULE_CRON')!r} i {setting('KVARTAL_TIMEZONE')}; "
-            f"kørslerne afvikles af {where}"]
+    deadline_deployment(pool).apply()
+    return [*locations.notes,
+            f"{FLOW_NAME}/{DEPLOYMENT_NAME} registreret hos {api_url()} ({deployment_id}); "
+            f"cron {cfg.schedule_cron!r} i {cfg.timezone}; koden hentes som modulet "
+            f"{ENTRYPOINT}; kørslerne afvikles af en worker i work poolen {pool!r} "
+            f"(`prefect worker start --pool {pool}`)"]
 
 
 def serve() -> None:
     """Register and run the scheduled deployments in this process until stopped."""
     from prefect import serve as prefect_serve
 
-    prefect_serve(quarterly_deployment())
+    prefect_serve(quarterly_deployment(), deadline_deployment())

@@ -1,23 +1,40 @@
 """The quarterly flow: gather -> validate -> fulfil -> render -> publish.
 
 Every stage is a task run over kvartal's plain functions. A quarter with validation errors
-publishes nothing: an interactive run stops (the command exits 2); a scheduled run pauses
-and waits for an operator's decision in the Prefect UI, which is written down as waivers.
+publishes nothing: an interactive run stops (the command exits 2); a scheduled run is
+suspended until an operator decides in the Prefect UI, and the decision is written down.
+
+A suspended run holds no process: Prefect ends it and, on resumption, runs the flow again
+from the top on whichever worker picks it up. So the stages before the decision are cached
+per flow run with their results persisted (PREFECT_LOCAL_STORAGE_PATH, or a result storage
+block shared by the workers): the resumed run reads the same problems, does not write the
+review again and does not mail the operators twice, and `suspend_flow_run` with the same key
+hands it the operator's input from the run's keyset.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import pydantic
-from prefect import flow, get_run_logger, runtime
-from prefect.flow_runs import pause_flow_run
-from prefect.input import RunInput
+from prefect import Task, flow, get_run_logger, runtime
+from prefect.cache_policies import INPUTS, NONE, RUN_ID
+from prefect.flow_runs import suspend_flow_run
+from prefect.states import Failed, State
 
-from kvartal.approval import append_waivers, problem_key, waivers_for
-from kvartal.config import RunSettings, setting
+from kvartal import operator_mail
+from kvartal.approval import (
+    append_waivers,
+    decision_form,
+    record_decision,
+    unwaivable_message,
+    waivable,
+    waivers_for,
+)
+from kvartal.config import RunSettings, settings
+from kvartal.links import run_url
 from kvartal.model import Problem
 from kvartal.provenance import git_revision, kvartal_version
 from kvartal.publish import fingerprint
@@ -26,7 +43,7 @@ from kvartal.storage import check_locations, open_storage
 from kvartal.validation import ValidationResult
 from tasks.fulfil import account_rows, calculate_fulfilment
 from tasks.gather import gather_inputs
-from tasks.notify import notify_operators, notify_recipients
+from tasks.notify import notify_operators, notify_recipients, schedule_deadline
 from tasks.publish import plan_version, publish_report
 from tasks.render import render_report
 from tasks.validate import validate_inputs, write_review_files
@@ -55,6 +72,24 @@ class Outcome:
         return asdict(self)
 
 
+DECISION_KEY = "beslutning"
+# Prefect's own deadline for a suspended run comes this long after kvartal's, so the
+# approval-deadline run can record and tell before Prefect fails the run without a word.
+PREFECT_TIMEOUT_GRACE = timedelta(hours=1)
+
+
+def _durable(task: Task[Any, Any], durable: bool) -> Any:
+    """The task cached for this flow run with its result persisted, when the run may be
+    suspended; an interactive run is never suspended and keeps nothing."""
+    if not durable:
+        return task
+    return task.with_options(cache_policy=RUN_ID + INPUTS, persist_result=True)
+
+
+def _fresh(task: Task[Any, Any]) -> Any:
+    return task.with_options(cache_policy=NONE, persist_result=False)
+
+
 @flow(name="quarterly-report", log_prints=True)
 def quarterly_report(
     quarter: str | None = None,
@@ -62,41 +97,63 @@ def quarterly_report(
     publish_to: str | None = None,
     review_to: str | None = None,
     interactive: bool = True,
-) -> dict[str, Any]:
+) -> dict[str, Any] | State[Any]:
     """Publish one quarter's status report.
 
     `quarter` None means the quarter before the run's *scheduled* time, so a late or
     re-run scheduled job still reports the quarter it was scheduled for.
     """
     logger = get_run_logger()
+    cfg = settings()
     report_quarter = Quarter.parse(quarter) if quarter else scheduled_quarter()
-    inbox = inbox or setting("KVARTAL_INBOX")
-    publish_to = publish_to or setting("KVARTAL_PUBLISH_TO")
-    review_to = review_to or setting("KVARTAL_REVIEW_TO")
+    inbox = inbox or cfg.inbox
+    publish_to = publish_to or cfg.publish_to
+    review_to = review_to or cfg.review_to
     check_locations(publish_to, review_to)
-    settings = RunSettings.from_env()
+    run_settings = RunSettings.from_env()
+    durable = not interactive
+    run_id = str(runtime.flow_run.id) if runtime.flow_run.id else None
+    url = run_url(run_id)
 
-    inputs = gather_inputs(inbox, report_quarter)
-    frames, validation = validate_inputs(inputs)
-    review = write_review_files(validation, inputs, review_to)
+    inputs = _durable(gather_inputs, durable)(inbox, report_quarter)
+    frames, validation = _durable(validate_inputs, durable)(inputs)
+    review = _durable(write_review_files, durable)(validation, inputs, review_to)
 
     if validation.blocking:
+        fatal = [p for p in validation.blocking if not waivable(p)]
         if interactive:
-            raise QuarterBlocked(report_quarter, validation.blocking, review)
-        approved = await_operator(report_quarter, validation, review, inbox)
+            why = f" ({unwaivable_message(report_quarter, fatal)})" if fatal else ""
+            raise QuarterBlocked(report_quarter, validation.blocking, review, why)
+        if fatal:
+            return _stop(report_quarter, unwaivable_message(report_quarter, fatal), url)
+        answer = await_operator(report_quarter, validation, review, review_to, run_id, url)
+        who, why = answer.godkendt_af, answer.begrundelse
+        chosen = list(answer.afvigelser)
+        approved = answer.beslutning == "godkend"
+        record = record_decision(open_storage(review_to), report_quarter, run_id or "",
+                                 "godkend" if approved else "afvis", who, why,
+                                 chosen if approved else [], url)
+        _tell(*operator_mail.decided(report_quarter, "godkend" if approved else "afvis",
+                                     who, why, chosen if approved else [], record, url))
         if not approved:
-            raise QuarterBlocked(report_quarter, validation.blocking, review,
-                                 " (afvist af operatøren)")
-        inputs = gather_inputs(inbox, report_quarter)  # the waivers are now in the inbox
-        frames, validation = validate_inputs(inputs)
-        review = write_review_files(validation, inputs, review_to)
+            return Failed(name="Afvist", message=(
+                f"{report_quarter}: udgivelsen er afvist af {who}: {why}. Intet er udgivet. "
+                f"Beslutningen er registreret i {record}"))
+        waivers = waivers_for(validation.blocking, chosen, why, who)
+        key = append_waivers(open_storage(inbox), report_quarter, waivers)
+        logger.info("%d afvigelser godkendt af %s skrevet i %s", len(waivers), who, key)
+        inputs = _fresh(gather_inputs)(inbox, report_quarter)  # the waivers are in the inbox
+        frames, validation = _fresh(validate_inputs)(inputs)
+        review = _fresh(write_review_files)(validation, inputs, review_to)
         if validation.blocking:
-            raise QuarterBlocked(report_quarter, validation.blocking, review)
+            return _stop(report_quarter, str(QuarterBlocked(
+                report_quarter, validation.blocking, review,
+                " (også efter godkendelsen: ikke alle fejl er godkendt)")), url)
 
     fulfilment = calculate_fulfilment(frames, report_quarter, validation.excluded,
-                                      settings.at_risk)
+                                      run_settings.at_risk)
     rows = account_rows(frames, fulfilment, validation)  # fails on a row that would vanish
-    source_print = fingerprint(inputs.sources, settings.as_dict())
+    source_print = fingerprint(inputs.sources, run_settings.as_dict())
     planned = plan_version(publish_to, report_quarter, source_print)
     if planned.already:
         logger.info("%s er allerede udgivet som version %d med samme indhold", report_quarter,
@@ -112,7 +169,7 @@ def quarterly_report(
         "waivers": [{**w.to_json(), "problem": p.to_json()} for p, w in validation.waived],
         "warnings": len(validation.warnings),
         "rows": rows.counts(),
-        "run_id": str(runtime.flow_run.id) if runtime.flow_run.id else None,
+        "run_id": run_id,
         "kvartal_version": kvartal_version(),
         "git_revision": git_revision(),
     }, fulfilment, validation)
@@ -134,45 +191,40 @@ def quarterly_report(
 
 def scheduled_quarter() -> Quarter:
     moment = runtime.flow_run.scheduled_start_time
-    return Quarter.before(moment.astimezone(ZoneInfo(setting("KVARTAL_TIMEZONE"))))
+    return Quarter.before(moment.astimezone(ZoneInfo(settings().timezone)))
 
 
-def approval_form(problems: list[Problem], quarter: Quarter, review: str) -> type[RunInput]:
-    """A form listing exactly this run's errors, so the operator picks what to waive."""
-    keys = tuple(problem_key(p) for p in problems)
-    choice: Any = Literal.__getitem__(keys) if keys else str
-    fields: dict[str, Any] = {
-        "beslutning": (Literal["godkend", "afvis"], pydantic.Field(
-            description="godkend: udgiv med de valgte afvigelser; afvis: udgiv ikke")),
-        "afvigelser": (list[choice], pydantic.Field(
-            default=list(keys), description="Fejl der godkendes som afvigelser")),
-        "begrundelse": (str, pydantic.Field(description="Hvorfor fejlene kan godkendes")),
-        "godkendt_af": (str, pydantic.Field(description="Navn på den der godkender")),
-    }
-    form: type[RunInput] = pydantic.create_model("Godkendelse", __base__=RunInput, **fields)
-    lines = "\n".join(f"- `{problem_key(p)}`: {p.message}" for p in problems)
-    return form.with_initial_data(
-        description=f"## {quarter.label_da}: {len(problems)} fejl blokerer udgivelsen\n\n"
-                    f"Valideringsrapport: {review}\n\n{lines}\n\n"
-                    "Godkend de fejl, der kan accepteres, med en begrundelse og dit navn, "
-                    "eller afvis, så centrene retter filerne.")
+def _tell(subject: str, text: str, durable: bool = False) -> None:
+    """Mail the operators; a mail server that is down is logged, never the run's end."""
+    state = _durable(notify_operators, durable)(subject, text, return_state=True)
+    if state.is_failed():
+        get_run_logger().error("E-mail til operatørerne mislykkedes: %s",
+                               state.result(raise_on_failure=False))
+
+
+def _stop(quarter: Quarter, message: str, url: str | None) -> State[Any]:
+    """End a scheduled run that cannot publish, in Danish, without a traceback."""
+    get_run_logger().error(message)
+    _tell(*operator_mail.failed(quarter, message, url))
+    return Failed(message=message)
 
 
 def await_operator(quarter: Quarter, validation: ValidationResult, review: str,
-                   inbox: str) -> bool:
-    """Pause for an operator; an approval is appended to the inbox's afvigelser.csv."""
+                   review_to: str, run_id: str | None, url: str | None) -> Any:
+    """Suspend the run until an operator decides; returns the decision form's answer.
+
+    The first execution tells the operators, schedules the deadline's check and suspends
+    (the process ends here). The execution after resumption finds those steps cached and
+    gets the answer from `suspend_flow_run` at once.
+    """
     logger = get_run_logger()
-    notify_operators(quarter, validation.blocking, review)
-    form = approval_form(validation.blocking, quarter, review)
-    timeout = int(setting("KVARTAL_APPROVAL_TIMEOUT"))
+    timeout = settings().approval_timeout
+    deadline = _durable(schedule_deadline, True)(quarter, run_id, review_to, timeout)
+    problems = [p for p in validation.blocking if waivable(p)]
+    _tell(*operator_mail.waiting(quarter, problems, review, url, deadline), durable=True)
+    form = decision_form(validation.blocking, quarter, review, url, deadline)
     logger.warning("%s: %d fejl; kørslen venter på en operatørs beslutning i Prefect "
-                   "(højst %d s)", quarter, len(validation.blocking), timeout)
-    answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=2)
-    if answer.beslutning != "godkend":  # type: ignore[attr-defined]
-        return False
-    waivers = waivers_for(validation.blocking, list(answer.afvigelser),  # type: ignore[attr-defined]
-                          answer.begrundelse, answer.godkendt_af)  # type: ignore[attr-defined]
-    key = append_waivers(open_storage(inbox), quarter, waivers)
-    logger.info("%d afvigelser godkendt af %s skrevet i %s", len(waivers),
-                answer.godkendt_af, key)  # type: ignore[attr-defined]
-    return True
+                   "(frist %s)", quarter, len(problems), deadline.isoformat())
+    return suspend_flow_run(
+        wait_for_input=form, key=DECISION_KEY,
+        timeout=timeout + int(PREFECT_TIMEOUT_GRACE.total_seconds()))

@@ -2,19 +2,48 @@
 
 Approval in the Prefect UI is only a faster way to fill in `afvigelser.csv`: the decision is
 appended to that file in the inbox, so it is on the record beside the figures and a re-run
-of the same quarter reproduces it without anyone clicking again.
+of the same quarter reproduces it without anyone clicking again. Every decision (approval,
+rejection, a deadline that passed) is also written to the review location, with who, why
+and when, so the record is kvartal's own and not only a Prefect state.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from kvartal.model import WAIVER_COLUMNS, Problem, Waiver
 from kvartal.quarters import Quarter
 from kvartal.storage import Storage
 
 WAIVER_FILE = "afvigelser.csv"
+# Problems an operator cannot waive: without a catalogue or without the quarter's folder
+# there is nothing to publish, and an approval would publish an empty report.
+UNWAIVABLE_RULES = frozenset({"katalog_mangler", "kvartal_mangler"})
+DECISION_FIELDS = ("beslutning", "afvigelser", "begrundelse", "godkendt_af")  # CONTRACT §6
+
+
+def waivable(problem: Problem) -> bool:
+    """A whole-file error in the catalogue (unreadable, protected, not a sheet) is not
+    waivable either: every target would be missing."""
+    if problem.rule in UNWAIVABLE_RULES:
+        return False
+    return not (problem.file.startswith("targets/") and problem.cell is None)
+
+
+def unwaivable_message(quarter: Quarter, problems: list[Problem]) -> str:
+    missing_quarter = [p for p in problems if p.rule == "kvartal_mangler"]
+    if missing_quarter:
+        return (f"{quarter}: der er ingen tal for {quarter.label_da}: mappen "
+                f"{missing_quarter[0].file} i indbakken findes ikke eller er tom. Intet er "
+                "udgivet; læg centrenes regneark dér og kør igen.")
+    return (f"{quarter}: målkataloget mangler eller kan ikke læses "
+            f"({'; '.join(f'{p.file}: {p.message}' for p in problems)}). Det kan ikke "
+            "godkendes som en afvigelse; ret kataloget i targets/ og kør igen.")
 
 
 def problem_key(problem: Problem) -> str:
@@ -55,3 +84,67 @@ def append_waivers(inbox: Storage, quarter: Quarter, waivers: list[Waiver]) -> s
     csv.writer(out, delimiter=";", lineterminator="\r\n").writerows(rows)
     inbox.write(key, out.getvalue().encode("utf-8-sig"), content_type="text/csv")
     return key
+
+
+def decision_form(problems: list[Problem], quarter: Quarter, review_link: str,
+                  run_url: str | None, deadline: datetime) -> type[Any]:
+    """The Prefect run input: exactly CONTRACT §6's fields, offering only this run's
+    waivable errors, so an operator can neither waive a missing quarter nor mistype a key."""
+    import pydantic
+    from prefect.input import RunInput
+
+    keys = tuple(problem_key(p) for p in problems if waivable(p))
+    choice: Any = Literal.__getitem__(keys) if keys else str
+    fields: dict[str, Any] = {
+        "beslutning": (Literal["godkend", "afvis"], pydantic.Field(
+            description="godkend: udgiv med de valgte afvigelser; afvis: udgiv ikke")),
+        "afvigelser": (list[choice], pydantic.Field(
+            default=list(keys), description="Fejl der godkendes som afvigelser")),
+        "begrundelse": (str, pydantic.Field(description="Hvorfor (godkendt eller afvist)")),
+        "godkendt_af": (str, pydantic.Field(description="Navn på den der beslutter")),
+    }
+    form: type[RunInput] = pydantic.create_model("Godkendelse", __base__=RunInput, **fields)
+    lines = "\n".join(f"- `{problem_key(p)}`: {p.message}" for p in problems if waivable(p))
+    return form.with_initial_data(
+        description=f"## {quarter.label_da}: {len(keys)} fejl blokerer udgivelsen\n\n"
+                    f"Valideringsrapport: {review_link}\n\n"
+                    f"Frist for en beslutning: {deadline_text(deadline)}\n\n{lines}\n\n"
+                    "Godkend de fejl, der kan accepteres, med en begrundelse og dit navn, "
+                    "eller afvis, så centrene retter filerne.")
+
+
+def deadline_text(moment: datetime) -> str:
+    from zoneinfo import ZoneInfo
+
+    from kvartal.config import settings
+
+    local = moment.astimezone(ZoneInfo(settings().timezone))
+    return local.strftime("%d.%m.%Y kl. %H:%M") + f" ({settings().timezone})"
+
+
+def decision_key(quarter: Quarter, run_id: str) -> str:
+    return f"{quarter}/beslutninger/{run_id}.json"
+
+
+def record_decision(review: Storage, quarter: Quarter, run_id: str, decision: str,
+                    who: str | None, why: str, waived: list[str],
+                    run_url: str | None) -> str:
+    """Write `<quarter>/beslutninger/<run id>.json` in the review location; returns where.
+
+    One file per run: the first decision stands, a repeated write of the same run (a retried
+    task) finds it there and leaves it.
+    """
+    from kvartal.storage import AlreadyExists
+
+    key = decision_key(quarter, run_id)
+    record = {
+        "kvartal": str(quarter), "beslutning": decision, "beslutter": who,
+        "begrundelse": why, "afvigelser": waived,
+        "tidspunkt": datetime.now(UTC).isoformat(timespec="seconds"),
+        "kørsel": run_id, "kørsel_url": run_url,
+    }
+    if not review.exists(key):
+        with contextlib.suppress(AlreadyExists):
+            review.write(key, (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode(),
+                         content_type="application/json", create_only=True)
+    return review.location(key)

@@ -11,9 +11,9 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from kvartal.config import EXAMPLE_INBOX, EXAMPLE_QUARTER, setting
+from kvartal.config import EXAMPLE_INBOX, EXAMPLE_QUARTER, SettingsError, settings
 
 EXIT_OK, EXIT_FAILED, EXIT_BLOCKED = 0, 1, 2
 
@@ -47,8 +47,8 @@ def _parser() -> argparse.ArgumentParser:
                                            "validation.html/.json")
     d = sub.add_parser("deploy", help="registrér de planlagte kørsler hos Prefect-serveren "
                                       "ved PREFECT_API_URL")
-    d.add_argument("--work-pool", help="en work pool som en worker henter kørslerne fra; "
-                                       "uden: kørslerne afvikles af `kvartal serve`")
+    d.add_argument("--work-pool", help="den work pool, som workerne henter kørslerne fra "
+                                       "(standard: KVARTAL_WORK_POOL, ellers 'kvartal')")
     sub.add_parser("serve", help="registrér de planlagte kørsler og afvikl dem (bliver kørende)")
     return p
 
@@ -59,17 +59,22 @@ def _inbox_and_quarter(args: argparse.Namespace) -> tuple[str, str]:
 
     from kvartal.quarters import Quarter
 
-    inbox = args.inbox or os.environ.get("KVARTAL_INBOX")
-    if inbox is None:
+    inbox = args.inbox or ("inbox" in settings().model_fields_set and settings().inbox)
+    if not inbox:
         return str(EXAMPLE_INBOX), args.quarter or EXAMPLE_QUARTER
     if args.quarter:
         return inbox, args.quarter
-    now = datetime.now(ZoneInfo(setting("KVARTAL_TIMEZONE")))
+    now = datetime.now(ZoneInfo(settings().timezone))
     return inbox, str(Quarter.before(now))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        settings()  # every setting checked before anything starts
+    except SettingsError as exc:
+        print(f"kvartal: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     try:
         if args.command == "validate":
             return _validate(args)
@@ -94,7 +99,7 @@ def _validate(args: argparse.Namespace) -> int:
 
     inbox, quarter_text = _inbox_and_quarter(args)
     quarter = Quarter.parse(quarter_text)
-    review_to = args.review_to or setting("KVARTAL_REVIEW_TO")
+    review_to = args.review_to or settings().review_to
     inputs = gather(open_storage(inbox), quarter)
     frames = frames_of(inputs)
     result = validate(quarter, frames.catalogue, frames.figures, frames.waivers,
@@ -113,8 +118,8 @@ def _run(args: argparse.Namespace) -> int:
     from kvartal.storage import check_locations
 
     inbox, quarter = _inbox_and_quarter(args)
-    check_locations(args.publish_to or setting("KVARTAL_PUBLISH_TO"),
-                    args.review_to or setting("KVARTAL_REVIEW_TO"))  # before any server starts
+    check_locations(args.publish_to or settings().publish_to,
+                    args.review_to or settings().review_to)  # before any server starts
     with prefect_api(warm_up=["flows.quarterly", "great_expectations", "weasyprint"]):
         return _run_flow(args, inbox, quarter)
 
@@ -125,7 +130,7 @@ def _run_flow(args: argparse.Namespace, inbox: str, quarter: str) -> int:
     state = quarterly_report(quarter=quarter, inbox=inbox, publish_to=args.publish_to,
                              review_to=args.review_to, interactive=True, return_state=True)
     if state.is_completed():
-        outcome = state.result()
+        outcome: dict[str, Any] = state.result()  # type: ignore[assignment]
         what = "udgivet" if outcome["published"] else "allerede udgivet med samme indhold"
         print(f"{outcome['quarter']} version {outcome['version']} {what}: {outcome['report']}")
         if outcome["warnings"]:

@@ -1,36 +1,202 @@
-"""Settings, from the environment with built-in defaults.
+"""Settings: one typed object, read from the environment and checked before anything runs.
 
-One place that names every kvartal setting and its default, so no module invents its own.
+Every `KVARTAL_*` variable is a field here, so a typo in a value is found when the command
+starts, with a Danish message naming the variable, and not three days later when a scheduled
+run reaches the code that reads it. The README's settings table explains each one.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_INBOX = REPO_ROOT / "examples" / "inbox"
 EXAMPLE_QUARTER = "2009Q3"
+PREFIX = "KVARTAL_"
+CHECKSUM_MODES = ("when_required", "when_supported")
+MAX_LINK_EXPIRY = 604800  # S3 presigned links live at most 7 days
 
-# Every setting with its default; the README's settings table explains each one.
+
+class SettingsError(ValueError):
+    """A setting with a value kvartal cannot use; the message names the variable."""
+
+
+def _number_text(value: Any) -> Any:
+    """Danish decimal commas are accepted: `0,9` is 0.9."""
+    return value.strip().replace(",", ".") if isinstance(value, str) else value
+
+
+def _addresses(text: str) -> list[str]:
+    return [a.strip() for a in text.split(",") if a.strip()]
+
+
+def _valid_address(a: str) -> bool:
+    return "@" in a and not any(c.isspace() or c in "<>;\"" for c in a)
+
+
+class Settings(BaseSettings):
+    """kvartal's settings; field `x` is the variable `KVARTAL_X`."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, case_sensitive=False, extra="ignore",
+                                      frozen=True)
+
+    inbox: str = str(Path("examples") / "inbox")
+    publish_to: str = str(Path("out") / "published")
+    review_to: str = str(Path("out") / "review")
+    review_url: str = ""
+    at_risk: float = Field(default=0.9, gt=0, le=1)
+    approval_timeout: int = Field(default=259200, gt=0)
+    operator_emails: str = ""
+    recipients: str = ""
+    link_expiry: int = Field(default=MAX_LINK_EXPIRY, gt=0, le=MAX_LINK_EXPIRY)
+    schedule_cron: str = "0 6 10 1,4,7,10 *"
+    timezone: str = "Europe/Copenhagen"
+    work_pool: str = "kvartal"
+    max_cells: int = Field(default=200000, gt=0)
+    max_uncompressed: int = Field(default=104857600, gt=0)
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, gt=0, lt=65536)
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False
+    smtp_from: str = ""
+    smtp_block: str = ""
+    s3_max_attempts: int = Field(default=5, ge=1)
+    s3_checksums: str = "when_required"
+    git_revision: str = ""
+    early_server: bool = True
+
+    @field_validator("at_risk", mode="before")
+    @classmethod
+    def _decimal_comma(cls, value: Any) -> Any:
+        return _number_text(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"'{value}' er ikke en kendt tidszone (fx Europe/Copenhagen)") from None
+        return value
+
+    @field_validator("schedule_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        # Five fields of digits, names, `*`, `,`, `-` and `/`; Prefect checks the rest.
+        fields = value.split()
+        if len(fields) != 5 or not all(re.fullmatch(r"[0-9A-Za-z*,/-]+", f) for f in fields):
+            raise ValueError(f"'{value}' er ikke et gyldigt cron-udtryk (fx 0 6 10 1,4,7,10 *)")
+        return value
+
+    @field_validator("operator_emails")
+    @classmethod
+    def _operators(cls, value: str) -> str:
+        bad = [a for a in _addresses(value) if not _valid_address(a)]
+        if bad:
+            raise ValueError(f"'{bad[0]}' er ikke en mailadresse")
+        return value
+
+    @field_validator("review_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and (urlsplit(value).scheme not in ("http", "https")
+                      or not urlsplit(value).netloc):
+            raise ValueError(f"'{value}' er ikke en http(s)-adresse "
+                             "(fx https://drift.kommune.dk/kvartal)")
+        return value
+
+    @field_validator("s3_checksums", mode="before")
+    @classmethod
+    def _checksums(cls, value: Any) -> Any:
+        text = str(value).strip().lower() or "when_required"
+        if text not in CHECKSUM_MODES:
+            raise ValueError(f"skal være en af {', '.join(CHECKSUM_MODES)}, ikke '{value}'")
+        return text
+
+    @property
+    def operator_addresses(self) -> list[str]:
+        return _addresses(self.operator_emails)
+
+
+_TYPE_WORDS = {
+    "int_parsing": "skal være et helt tal",
+    "int_from_float": "skal være et helt tal",
+    "float_parsing": "skal være et tal",
+    "bool_parsing": "skal være 1 eller 0 (ja/nej, true/false)",
+    "greater_than": "skal være større end {gt}",
+    "greater_than_equal": "skal være mindst {ge}",
+    "less_than": "skal være mindre end {lt}",
+    "less_than_equal": "må højst være {le}",
+}
+
+
+def _danish(error: Mapping[str, Any]) -> str:
+    field = str(error["loc"][0]) if error.get("loc") else "?"
+    name = PREFIX + field.upper()
+    template = _TYPE_WORDS.get(str(error.get("type")))
+    if template is not None:
+        why = template.format(**(error.get("ctx") or {}))
+        return f"{name}={error.get('input')!r} {why}"
+    message = str(error.get("msg", "")).removeprefix("Value error, ")
+    return f"{name}: {message}"
+
+
+def _snapshot() -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(PREFIX)))
+
+
+_cache: tuple[tuple[tuple[str, str], ...], Settings] | None = None
+
+
+def settings() -> Settings:
+    """The settings, read and checked once (again only if the environment was changed)."""
+    global _cache
+    snap = _snapshot()
+    if _cache is None or _cache[0] != snap:
+        try:
+            loaded = Settings()
+        except ValidationError as exc:
+            raise SettingsError("Ugyldige indstillinger: " + "; ".join(
+                _danish(e) for e in exc.errors())) from None
+        _cache = (snap, loaded)
+    return _cache[1]
+
+
+def environment() -> dict[str, str]:
+    """The raw `KVARTAL_*` variables, for parsers that take a mapping (mail settings)."""
+    return dict(_snapshot())
+
+
+# Kept for code that names a setting by its variable: the typed value, as text.
 DEFAULTS: dict[str, str] = {
-    "KVARTAL_INBOX": str(Path("examples") / "inbox"),
-    "KVARTAL_PUBLISH_TO": str(Path("out") / "published"),
-    "KVARTAL_REVIEW_TO": str(Path("out") / "review"),
-    "KVARTAL_AT_RISK": "0.9",
-    "KVARTAL_APPROVAL_TIMEOUT": "259200",
-    "KVARTAL_OPERATOR_EMAILS": "",
-    "KVARTAL_RECIPIENTS": "",
-    "KVARTAL_LINK_EXPIRY": "604800",
-    "KVARTAL_SCHEDULE_CRON": "0 6 10 1,4,7,10 *",
-    "KVARTAL_TIMEZONE": "Europe/Copenhagen",
-    "KVARTAL_MAX_CELLS": "200000",
-    "KVARTAL_MAX_UNCOMPRESSED": "104857600",
+    PREFIX + name.upper(): str(f.default.get_secret_value() if isinstance(f.default, SecretStr)
+                               else f.default)
+    for name, f in Settings.model_fields.items()
 }
 
 
 def setting(name: str) -> str:
+    field = name.removeprefix(PREFIX).lower()
+    if field in Settings.model_fields:
+        value = getattr(settings(), field)
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        return str(value)
     return os.environ.get(name, DEFAULTS[name])
 
 
@@ -42,7 +208,7 @@ class RunSettings:
 
     @classmethod
     def from_env(cls) -> RunSettings:
-        return cls(at_risk=float(setting("KVARTAL_AT_RISK").replace(",", ".")))
+        return cls(at_risk=settings().at_risk)
 
     def as_dict(self) -> dict[str, float]:
         return {"at_risk": self.at_risk}

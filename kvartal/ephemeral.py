@@ -71,7 +71,9 @@ def prefect_api(warm_up: list[str]) -> Iterator[None]:
     `warm_up` names modules to import while the server boots. KVARTAL_EARLY_SERVER=0 leaves
     the temporary server to Prefect, as it would be without kvartal.
     """
-    if os.environ.get("PREFECT_API_URL") or os.environ.get("KVARTAL_EARLY_SERVER") == "0":
+    from kvartal.config import settings
+
+    if os.environ.get("PREFECT_API_URL") or not settings().early_server:
         for name in warm_up:
             importlib.import_module(name)
         yield

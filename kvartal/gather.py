@@ -77,10 +77,10 @@ class _Reader:
 
 
 def limits_from_env() -> Limits:
-    from kvartal.config import setting
+    from kvartal.config import settings
 
-    return Limits(max_cells=int(setting("KVARTAL_MAX_CELLS")),
-                  max_uncompressed=int(setting("KVARTAL_MAX_UNCOMPRESSED")))
+    return Limits(max_cells=settings().max_cells,
+                  max_uncompressed=settings().max_uncompressed)
 
 
 def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> Inputs:

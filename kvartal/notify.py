@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import smtplib
 import ssl
 import time
@@ -27,6 +26,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
+from kvartal.config import environment
 from kvartal.quarters import Quarter
 from kvartal.storage import AlreadyExists, Storage
 
@@ -94,7 +94,7 @@ class SmtpSettings:
         `KVARTAL_SMTP_BLOCK` names a Prefect block holding the settings as JSON (so the
         password lives in Prefect, not in the environment); otherwise `KVARTAL_SMTP_*`.
         """
-        env = os.environ if env is None else env
+        env = environment() if env is None else env
         block = env.get("KVARTAL_SMTP_BLOCK", "").strip()
         if block:
             return cls.from_mapping(_load_block(block))
@@ -144,7 +144,7 @@ def recipients_from_env(env: Mapping[str, str] | None = None) -> dict[str, list[
     `*` is for every agreement. An address that is not one is refused loudly: a typo must
     not silently leave a politician without the report.
     """
-    env = os.environ if env is None else env
+    env = environment() if env is None else env
     out: dict[str, list[str]] = {}
     for part in env.get("KVARTAL_RECIPIENTS", "").split(";"):
         if not part.strip():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import subprocess
 
 from kvartal import __version__
@@ -13,8 +12,10 @@ from kvartal.config import REPO_ROOT
 @functools.cache
 def git_revision() -> str | None:
     """The commit kvartal runs from: an installed copy may say it through KVARTAL_GIT_REVISION."""
-    if os.environ.get("KVARTAL_GIT_REVISION"):
-        return os.environ["KVARTAL_GIT_REVISION"]
+    from kvartal.config import settings
+
+    if settings().git_revision:
+        return settings().git_revision
     if not (REPO_ROOT / ".git").exists():
         return None
     try:

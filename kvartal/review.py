@@ -42,5 +42,6 @@ def write_review(storage: Storage, quarter: Quarter, result: object) -> str:
 
 
 def link_to(storage: Storage, key: str) -> str:
-    where = storage.location(key)
-    return where if "://" in where else "file://" + where
+    from kvartal.links import review_link
+
+    return review_link(storage, key)

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
-from kvartal.config import setting
-from kvartal.model import Problem
+from kvartal.config import settings
 from kvartal.quarters import Quarter
 from kvartal.storage import open_storage
 from tasks.fulfil import Fulfilment
@@ -21,13 +22,13 @@ def notify_recipients(publish_to: str, review_to: str, quarter: Quarter,
     from kvartal import notify
 
     logger = get_run_logger()
-    settings = notify.SmtpSettings.from_env()
+    smtp = notify.SmtpSettings.from_env()
     agreements = sorted({t.agreement for t in fulfilment.targets})
     recipients = notify.recipients_for(notify.recipients_from_env(), agreements)
-    if settings is None or not recipients:
+    if smtp is None or not recipients:
         return {}
     storage = open_storage(publish_to)
-    expiry = min(int(setting("KVARTAL_LINK_EXPIRY")), 604800)
+    expiry = min(settings().link_expiry, 604800)
     presign = getattr(storage, "presigned_url", None)
 
     def link(key: str) -> str:
@@ -35,27 +36,59 @@ def notify_recipients(publish_to: str, review_to: str, quarter: Quarter,
 
     titles = {t.target_id: t.title for t in fulfilment.targets}
     delivery = notify.deliver_owed(storage, open_storage(review_to), quarter, recipients,
-                                   settings, titles, link, REPORT_FILES)
+                                   smtp, titles, link, REPORT_FILES)
     for version, sent in sorted(delivery.sent.items()):
         logger.info("Version %d af %s: mail sendt til %s", version, quarter, ", ".join(sent))
     return delivery.sent
 
 
 @task(name="notify-operators", retries=2, retry_delay_seconds=[10, 60], cache_policy=NONE)
-def notify_operators(quarter: Quarter, problems: list[Problem], review: str) -> None:
-    """Tell the operators a scheduled run waits for them (if they configured addresses)."""
-    from kvartal import notify
+def notify_operators(subject: str, text: str) -> list[str]:
+    """Mail the operators (KVARTAL_OPERATOR_EMAILS); the text is kvartal.operator_mail's."""
+    from kvartal import operator_mail
 
-    logger = get_run_logger()
-    to = [a.strip() for a in setting("KVARTAL_OPERATOR_EMAILS").split(",") if a.strip()]
-    settings = notify.SmtpSettings.from_env()
-    if not to or settings is None:
-        logger.info("Ingen operatøradresser sat (KVARTAL_OPERATOR_EMAILS); ingen e-mail sendt")
-        return
-    lines = "\n".join(f"- {p.line()}" for p in problems[:50])
-    for address in to:
-        notify.send_mail(settings, address,
-                         f"kvartal venter på godkendelse: {quarter.label_da}",
-                         f"Kørslen for {quarter.label_da} har {len(problems)} fejl og venter "
-                         f"på en beslutning i Prefect (godkend eller afvis).\n\n"
-                         f"Valideringsrapport: {review}\n\n{lines}\n")
+    sent = operator_mail.send(subject, text)
+    if not sent:
+        get_run_logger().info("Ingen operatøradresser eller SMTP-server sat; ingen e-mail: %s",
+                              subject)
+    return sent
+
+
+DEADLINE_FLOW = "approval-deadline"
+DEADLINE_DEPLOYMENT = "kvartal-frist"
+
+
+@task(name="schedule-deadline", retries=2, retry_delay_seconds=[5, 20], cache_policy=NONE)
+def schedule_deadline(quarter: Quarter, run_id: str | None, review_to: str,
+                      timeout: int) -> datetime:
+    """The decision's deadline, and a run of the deadline deployment scheduled for it.
+
+    That run holds no process while it waits; at the deadline it fails an undecided run
+    with a Danish message, records it in the review location and tells the operators.
+    Without the deadline deployment (a flow run outside `kvartal deploy`) Prefect's own
+    timeout still ends the run, an hour later and silently, which the log says here.
+    """
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+    from prefect.states import Scheduled
+
+    deadline = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=timeout)
+    if run_id is None:
+        return deadline
+    with get_client(sync_client=True) as client:
+        try:
+            deployment = client.read_deployment_by_name(
+                f"{DEADLINE_FLOW}/{DEADLINE_DEPLOYMENT}")
+        except ObjectNotFound:
+            get_run_logger().warning(
+                "Deploymentet %s/%s findes ikke (kør kvartal deploy): fristen overvåges "
+                "kun af Prefect, uden registrering og uden mail", DEADLINE_FLOW,
+                DEADLINE_DEPLOYMENT)
+            return deadline
+        client.create_flow_run_from_deployment(
+            deployment.id,
+            parameters={"flow_run_id": run_id, "quarter": str(quarter),
+                        "review_to": review_to, "deadline": deadline.isoformat()},
+            state=Scheduled(scheduled_time=deadline),
+            tags=["kvartal", "frist"])
+    return deadline

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from prefect import task
 from prefect.cache_policies import NONE
 
-from kvartal.config import setting
+from kvartal.config import settings
 from kvartal.quarters import Quarter
 from kvartal.report import ReportInput, render_all
 from kvartal.validation import ValidationResult
@@ -30,7 +30,7 @@ def render_files(quarter: Quarter, version: int, published_at: datetime,
         figures=[f for f in fulfilment.figures if f.quarter == quarter],
         warnings=validation.warnings,
         waivers=validation.waived,
-        updated=published_at.astimezone(ZoneInfo(setting("KVARTAL_TIMEZONE"))).date(),
+        updated=published_at.astimezone(ZoneInfo(settings().timezone)).date(),
     )
     return render_all(ri)
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from prefect import task
-from prefect.artifacts import create_link_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NONE
 
 from kvartal.gather import Inputs
@@ -23,14 +23,32 @@ def write_review_files(result: ValidationResult, inputs: Inputs, review_to: str)
     """The operator's report, and the same problems as Prefect artifacts on the run."""
     location = write_review(open_storage(review_to), inputs.quarter, result)
     key = f"kvartal-{str(inputs.quarter).lower()}-validering"
-    create_table_artifact(
-        key=key,
-        table=[{"fil": p.file, "ark": p.sheet or "", "celle": p.cell or "", "regel": p.rule,
-                "alvor": p.severity, "værdi": p.value or "", "besked": p.message}
-               for p in result.problems],
-        description=f"Valideringen af {inputs.quarter.label_da}: "
-                    f"{len(result.blocking)} fejl, {len(result.warnings)} advarsler",
-    )
-    create_link_artifact(key=key + "-rapport", link=location,
-                         link_text=f"validation.html for {inputs.quarter}")
+    create_markdown_artifact(key=key, markdown=review_markdown(result, inputs, location),
+                             description=f"Valideringen af {inputs.quarter.label_da}")
+    if location.startswith(("http://", "https://")):
+        create_link_artifact(key=key + "-rapport", link=location,
+                             link_text=f"Valideringsrapporten for {inputs.quarter.label_da}")
     return location
+
+
+def _cell(text: object) -> str:
+    return str(text or "").replace("|", "\\|").replace("\n", " ")
+
+
+def review_markdown(result: ValidationResult, inputs: Inputs, location: str) -> str:
+    """A markdown table, not a table artifact: the UI's table cuts long messages off, and a
+    waived error must read as waived, not as `fejl`."""
+    waived = {p for p, _ in result.waived}
+    q = inputs.quarter
+    lines = [f"# Validering af {q.label_da}", "",
+             f"{len(result.blocking)} fejl, {len(result.warnings)} advarsler, "
+             f"{len(result.waived)} godkendte afvigelser.", "",
+             f"Valideringsrapporten: {location}", ""]
+    if result.problems:
+        lines += ["| Fil | Ark | Celle | Regel | Alvor | Værdi | Besked |",
+                  "|---|---|---|---|---|---|---|"]
+        for p in result.problems:
+            severity = "godkendt afvigelse" if p in waived else p.severity
+            lines.append("| " + " | ".join(_cell(v) for v in (
+                p.file, p.sheet, p.cell, p.rule, severity, p.value, p.message)) + " |")
+    return "\n".join(lines) + "\n"

@@ -25,6 +25,7 @@ pytest_plugins: list[str] = [
     "tests.support.postgres",
     "tests.support.s3server",
     "tests.support.smtp",
+    "tests.support.operations",
 ]
 
 

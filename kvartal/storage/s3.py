@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-import os
 import posixpath
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,18 +56,10 @@ def content_type_for(key: str) -> str:
 
 def client_config() -> Config:
     """Retries and checksum behaviour from the environment; everything else left to boto3."""
-    raw_attempts = os.environ.get(MAX_ATTEMPTS_ENV, "").strip() or str(DEFAULT_MAX_ATTEMPTS)
-    try:
-        attempts = int(raw_attempts)
-    except ValueError:
-        raise ValueError(
-            f"{MAX_ATTEMPTS_ENV} must be a whole number, not {raw_attempts!r}") from None
-    if attempts < 1:
-        raise ValueError(f"{MAX_ATTEMPTS_ENV} must be at least 1, not {attempts}")
-    checksums = os.environ.get(CHECKSUMS_ENV, "").strip().lower() or DEFAULT_CHECKSUMS
-    if checksums not in CHECKSUM_MODES:
-        raise ValueError(f"{CHECKSUMS_ENV} must be one of {', '.join(CHECKSUM_MODES)}, "
-                         f"not {checksums!r}")
+    from kvartal.config import settings
+
+    cfg = settings()  # checked there: a bad value names its variable
+    attempts, checksums = cfg.s3_max_attempts, cfg.s3_checksums
     return Config(
         retries={"mode": "standard", "total_max_attempts": attempts},
         request_checksum_calculation=checksums,
