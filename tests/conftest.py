@@ -22,6 +22,7 @@ EXAMPLE_INBOX = REPO / "examples" / "inbox"
 
 pytest_plugins: list[str] = [
     "tests.support.prefect_server",
+    "tests.support.postgres",
     "tests.support.s3server",
     "tests.support.smtp",
 ]

@@ -1,0 +1,36 @@
+# Everyday commands; `make` alone lists them.
+.DEFAULT_GOAL := help
+UV := python3 -m uv
+
+.PHONY: help setup example test test-fast lint format types ci bench
+
+help: ## list the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## install the locked environment with the test tools
+	$(UV) sync --frozen --extra test
+
+example: ## publish the example quarter to out/published (README's first command)
+	$(UV) run --frozen kvartal run
+
+test-fast: ## the quick tests: no server, browser, office program or subprocess run
+	$(UV) run --frozen --extra test pytest -m "not slow" -q
+
+test: ## every test (what CI runs after lint and types)
+	$(UV) run --frozen --extra test pytest
+
+lint: ## ruff's lint and format check
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format: ## format the code with ruff
+	.venv/bin/ruff format .
+
+types: ## mypy over the packages
+	.venv/bin/mypy
+
+ci: ## CI from nothing, as it runs on a fresh machine
+	bash .ci/run
+
+bench: ## the benchmarks behind docs/benchmarks.md
+	$(UV) run --frozen python bench/bench.py
