@@ -192,7 +192,6 @@ def _run_all_flow(register: dict[str, object], quarter: str) -> int:
 def _deploy_register(args: argparse.Namespace) -> int:
     _offline_defaults()
     from deployments.register import deploy_register
-
     from kvartal.register import load_register
 
     for line in deploy_register(load_register(args.register), work_pool=args.work_pool):
