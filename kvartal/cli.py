@@ -45,10 +45,15 @@ def _parser() -> argparse.ArgumentParser:
             c.add_argument("--publish-to", help="modtagernes mappe eller s3://…")
         c.add_argument("--review-to", help="operatørernes mappe eller s3://… til "
                                            "validation.html/.json")
+    a = sub.add_parser("run-all", help="kør alle indbakker i et register for et kvartal")
+    a.add_argument("--quarter", help="fx 2014Q3 (standard: kvartalet før i dag)")
+    a.add_argument("--register", required=True, help="registret over indbakker (TOML)")
     d = sub.add_parser("deploy", help="registrér de planlagte kørsler hos Prefect-serveren "
                                       "ved PREFECT_API_URL")
     d.add_argument("--work-pool", help="den work pool, som workerne henter kørslerne fra "
                                        "(standard: KVARTAL_WORK_POOL, ellers 'kvartal')")
+    d.add_argument("--register", help="registrér i stedet registrets kvartalsvise kørsel "
+                                      "af alle dets indbakker (TOML)")
     sub.add_parser("serve", help="registrér de planlagte kørsler og afvikl dem (bliver kørende)")
     return p
 
@@ -80,7 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args)
         if args.command == "run":
             return _run(args)
+        if args.command == "run-all":
+            return _run_all(args)
         if args.command == "deploy":
+            if args.register:
+                return _deploy_register(args)
             return _deploy(args)
         return _serve()
     except KeyboardInterrupt:
@@ -144,6 +153,55 @@ def _run_flow(args: argparse.Namespace, inbox: str, quarter: str) -> int:
         return EXIT_BLOCKED
     print(f"kvartal: kørslen fejlede: {exc}", file=sys.stderr)
     return EXIT_FAILED
+
+
+def _run_all(args: argparse.Namespace) -> int:
+    _offline_defaults()
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from kvartal.quarters import Quarter
+    from kvartal.register import load_register
+
+    register = load_register(args.register)  # a bad register stops before any server starts
+    quarter = str(Quarter.parse(args.quarter) if args.quarter else
+                  Quarter.before(datetime.now(ZoneInfo(settings().timezone))))
+    from kvartal.ephemeral import prefect_api
+
+    with prefect_api(warm_up=["flows.quarterly_reports", "great_expectations", "weasyprint"]):
+        return _run_all_flow(register.to_dict(), quarter)
+
+
+def _run_all_flow(register: dict[str, object], quarter: str) -> int:
+    from flows.quarterly_reports import SummaryNotWritten, quarterly_reports
+    from kvartal.summary import InboxOutcome, exit_status
+
+    inboxes = register["inboxes"]
+    assert isinstance(inboxes, list)
+    parent = quarterly_reports.with_options(
+        flow_run_name=f"{quarter}: {len(inboxes)} indbakker")
+    state = parent(inbox_register=register, quarter=quarter, return_state=True)
+    if state.is_completed():
+        outcomes = [InboxOutcome.from_dict(o) for o in state.result()]
+        for o in outcomes:
+            print(o.line())
+        return exit_status(outcomes)
+    exc = state.result(raise_on_failure=False)
+    if isinstance(exc, SummaryNotWritten):
+        for o in exc.outcomes:
+            print(o.line())
+    print(f"kvartal: kørslen fejlede: {exc}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _deploy_register(args: argparse.Namespace) -> int:
+    _offline_defaults()
+    from deployments.register import deploy_register
+    from kvartal.register import load_register
+
+    for line in deploy_register(load_register(args.register), work_pool=args.work_pool):
+        print(line)
+    return EXIT_OK
 
 
 def _deploy(args: argparse.Namespace) -> int:

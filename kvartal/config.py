@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     s3_checksums: str = "when_required"
     git_revision: str = ""
     early_server: bool = True
+    # run-all: how many inboxes may talk to one S3 endpoint / one mail server at once, and
+    # how many shares a register deployment splits its inboxes into (one per worker).
+    s3_concurrency: int = Field(default=4, ge=1)
+    smtp_concurrency: int = Field(default=2, ge=1)
+    shards: int = Field(default=2, ge=1)
+    register_cron: str = "0 6 10 1,4,7,10 *"
 
     @field_validator("at_risk", mode="before")
     @classmethod
@@ -91,7 +97,7 @@ class Settings(BaseSettings):
                 f"'{value}' er ikke en kendt tidszone (fx Europe/Copenhagen)") from None
         return value
 
-    @field_validator("schedule_cron")
+    @field_validator("schedule_cron", "register_cron")
     @classmethod
     def _cron(cls, value: str) -> str:
         # Five fields of digits, names, `*`, `,`, `-` and `/`; Prefect checks the rest.

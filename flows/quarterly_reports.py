@@ -1,0 +1,254 @@
+"""Many inboxes in one quarter: a parent flow with one quarterly child flow run per inbox.
+
+Each inbox runs as the `quarterly-report` flow, in this process, as a child flow run with
+its own state, logs and artifacts in the Prefect UI: the ~15 s of imports and the Prefect
+API are paid once per process, not once per inbox. A child that fails or is blocked is
+recorded and the next inbox runs.
+
+Across machines the parent splits the register into `shards` parts: it runs the first part
+itself and submits each other part as a run of the `quarterly-reports-shard` deployment,
+which any worker of the work pool picks up and runs the same way, in its own process. A
+blocked inbox in a scheduled run does not wait in-process (that would hold every inbox
+behind it): its own run of the single-inbox deployment is submitted, and that run waits
+for the operator's decision. Concurrency per S3 endpoint and per mail server is a Prefect
+global concurrency limit, held around each inbox's child run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from typing import Any
+from uuid import UUID
+
+from prefect import flow, get_run_logger, runtime, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NONE
+from prefect.client.schemas.objects import FlowRun
+from prefect.concurrency.sync import concurrency
+from prefect.states import State
+
+from flows.quarterly import QuarterBlocked, quarterly_report, scheduled_quarter
+from kvartal.config import settings
+from kvartal.quarters import Quarter
+from kvartal.register import InboxEntry, Register
+from kvartal.storage import open_storage
+from kvartal.summary import InboxOutcome, summary_json, table_rows, write_summary
+
+SHARD_ARTIFACT = "kvartal-{quarter}-del"
+
+
+class SummaryNotWritten(RuntimeError):
+    """Every inbox ran, but the overview could not be written; the outcomes travel along."""
+
+    def __init__(self, outcomes: list[InboxOutcome], reason: str):
+        self.outcomes = outcomes
+        super().__init__(f"oversigten kunne ikke skrives: {reason}")
+
+
+def _limit_name(kind: str, where: str) -> str:
+    return f"kvartal-{kind}-" + re.sub(r"[^A-Za-z0-9._:-]+", "_", where)
+
+
+def limit_names(entry: InboxEntry) -> list[str]:
+    """The shared services an inbox's run talks to, as global concurrency limit names."""
+    names = []
+    if any(loc.startswith("s3://") for loc in (entry.inbox, entry.publish_to, entry.review_to)):
+        endpoint = (os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+                    or "aws")
+        names.append(_limit_name("s3", endpoint))
+    smtp_host = os.environ.get("KVARTAL_SMTP_HOST", "").strip()
+    if smtp_host or os.environ.get("KVARTAL_SMTP_BLOCK", "").strip():
+        names.append(_limit_name("smtp", smtp_host or os.environ["KVARTAL_SMTP_BLOCK"]))
+    return names
+
+
+def ensure_limits(register: Register) -> None:
+    """Create the limits this register needs, with the configured sizes, if missing.
+
+    A limit an administrator already set on the server is left as it is.
+    """
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    sizes = {"s3": settings().s3_concurrency,
+             "smtp": settings().smtp_concurrency}
+    wanted = {name for entry in register.inboxes for name in limit_names(entry)}
+    with get_client(sync_client=True) as client:
+        for name in sorted(wanted):
+            try:
+                client.read_global_concurrency_limit_by_name(name)
+            except ObjectNotFound:
+                from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+                kind = name.split("-")[1]
+                client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(name=name, limit=sizes[kind]))
+
+
+def outcome_of(entry: InboxEntry, state: State[Any]) -> InboxOutcome:
+    run_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
+    if state.is_completed():
+        result = state.result()
+        assert isinstance(result, dict)
+        return InboxOutcome(entry.name, "udgivet", version=result["version"],
+                            already_published=not result["published"],
+                            report=result["report"], review=result["review"],
+                            warnings=result["warnings"], flow_run_id=run_id)
+    exc = state.result(raise_on_failure=False)
+    if isinstance(exc, QuarterBlocked):
+        return InboxOutcome(entry.name, "blokeret", errors=len(exc.problems), review=exc.review,
+                            flow_run_id=run_id)
+    reason = str(exc) if isinstance(exc, BaseException) else (state.message or state.name)
+    return InboxOutcome(entry.name, "fejl", reason=reason, flow_run_id=run_id)
+
+
+def run_inbox(entry: InboxEntry, quarter: Quarter,
+              approval_deployment: str | None = None) -> InboxOutcome:
+    """One inbox as `kvartal run` would run it, as a child flow run of the current flow."""
+    logger = get_run_logger()
+    child = quarterly_report.with_options(flow_run_name=f"{entry.name} {quarter}")
+    try:
+        with concurrency(limit_names(entry), occupy=1, strict=False):
+            state = child(quarter=str(quarter), inbox=entry.inbox, publish_to=entry.publish_to,
+                          review_to=entry.review_to, interactive=True, return_state=True)
+        outcome = outcome_of(entry, state)
+    except Exception as exc:  # recorded as this inbox's failure; the next inbox still runs
+        logger.exception("%s: kørslen kunne ikke gennemføres", entry.name)
+        return InboxOutcome(entry.name, "fejl", reason=f"{type(exc).__name__}: {exc}")
+    if outcome.status == "blokeret" and approval_deployment:
+        outcome.reason = await_approval_elsewhere(entry, quarter, approval_deployment)
+    logger.info("%s", outcome.line())
+    return outcome
+
+
+def await_approval_elsewhere(entry: InboxEntry, quarter: Quarter, deployment: str) -> str:
+    """A run of the single-inbox deployment that waits for the operator on its own."""
+    from prefect.deployments import run_deployment
+
+    run = run_deployment(
+        deployment, timeout=0, flow_run_name=f"{entry.name} {quarter} (godkendelse)",
+        parameters={"quarter": str(quarter), "inbox": entry.inbox,
+                    "publish_to": entry.publish_to, "review_to": entry.review_to,
+                    "interactive": False})
+    assert isinstance(run, FlowRun)  # called from sync code it is a value
+    return f"venter på en operatørs godkendelse i kørslen {run.name} ({run.id})"
+
+
+def run_inboxes(entries: list[InboxEntry], quarter: Quarter,
+                approval_deployment: str | None = None) -> list[InboxOutcome]:
+    return [run_inbox(e, quarter, approval_deployment) for e in entries]
+
+
+def split(entries: tuple[InboxEntry, ...], parts: int) -> list[list[InboxEntry]]:
+    """Round robin, so a register sorted by size still gives each part a fair share."""
+    parts = max(1, min(parts, len(entries)))
+    return [list(entries[i::parts]) for i in range(parts)]
+
+
+@flow(name="quarterly-reports-shard", log_prints=True)
+def quarterly_reports_shard(inboxes: list[dict[str, str]], quarter: str,
+                            approval_deployment: str | None = None) -> list[dict[str, Any]]:
+    """A share of the register, run on whichever worker picks it up."""
+    q = Quarter.parse(quarter)
+    outcomes = run_inboxes([InboxEntry(**e) for e in inboxes], q, approval_deployment)
+    # The parent, possibly on another machine, reads the outcomes from this artifact: it
+    # lives in Prefect's database, so no result storage has to be shared between machines.
+    create_table_artifact(key=SHARD_ARTIFACT.format(quarter=str(q).lower()),
+                          table=[o.to_dict() for o in outcomes],
+                          description=f"Delkørsel af registret for {q.label_da}")
+    return [o.to_dict() for o in outcomes]
+
+
+def submit_shard(deployment: str, entries: list[InboxEntry], quarter: Quarter, number: int,
+                 approval_deployment: str | None) -> UUID:
+    from dataclasses import asdict
+
+    from prefect.deployments import run_deployment
+
+    run = run_deployment(
+        deployment, timeout=0, flow_run_name=f"{quarter} del {number}",
+        parameters={"inboxes": [asdict(e) for e in entries], "quarter": str(quarter),
+                    "approval_deployment": approval_deployment})
+    assert isinstance(run, FlowRun)
+    return run.id
+
+
+def collect_shard(run_id: UUID, entries: list[InboxEntry], quarter: Quarter,
+                  poll_seconds: float = 2.0) -> list[InboxOutcome]:
+    """Wait for a submitted share to end; its inboxes' outcomes, or why there are none."""
+    import json
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
+
+    with get_client(sync_client=True) as client:
+        while True:
+            run = client.read_flow_run(run_id)
+            if run.state is not None and run.state.is_final():
+                break
+            time.sleep(poll_seconds)
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]),
+            key=ArtifactFilterKey(any_=[SHARD_ARTIFACT.format(quarter=str(quarter).lower())])))
+    found: dict[str, InboxOutcome] = {}
+    for artifact in artifacts:
+        rows = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
+        for row in rows or []:
+            assert isinstance(row, dict)
+            outcome = InboxOutcome.from_dict(row)
+            found[outcome.name] = outcome
+    state = run.state.name if run.state else "ukendt"
+    return [found.get(e.name) or InboxOutcome(
+        e.name, "fejl", reason=f"delkørslen {run.name} ({run_id}) endte som {state} uden "
+                               "et resultat for denne indbakke") for e in entries]
+
+
+@task(name="write-summary", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
+def write_summary_files(summary_to: str, summary: dict[str, Any]) -> str:
+    return write_summary(open_storage(summary_to), summary)
+
+
+@flow(name="quarterly-reports", log_prints=True)
+def quarterly_reports(
+    inbox_register: dict[str, Any],
+    quarter: str | None = None,
+    shards: int = 1,
+    shard_deployment: str | None = None,
+    approval_deployment: str | None = None,
+) -> list[dict[str, Any]]:
+    """Every inbox of the register for one quarter, and the operators' overview.
+
+    `inbox_register` is `Register.to_dict()`. `quarter` None means the quarter before the run's
+    scheduled time. With `shard_deployment`, `shards - 1` parts run elsewhere.
+    """
+    logger = get_run_logger()
+    reg = Register.from_dict(inbox_register)
+    q = Quarter.parse(quarter) if quarter else scheduled_quarter()
+    ensure_limits(reg)
+    parts = split(reg.inboxes, shards if shard_deployment else 1)
+    submitted = [(submit_shard(shard_deployment, part, q, n, approval_deployment), part)
+                 for n, part in enumerate(parts[1:], start=2) if shard_deployment]
+    if submitted:
+        logger.info("%d indbakker fordelt på %d dele; del 1 køres her", len(reg.inboxes),
+                    len(parts))
+    outcomes = run_inboxes(parts[0], q, approval_deployment)
+    for shard_id, part in submitted:
+        outcomes += collect_shard(shard_id, part, q)
+    order = {e.name: i for i, e in enumerate(reg.inboxes)}
+    outcomes.sort(key=lambda o: order[o.name])
+
+    run_id = str(runtime.flow_run.id) if runtime.flow_run.id else None
+    summary = summary_json(q, outcomes, reg.source, run_id)
+    create_table_artifact(key=f"kvartal-{str(q).lower()}-oversigt", table=table_rows(outcomes),
+                          description=f"Oversigt over registrets indbakker, {q.label_da}")
+    state = write_summary_files(reg.summary_to, summary, return_state=True)
+    if not state.is_completed():
+        raise SummaryNotWritten(outcomes, str(state.result(raise_on_failure=False)))
+    logger.info("Oversigt: %s", state.result())
+    return [o.to_dict() for o in outcomes]

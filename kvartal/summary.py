@@ -1,0 +1,135 @@
+"""The operators' overview of a register run (CONTRACT §8): one line per inbox.
+
+Each inbox ends as one of three things an operator acts on differently: `udgivet` (nothing
+to do), `blokeret` (the centres correct their files, or an operator waives; the validation
+report says what) and `fejl` (something else went wrong: the reason says what). The same
+outcome gives the command's line, the exit status, `oversigt.json`/`.html` and the table
+artifact, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from kvartal.quarters import Quarter
+from kvartal.storage import Storage
+
+Status = Literal["udgivet", "blokeret", "fejl"]
+EXIT_OK, EXIT_FAILED, EXIT_BLOCKED = 0, 1, 2
+
+
+@dataclass
+class InboxOutcome:
+    name: str
+    status: Status
+    version: int | None = None
+    already_published: bool = False
+    report: str | None = None
+    review: str | None = None  # the validation report (blocked) or the review location
+    errors: int | None = None
+    warnings: int | None = None
+    reason: str | None = None
+    flow_run_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InboxOutcome:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @property
+    def detail(self) -> str:
+        if self.status == "udgivet":
+            what = " (allerede udgivet med samme indhold)" if self.already_published else ""
+            return f"version {self.version}{what}: {self.report}"
+        if self.status == "blokeret":
+            text = f"{self.errors} fejl; se {self.review}"
+            return f"{text}; {self.reason}" if self.reason else text
+        return self.reason or "ukendt fejl"
+
+    def line(self) -> str:
+        """`name: status …` as `run-all` prints it; the status word comes first."""
+        sep = " " if self.status == "udgivet" else ": "
+        return f"{self.name}: {self.status}{sep}{self.detail}"
+
+
+def exit_status(outcomes: list[InboxOutcome]) -> int:
+    """0 all published; 1 any failed; else 2 when any was blocked."""
+    statuses = {o.status for o in outcomes}
+    if "fejl" in statuses:
+        return EXIT_FAILED
+    if "blokeret" in statuses:
+        return EXIT_BLOCKED
+    return EXIT_OK
+
+
+def counts(outcomes: list[InboxOutcome]) -> dict[str, int]:
+    return {s: sum(1 for o in outcomes if o.status == s)
+            for s in ("udgivet", "blokeret", "fejl")}
+
+
+def summary_json(quarter: Quarter, outcomes: list[InboxOutcome], register: str = "",
+                 run_id: str | None = None) -> dict[str, Any]:
+    return {
+        "quarter": str(quarter),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "register": register,
+        "run_id": run_id,
+        "counts": counts(outcomes),
+        "inboxes": [o.to_dict() for o in outcomes],
+    }
+
+
+def _href(location: str | None) -> str | None:
+    if not location:
+        return None
+    return location if "://" in location else "file://" + location
+
+
+def summary_html(summary: dict[str, Any]) -> bytes:
+    from kvartal.report.pages import environment
+
+    quarter = Quarter.parse(summary["quarter"])
+    rows = []
+    for item in summary["inboxes"]:
+        o = InboxOutcome.from_dict(item)
+        rows.append({
+            "name": o.name, "status": o.status,
+            "version": o.version if o.version is not None else "",
+            "errors": o.errors if o.status == "blokeret" else "",
+            "text": (("Allerede udgivet med samme indhold" if o.already_published
+                      else "Udgivet") if o.status == "udgivet"
+                     else (f"{o.errors} fejl blokerer udgivelsen"
+                           + (f"; {o.reason}" if o.reason else ""))
+                     if o.status == "blokeret" else (o.reason or "Ukendt fejl")),
+            "href": _href(o.report if o.status == "udgivet" else o.review),
+            "link_text": ("Rapporten" if o.status == "udgivet" else "Valideringsrapporten"),
+        })
+    text = environment().get_template("oversigt.html.j2").render(
+        quarter=summary["quarter"], label=quarter.label_da, counts=summary["counts"],
+        created=summary["created"], rows=rows)
+    return text.encode("utf-8")
+
+
+def write_summary(storage: Storage, summary: dict[str, Any]) -> str:
+    """oversigt.json then oversigt.html, replacing an earlier run's overview of the quarter."""
+    quarter = summary["quarter"]
+    storage.write(f"{quarter}/oversigt.json",
+                  json.dumps(summary, ensure_ascii=False, indent=2).encode("utf-8"),
+                  content_type="application/json")
+    storage.write(f"{quarter}/oversigt.html", summary_html(summary),
+                  content_type="text/html; charset=utf-8")
+    return storage.location(f"{quarter}/oversigt.html")
+
+
+def table_rows(outcomes: list[InboxOutcome]) -> list[dict[str, Any]]:
+    """The overview as a Prefect table artifact: the same facts, Danish column names."""
+    return [{"indbakke": o.name, "status": o.status,
+             "version": o.version if o.version is not None else "",
+             "fejl": o.errors if o.errors is not None else "",
+             "detaljer": o.detail} for o in outcomes]
