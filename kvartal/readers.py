@@ -26,6 +26,9 @@ Choices a reader has to make, and why:
   program that does not calculate has no value at all.
 - A numeric cell formatted as a percentage is given as the number the user sees (86 for a
   cell showing 86 %), not the stored fraction 0.86, because CONTRACT §1 reads `86 %` as 86.
+  In .xlsx that is a number format with `%`; in .ods it is the `percentage` value type
+  (LibreOffice) or a `float` whose cell style (or its column's default cell style) has a
+  percentage data style (Gnumeric).
 - A datetime at midnight is given as a date: that is what a date cell means.
 - CSV values stay text (the Danish number rules apply to them later); an empty field is
   None.
@@ -45,6 +48,7 @@ Rule slugs of `ReadError` (the file is refused) and of the notes (warnings, file
 - `tegnsaet` (refused): a CSV that is UTF-8 read as Windows-1252 and saved again
   (`MÃ¥l`), UTF-16, or neither UTF-8 nor Windows-1252.
 - `formel` (note, one per cell): a formula cell read as its cached value.
+- `formel_uden_vaerdi` (note, an error, one per cell): a formula cell with no saved value.
 - `skjult_ark` (note): the chosen sheet is hidden.
 
 The full Danish messages are in `RULES`; a `ReadError`'s message may add what was found.
@@ -64,7 +68,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-from kvartal.model import WARNING, Problem
+from kvartal.model import ERROR, WARNING, Problem
 
 __all__ = [
     "RULES",
@@ -99,6 +103,9 @@ RULES: dict[str, str] = {
     "'CSV UTF-8' og læg filen i indbakken igen.",
     "formel": "Cellen indeholder en formel; den værdi, regnearket sidst beregnede og gemte, "
     "er brugt. Skriv tallet direkte i cellen, hvis værdien kan være forældet.",
+    "formel_uden_vaerdi": "Cellen indeholder en formel uden gemt værdi (filen er skrevet "
+    "af et program, der ikke regner). Åbn filen i Excel eller LibreOffice og gem den igen, "
+    "eller skriv tallet direkte i cellen.",
     "skjult_ark": "Arket er skjult i filen, men er læst, fordi det har det navn, "
     "afrapporteringen skal stå i (eller fordi filen ikke har andre ark). Vis arket, eller "
     "omdøb det, hvis det ikke skal bruges.",
@@ -298,16 +305,14 @@ def _assemble(file: str, grid: _Grid, limits: Limits) -> RawSheet:
         value = rows[r].get(c)
         column = header[c] if c < len(header) else None
         cell = f"{column_letter(c)}{r}"
-        if value is None:
-            message = ("Cellen indeholder en formel uden gemt værdi (filen er skrevet af et "
-                       "program, der ikke regner). Åbn filen i Excel eller LibreOffice og gem "
-                       "den igen, eller skriv tallet direkte i cellen.")
-        else:
-            message = RULES["formel"]
+        # A saved value is used and the operator warned; without one there is no value to
+        # use, which is an error at the cell (CONTRACT §1), not an empty cell.
+        rule = "formel" if value is not None else "formel_uden_vaerdi"
         notes.append(Problem(file=file, sheet=grid.sheet, cell=cell,
-                             column=column.strip() if column else None, row=r, rule="formel",
-                             severity=WARNING, value=None if value is None else str(value),
-                             message=message))
+                             column=column.strip() if column else None, row=r, rule=rule,
+                             severity=WARNING if value is not None else ERROR,
+                             value=None if value is None else str(value),
+                             message=RULES[rule]))
     return RawSheet(file=file, sheet=grid.sheet, header_row=header_row, header=header,
                     rows=raw_rows, notes=notes)
 
@@ -710,6 +715,7 @@ _NS = {
     "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
     "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
     "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
+    "number": "urn:oasis:names:tc:opendocument:xmlns:datastyle:1.0",
 }
 
 
@@ -745,6 +751,11 @@ S_STYLE = _q("style", "style")
 S_NAME = _q("style", "name")
 S_FAMILY = _q("style", "family")
 S_TABLE_PROPS = _q("style", "table-properties")
+S_DATA_STYLE = _q("style", "data-style-name")
+S_PARENT = _q("style", "parent-style-name")
+T_COLUMN = _q("table", "table-column")
+T_DEFAULT_STYLE = _q("table", "default-cell-style-name")
+N_PERCENT = _q("number", "percentage-style")
 
 
 def _ods_text(el: Any) -> str:
@@ -792,14 +803,48 @@ def _number(text: str) -> int | float:
         return float(text)
 
 
-def _ods_value(el: Any) -> object:
+@dataclass
+class _OdsStyles:
+    """Which cell styles show a number as a percentage.
+
+    Gnumeric saves `86 %` as `office:value-type="float"` with a cell style whose data style
+    is a `number:percentage-style`; LibreOffice uses the `percentage` value type. Both mean
+    what the user sees, 86. Data styles and cell styles may sit in styles.xml or in
+    content.xml's automatic styles, and a cell without a style takes its column's default.
+    """
+
+    percent_data: set[str] = field(default_factory=set)
+    data_of: dict[str, str] = field(default_factory=dict)  # cell style -> data style
+    parent_of: dict[str, str] = field(default_factory=dict)
+
+    def note(self, el: Any) -> None:
+        if el.tag == N_PERCENT:
+            self.percent_data.add(el.get(S_NAME) or "")
+        elif el.tag == S_STYLE and el.get(S_FAMILY) == "table-cell":
+            name = el.get(S_NAME) or ""
+            if el.get(S_DATA_STYLE):
+                self.data_of[name] = el.get(S_DATA_STYLE)
+            if el.get(S_PARENT):
+                self.parent_of[name] = el.get(S_PARENT)
+
+    def is_percent(self, style: str | None) -> bool:
+        seen: set[str] = set()
+        while style and style not in seen:
+            seen.add(style)
+            if style in self.data_of:
+                return self.data_of[style] in self.percent_data
+            style = self.parent_of.get(style)
+        return False
+
+
+def _ods_value(el: Any, percent: bool = False) -> object:
     kind = el.get(O_TYPE)
     if kind in ("float", "currency", "percentage"):
         raw = el.get(O_VALUE)
         if raw is None:
             return _ods_text(el) or None
         value = _number(raw.strip())
-        return _percent_value(value) if kind == "percentage" else value
+        return _percent_value(value) if kind == "percentage" or percent else value
     if kind == "date":
         raw = (el.get(O_DATE) or "").strip()
         if not raw:
@@ -838,6 +883,13 @@ def _read_ods(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
             if _is_xml_part(name):
                 _scan(zf, name, _refuse_dtd)
 
+        styles = _OdsStyles()
+        if "styles.xml" in names:
+            with zf.open("styles.xml") as fh:
+                for _event, el in iterparse(fh, events=("end",)):
+                    if el.tag in (N_PERCENT, S_STYLE):
+                        styles.note(el)
+        column_styles: list[str | None] = []  # the current table's default cell styles
         hidden_styles: set[str] = set()
         tables: list[tuple[str, bool, _Grid]] = []
         real_cells = 0
@@ -851,6 +903,7 @@ def _read_ods(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
                     if el.tag == T_TABLE:
                         name = el.get(T_NAME) or f"Ark{len(tables) + 1}"
                         current = _Grid(sheet=name, cells={})
+                        column_styles = []
                         tables.append((name, el.get(T_STYLE_NAME) in hidden_styles, current))
                         row_no = 0
                     continue
@@ -860,6 +913,14 @@ def _read_ods(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
                     props = el.find(S_TABLE_PROPS)
                     if props is not None and props.get(T_DISPLAY) == "false":
                         hidden_styles.add(el.get(S_NAME) or "")
+                elif tag in (S_STYLE, N_PERCENT):
+                    styles.note(el)
+                elif tag == T_COLUMN and current is not None:
+                    # Only columns up to the sheet's bounds matter; a style repeated over
+                    # the remaining 16 000 columns is kept as one entry per real column.
+                    repeat = min(_int_attr(el, T_COLS_REP, 1),
+                                 max(0, EXCEL_MAX_COLUMNS - len(column_styles)))
+                    column_styles.extend([el.get(T_DEFAULT_STYLE)] * repeat)
                 elif tag == T_ROW and current is not None:
                     rows_rep = _int_attr(el, T_ROWS_REP, 1)
                     first = row_no + 1
@@ -868,7 +929,10 @@ def _read_ods(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
                         if cell.tag not in (T_CELL, T_COVERED):
                             continue
                         cols_rep = _int_attr(cell, T_COLS_REP, 1)
-                        value = _ods_value(cell) if cell.tag == T_CELL else None
+                        style = cell.get(T_STYLE_NAME) or (
+                            column_styles[col_no] if col_no < len(column_styles) else None)
+                        value = (_ods_value(cell, styles.is_percent(style))
+                                 if cell.tag == T_CELL else None)
                         has_formula = cell.get(T_FORMULA) is not None
                         if value is not None or has_formula:
                             last_row, last_col = first + rows_rep - 1, col_no + cols_rep

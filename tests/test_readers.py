@@ -181,7 +181,8 @@ def test_xlsx_formula_without_cached_value_is_noted() -> None:
     raw = read_sheet("m.xlsx", workbook_bytes(build), "Tal")
     assert rows_of(raw) == {2: ["1.1", None]}
     assert raw.rows[0].formulas == frozenset({1})
-    assert [(n.rule, n.cell, n.value) for n in raw.notes] == [("formel", "B2", None)]
+    assert [(n.rule, n.cell, n.value, n.severity) for n in raw.notes] == [
+        ("formel_uden_vaerdi", "B2", None, "fejl")]
     assert "uden gemt værdi" in raw.notes[0].message
 
 
