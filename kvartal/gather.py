@@ -20,6 +20,14 @@ ACCEPTED = (".xlsx", ".xlsm", ".ods", ".csv")
 WAIVER_FILE = "afvigelser.csv"
 
 
+# The rules gather itself reports (the readers' own are in `kvartal.readers.SEVERITY`).
+RULES: dict[str, str] = {
+    "katalog_mangler": ERROR,
+    "kvartal_mangler": ERROR,
+    "fil_ignoreret": WARNING,
+}
+
+
 @dataclass
 class Inputs:
     quarter: Quarter

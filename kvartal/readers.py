@@ -72,6 +72,7 @@ from kvartal.model import ERROR, WARNING, Problem
 
 __all__ = [
     "RULES",
+    "SEVERITY",
     "Limits",
     "RawRow",
     "RawSheet",
@@ -109,6 +110,13 @@ RULES: dict[str, str] = {
     "skjult_ark": "Arket er skjult i filen, men er læst, fordi det har det navn, "
     "afrapporteringen skal stå i (eller fordi filen ikke har andre ark). Vis arket, eller "
     "omdøb det, hvis det ikke skal bruges.",
+}
+
+
+# The severity of each slug above: a refused file is an error, a note is a warning unless it
+# leaves a cell without a value.
+SEVERITY: dict[str, str] = {
+    slug: WARNING if slug in ("formel", "skjult_ark") else ERROR for slug in RULES
 }
 
 

@@ -231,3 +231,17 @@ RULES: dict[str, Rule] = {
     "tidobling": Rule(WARNING, "Mere end ti gange forrige kvartal", _tenfold),
     "afvigelse_uden_fund": Rule(WARNING, "Afvigelse uden fund", _unmatched_waiver),
 }
+
+
+def every_rule() -> dict[str, str]:
+    """Every rule slug kvartal can report, with its severity: validation's, the readers'
+    and gather's. docs/rules.md lists exactly these (a test holds the two together)."""
+    from kvartal.gather import RULES as GATHER_RULES
+    from kvartal.readers import SEVERITY as READER_RULES
+
+    out: dict[str, str] = {slug: rule.severity for slug, rule in RULES.items()}
+    for table in (READER_RULES, GATHER_RULES):
+        for slug, severity in table.items():
+            if out.setdefault(slug, severity) != severity:
+                raise ValueError(f"rule {slug} has two severities")
+    return out
