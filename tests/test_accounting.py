@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from kvartal.accounting import UnaccountedRows, account, check_accounting
+from kvartal.model import Figure
 from kvartal.quarters import Quarter
 from kvartal.readers import read_sheet
 from kvartal.records import parse_figures, parse_targets
 from kvartal.tables import SheetFrame, sheet_frame
 
 Q2, Q3 = Quarter(2009, 2), Quarter(2009, 3)
+EXAMPLE_INBOX = Path(__file__).resolve().parent.parent / "examples" / "inbox"
 
 CATALOGUE = (
     "Aftale;Nr.;Indsats;Mål-id;Måltype;Målbeskrivelse;Nøgletal;Enhed;Retning;Målværdi;"
@@ -69,3 +74,32 @@ def test_a_row_neither_used_nor_named_stops_the_run() -> None:
                                  ("targets/k.csv", None, 4)]
     with pytest.raises(UnaccountedRows, match=r"2009Q3/c.csv række 4"):
         check_accounting(catalogue, figures, targets, rows, [])
+
+
+@pytest.mark.slow
+def test_the_flow_refuses_to_publish_when_a_row_would_vanish(
+        tmp_path: Path, prefect_api: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A fault that drops one figure row between validation and the arithmetic (here put
+    into the records step on purpose) fails the run with exit status 1, names the row, and
+    publishes nothing."""
+    import argparse
+    import shutil
+
+    import tasks.fulfil
+    from kvartal import cli
+
+    def drop_one(frames: list[SheetFrame], excluded: Any = frozenset()) -> list[Figure]:
+        return [f for f in parse_figures(frames, excluded)
+                if not (f.source and f.source.file == "2009Q3/BIF Stab.csv"
+                        and f.source.row == 2)]
+
+    monkeypatch.setattr(tasks.fulfil, "parse_figures", drop_one)
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE_INBOX, inbox)
+    args = argparse.Namespace(publish_to=str(tmp_path / "publish"),
+                              review_to=str(tmp_path / "review"))
+    assert cli._run_flow(args, str(inbox), "2009Q3") == 1
+    err = capsys.readouterr().err
+    assert "1 rækker er hverken brugt" in err and "2009Q3/BIF Stab.csv række 2" in err
+    assert not (tmp_path / "publish" / "2009Q3" / "manifest.json").exists()
