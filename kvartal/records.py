@@ -37,8 +37,8 @@ from kvartal.numbers import (
     parse_text_key,
 )
 from kvartal.quarters import Quarter, QuarterError
-from kvartal.tables import SheetFrame, normalise_header
-from kvartal.typed import default_aggregation, waiver_from
+from kvartal.tables import SheetFrame
+from kvartal.typed import choice, default_aggregation, waiver_from
 
 __all__ = ["parse_figures", "parse_targets", "parse_waivers"]
 
@@ -114,11 +114,10 @@ class _Row:
         v = self.text(column, required)
         if v is None:
             return None
-        wanted = normalise_header(v)
-        for option in allowed:
-            if normalise_header(option) == wanted:
-                return option
-        raise _Skip
+        option = choice(v, allowed)
+        if option is None:
+            raise _Skip
+        return option
 
     def source(self) -> CellRef:
         return CellRef(self.frame.file, self.frame.sheet, self.row)

@@ -32,7 +32,7 @@ from kvartal.model import (
 )
 from kvartal.numbers import CellValueError, parse_number, parse_reached
 from kvartal.quarters import Quarter, QuarterError
-from kvartal.typed import default_aggregation, match_key, text_key
+from kvartal.typed import choice, default_aggregation, match_key, text_key
 
 if TYPE_CHECKING:
     from kvartal.tables import SheetFrame
@@ -148,9 +148,12 @@ def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInf
     table = concat("catalogue", frames, CATALOGUE_COLUMNS)
     df = table.df
     df["_target_id"] = [key(v) for v in df["Mål-id"]]
-    for column, source in [("_unit", "Enhed"), ("_direction", "Retning"), ("_kind", "Måltype"),
-                           ("_aggregation", "Opgørelse")]:
-        df[column] = [norm(v) for v in df[source]]
+    # The option the arithmetic will read (kvartal.typed.choice), or the word as written
+    # when it names none, which the suite then reports.
+    choices = [("_unit", "Enhed", UNITS), ("_direction", "Retning", DIRECTIONS),
+               ("_kind", "Måltype", TARGET_KINDS), ("_aggregation", "Opgørelse", AGGREGATIONS)]
+    for column, source, allowed in choices:
+        df[column] = [match_key(choice(v, allowed)) or norm(v) for v in df[source]]
     milestone = [u == MILESTONE for u in df["_unit"]]
     df["_metric_ok"] = [_flag(not m, present(v)) for m, v in zip(milestone, df["Nøgletal"],
                                                                    strict=True)]
