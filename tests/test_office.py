@@ -153,3 +153,25 @@ def test_reader_warnings_reach_the_operator_and_the_report(tmp_path: Path) -> No
         figures=[f for f in figures if f.quarter == Q3], warnings=result.warnings,
         waivers=result.waived, updated=date(2009, 11, 26))).decode("utf-8")
     assert "celle D2" in page and "Cellen indeholder en formel" in page
+
+
+def test_example_ods_dates_are_date_cells_with_a_date_style() -> None:
+    """Calc shows a date cell without a date style as its serial number (39903); the
+    example's `Milepæl nået` 2009-03-31 is a date cell with a date style, and LibreOffice
+    keeps it a date when it saves the file again."""
+    import re
+
+    with zipfile.ZipFile(EXAMPLE_INBOX / "2009Q1" / "Ungecentret.ods") as z:
+        content = z.read("content.xml").decode("utf-8")
+    cell = re.search(r'<table:table-cell[^>]*office:date-value="2009-03-31"[^>]*>', content)
+    assert cell is not None
+    style = re.search(r'table:style-name="([^"]+)"', cell.group(0))
+    assert style is not None
+    data_style = re.search(rf'style:name="{style.group(1)}"[^>]*style:data-style-name="([^"]+)"',
+                           content)
+    assert data_style is not None
+    assert re.search(rf'<number:date-style[^>]*style:name="{data_style.group(1)}"', content)
+    for program in ("libreoffice", "gnumeric"):
+        saved = OFFICE / program / "same" / "2009Q1" / "Ungecentret.ods"
+        raw = read_sheet("2009Q1/Ungecentret.ods", saved.read_bytes(), "Tal")
+        assert date(2009, 3, 31) in [v for r in raw.rows for v in r.values], program
