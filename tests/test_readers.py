@@ -549,3 +549,19 @@ def test_read_error_pickles() -> None:
 
     error = pickle.loads(pickle.dumps(ReadError("dtd")))
     assert (error.rule, error.message) == ("dtd", readers.RULES["dtd"])
+
+
+def test_readers_are_a_package_and_openpyxl_is_pinned_to_its_minor_version() -> None:
+    """The xlsx reader uses openpyxl internals, so a minor release must not arrive unasked."""
+    import importlib
+    import importlib.metadata
+    import tomllib
+
+    for module in ("guards", "grid", "xlsx", "ods", "csv"):
+        importlib.import_module(f"kvartal.readers.{module}")
+    root = Path(__file__).resolve().parent.parent
+    with open(root / "pyproject.toml", "rb") as f:
+        dependencies = tomllib.load(f)["project"]["dependencies"]
+    (pin,) = [d for d in dependencies if d.startswith("openpyxl")]
+    assert pin.replace(" ", "") == "openpyxl>=3.1.5,<3.2"
+    assert importlib.metadata.version("openpyxl").startswith("3.1.")
