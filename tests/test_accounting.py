@@ -30,6 +30,7 @@ FIGURES_Q3 = (
     "1.4;deltagere/unge;2009Q3;10;\n"          # row 3: a part feeds its whole
     "1.10;ledige;2009Q3;3.5;\n"                # row 4: ambiguous number
     "9.9;ukendt;2009Q3;5;\n"                   # row 5: unknown to the catalogue
+    "1.4;;2009Q3;;\n"                          # row 6: neither Nøgletal nor a value
 )
 FIGURES_Q2 = (
     "Nr.;Nøgletal;Kvartal;Værdi\n"
@@ -57,10 +58,10 @@ def test_validated_inbox_accounts_for_every_row() -> None:
     targets = parse_targets(catalogue, result.excluded)
     rows = parse_figures([f for fs in figures.values() for f in fs], result.excluded)
     accounting = check_accounting(catalogue, figures, targets, rows, result.problems)
-    # Read: 3 catalogue rows + 4 + 2 figure rows. Used: catalogue rows 2 and 3 (row 4 has
+    # Read: 3 catalogue rows + 5 + 2 figure rows. Used: catalogue rows 2 and 3 (row 4 has
     # no Nr.) and figure rows Q3 2, 3 and Q2 2, 3. Named: catalogue row 4 (mangler_vaerdi),
-    # Q3 row 4 (ikke_tal), Q3 row 5 (ukendt_noegletal).
-    assert accounting.counts() == {"rows_read": 9, "rows_used": 6, "rows_with_problems": 3}
+    # Q3 row 4 (ikke_tal), Q3 row 5 (ukendt_noegletal), Q3 row 6 (mangler_vaerdi).
+    assert accounting.counts() == {"rows_read": 10, "rows_used": 6, "rows_with_problems": 4}
     assert accounting.unaccounted == []
 
 
@@ -71,7 +72,7 @@ def test_a_row_neither_used_nor_named_stops_the_run() -> None:
     rows = parse_figures([f for fs in figures.values() for f in fs])
     found = account(catalogue, figures, targets, rows, [])
     assert found.unaccounted == [("2009Q3/c.csv", None, 4), ("2009Q3/c.csv", None, 5),
-                                 ("targets/k.csv", None, 4)]
+                                 ("2009Q3/c.csv", None, 6), ("targets/k.csv", None, 4)]
     with pytest.raises(UnaccountedRows, match=r"2009Q3/c.csv række 4"):
         check_accounting(catalogue, figures, targets, rows, [])
 

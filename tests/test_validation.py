@@ -149,6 +149,7 @@ FIGURES: dict[str, tuple[list[str], list[list[Any]]]] = {
         ["19", "deltagere", "2009Q3", "", ""],                  # D2: mangler_vaerdi
     ]),
     "2009Q3/pulje.csv": (FIGURE_HEADER, [fig("34", "andel", "40")]),  # E2: mangler_vaerdi
+    "2009Q3/milepael_uden_id.csv": (FIGURE_HEADER, [fig("1", None, reached="ja")]),  # G2
     # An earlier quarter is checked like the report quarter (CONTRACT §4).
     "2009Q2/tidligere.csv": (FIGURE_HEADER, [
         fig("16", "deltagere", "3.5", quarter="2009Q2"),       # D2: ikke_tal, waived
@@ -170,6 +171,7 @@ WAIVERS = [
 CASES = [
     ("2009Q3/uden_vaerdi.csv", "D2", "mangler_vaerdi", ERROR),
     ("2009Q3/pulje.csv", "E2", "mangler_vaerdi", ERROR),
+    ("2009Q3/milepael_uden_id.csv", "G2", "mangler_vaerdi", ERROR),
     ("2009Q2/tidligere.csv", "D2", "ikke_tal", ERROR),
     ("2009Q2/tidligere.csv", "C3", "forkert_kvartal", ERROR),
     ("2009Q2/tidligere.csv", "D4", "ikke_tal", ERROR),

@@ -328,6 +328,12 @@ def figures_table(frames: Iterable[SheetFrame], targets: list[TargetInfo],
         _flag(not m and u == "pct." and a == "sum" and present(v), present(t) and present(n))
         for m, u, a, v, t, n in zip(milestone_rows, units, aggregations, df["Værdi"],
                                     df["Tæller"], df["Nævner"], strict=True)]
+    # A milestone row names its milestone by Mål-id (CONTRACT §3); one with neither Mål-id
+    # nor Nøgletal serves no target at all.
+    df["_milestone_id_ok"] = [
+        _flag(present(reached) and not present(metric), present(tid))
+        for reached, metric, tid in zip(df["Milepæl nået"], df["Nøgletal"], df["Mål-id"],
+                                        strict=True)]
     df["_count_v"] = [v if u == "antal" else math.nan for v, u in zip(df["_v"], units,
                                                                        strict=True)]
     df["_pct_v"] = [v if u == "pct." else math.nan for v, u in zip(df["_v"], units, strict=True)]

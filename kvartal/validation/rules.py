@@ -86,6 +86,9 @@ def _missing(f: Finding) -> str:
     if f.column in ("Retning", "Målværdi"):
         return (f"»{f.column}« er tom. Udfyld den; kun milepæle (enhed »milepæl«) må "
                 f"undlade den.")
+    if f.row.get("_milestone_id_ok") is False:
+        return ("Rækken siger, om en milepæl er nået, men ikke hvilken: skriv milepælens id "
+                "fra målkataloget i »Mål-id«.")
     if f.column == "Frist":
         return "Milepælen har ingen frist. Skriv datoen i »Frist«, fx 2009-12-31."
     return f"»{f.column}« er tom. Udfyld cellen."
