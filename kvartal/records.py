@@ -80,7 +80,7 @@ class _Row:
         elif isinstance(v, str):
             out = v.strip() or None
         elif isinstance(v, bool):
-            raise _Skip
+            out = "SAND" if v else "FALSK"  # as the spreadsheet shows it; never a lost row
         elif isinstance(v, (datetime, date)):
             out = v.isoformat()
         else:
@@ -177,7 +177,7 @@ def _target(row: _Row) -> Target:
         if due is None:
             raise _Skip
     else:
-        metric = row.text("Nøgletal", required=True)
+        metric = row.key("Nøgletal", required=True)
         direction = row.choice("Retning", DIRECTIONS, required=True)
         value = row.number("Målværdi", required=True)
         value_max = row.number("Målværdi maks.", required=direction == "interval")
@@ -233,7 +233,7 @@ def parse_figures(
 def _figure(row: _Row) -> Figure | None:
     initiative = row.key("Nr.", required=True)
     quarter = row.quarter("Kvartal")
-    metric = row.text("Nøgletal")
+    metric = row.key("Nøgletal")
     target_id = row.key("Mål-id")
     value = row.number("Værdi")
     numerator = row.number("Tæller")

@@ -104,3 +104,32 @@ def test_the_flow_refuses_to_publish_when_a_row_would_vanish(
     err = capsys.readouterr().err
     assert "1 rækker er hverken brugt" in err and "2009Q3/BIF Stab.csv række 2" in err
     assert not (tmp_path / "publish" / "2009Q3" / "manifest.json").exists()
+
+
+def test_odd_cells_are_named_not_lost() -> None:
+    """Cells a program may store in a text column (a date or TRUE as `Nøgletal`, a number or
+    a date as `Kvartal`, TRUE as `Kommentar`): each row is used or named by a problem."""
+    from datetime import date
+
+    from kvartal.readers import RawRow, RawSheet
+    from kvartal.validation import validate
+
+    catalogue, _ = inputs()
+    raw = RawSheet("2009Q3/odd.xlsx", "Tal", 1,
+                   ["Nr.", "Nøgletal", "Kvartal", "Værdi", "Kommentar"], [
+                       RawRow(2, ["1.4", "deltagere", "2009Q3", 1, True]),
+                       RawRow(3, ["1.4", date(2009, 4, 1), "2009Q3", 1, None]),
+                       RawRow(4, ["1.4", True, "2009Q3", 1, None]),
+                       RawRow(5, ["1.10", "ledige", 2009, 1, None]),
+                       RawRow(6, ["1.10", "ledige", date(2009, 9, 30), 1, None]),
+                   ], [])
+    figures = {Q3: [sheet_frame(raw, "figures")]}
+    result = validate(Q3, catalogue, figures, None, [])
+    assert {(p.cell, p.rule) for p in result.problems if p.file == "2009Q3/odd.xlsx"} == {
+        ("B3", "ugyldigt_nummer"), ("B4", "ugyldigt_nummer"),
+        ("C5", "forkert_kvartal"), ("C6", "forkert_kvartal")}
+    rows = parse_figures(figures[Q3], result.excluded)
+    assert [f.comment for f in rows] == ["SAND"]
+    accounting = check_accounting(catalogue, figures, parse_targets(catalogue), rows,
+                                  result.problems)
+    assert accounting.unaccounted == []
