@@ -175,3 +175,28 @@ def test_example_ods_dates_are_date_cells_with_a_date_style() -> None:
         saved = OFFICE / program / "same" / "2009Q1" / "Ungecentret.ods"
         raw = read_sheet("2009Q1/Ungecentret.ods", saved.read_bytes(), "Tal")
         assert date(2009, 3, 31) in [v for r in raw.rows for v in r.values], program
+
+
+@pytest.mark.slow
+def test_round_trip_through_gnumeric_publishes_identical_figures(tmp_path: Path,
+                                                                 prefect_api: str) -> None:
+    """`kvartal run` on the example inbox and on its Gnumeric copy in the other format
+    (percent cells become floats with a percentage style, .xlsx becomes .ods) publishes
+    byte-identical fulfilment.json files."""
+    import os
+    import subprocess
+    import sys
+
+    published = []
+    for name, program in (("original", None), ("gnumeric", "gnumeric")):
+        inbox = _inbox(tmp_path / name, program, "swapped")
+        done = subprocess.run(
+            [sys.executable, "-m", "kvartal.cli", "run", "--quarter", "2009Q3",
+             "--inbox", str(inbox), "--publish-to", str(tmp_path / name / "publish"),
+             "--review-to", str(tmp_path / name / "review")],
+            env=dict(os.environ, PREFECT_API_URL=prefect_api), capture_output=True,
+            text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
+        published.append((tmp_path / name / "publish" / "2009Q3" / "fulfilment.json")
+                         .read_bytes())
+    assert published[0] == published[1]
