@@ -186,6 +186,24 @@ def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInf
             target_id=df.at[i, "_target_id"], initiative=key(df.at[i, "Nr."]),
             metric=key(df.at[i, "Nøgletal"]), unit=unit, aggregation=aggregation,
             start=starts[i], end=ends[i]))
+    # CONTRACT §4: a baseline is where a `seneste` level starts from; on a sum (a pooled
+    # rate included) it means nothing, and equal to the target it leaves no way to go.
+    baseline_ok: list[bool | None] = []
+    baseline_why: list[str | None] = []
+    for i, t in enumerate(targets):
+        b = df.at[i, "Basislinje"]
+        if not present(b) or t.milestone:
+            baseline_ok.append(None)
+            baseline_why.append(None)
+        elif t.aggregation != "seneste":
+            baseline_ok.append(False)
+            baseline_why.append("pulje" if t.unit == "pct." else "sum")
+        else:
+            equal = number(b) == number(df.at[i, "Målværdi"])
+            baseline_ok.append(not equal)
+            baseline_why.append("lig" if equal else None)
+    df["_baseline_ok"] = baseline_ok
+    df["_baseline_why"] = baseline_why
     return table, targets
 
 

@@ -157,6 +157,17 @@ def _no_figure(f: Finding) -> str:
             f"stavet som i målkataloget.")
 
 
+def _baseline(f: Finding) -> str:
+    why = f.row.get("_baseline_why")
+    if why == "lig":
+        return (f"Basislinjen ({f.value}) er lig med målværdien, så målet har ingen vej at gå. "
+                f"Ret »Basislinje« eller »Målværdi«, eller slet basislinjen.")
+    what = "en samlet procent (pct. opgjort som sum)" if why == "pulje" else "opgjort som sum"
+    return (f"En basislinje hører kun til mål opgjort som »seneste« (et niveau, der flyttes "
+            f"fra basislinjen), men målet er {what}. Slet basislinjen, eller skriv seneste i "
+            f"»Opgørelse«.")
+
+
 def _set(what: str, allowed: str) -> Callable[[Finding], str]:
     return lambda f: f"»{f.value}« er ikke {what}. Skriv en af: {allowed}."
 
@@ -225,6 +236,8 @@ RULES: dict[str, Rule] = {
     "interval_uden_maks": Rule(ERROR, "Interval uden maksimum", lambda f: (
         "Et mål med retningen interval skal have en øvre grænse. Skriv den i "
         "»Målværdi maks.«, eller vælg retningen mindst.")),
+    "ugyldig_basislinje": Rule(ERROR, "Basislinje på et sum-mål eller lig målværdien",
+                               _baseline),
     "afvigelse_ufuldstaendig": Rule(ERROR, "Afvigelse uden fil, begrundelse eller godkender",
                                     lambda f: (
         f"Afvigelsen mangler »{f.column}«. En afvigelse gælder kun, når den siger hvilken fil, "
