@@ -200,3 +200,25 @@ def test_round_trip_through_gnumeric_publishes_identical_figures(tmp_path: Path,
         published.append((tmp_path / name / "publish" / "2009Q3" / "fulfilment.json")
                          .read_bytes())
     assert published[0] == published[1]
+
+
+@pytest.mark.slow
+def test_the_fixture_script_reproduces_what_the_tests_read(tmp_path: Path) -> None:
+    """The committed files are what the script makes with today's LibreOffice and Gnumeric:
+    run it into a temporary folder and read the typed cases as the committed ones read."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(OFFICE / "make_office_fixtures.py"),
+                           "--out", str(tmp_path)], capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name in SAVED:
+        made = read_sheet(f"2009Q3/{name}", (tmp_path / "typed" / name).read_bytes(), "Tal")
+        kept = read_sheet(f"2009Q3/{name}", (TYPED / name).read_bytes(), "Tal")
+        assert [r.values for r in made.rows] == [r.values for r in kept.rows], name
+        assert made.notes == kept.notes, name
+    made_files = {p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()}
+    kept_files = {p.relative_to(OFFICE) for p in OFFICE.rglob("*")
+                  if p.is_file() and p.suffix in (".xlsx", ".ods")}
+    assert made_files == kept_files

@@ -19,7 +19,8 @@ available, it is compiled into a temporary folder and used through `LOCPATH`; th
 used is printed. The files were committed as produced with LibreOffice 7.4 and Gnumeric
 1.12 on Debian 12.
 
-Run from the repository root: `.venv/bin/python tests/data/office/make_office_fixtures.py`.
+Run from the repository root: `.venv/bin/python tests/data/office/make_office_fixtures.py`
+(`--out DIR` writes elsewhere, as the test that checks this script does).
 """
 
 from __future__ import annotations
@@ -107,37 +108,39 @@ def convert(program: str, source: Path, target: Path, env: dict[str, str], work:
     shutil.move(str(out / (source.stem + "." + ext)), target)
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    out = Path(argv[argv.index("--out") + 1]).resolve() if "--out" in argv else HERE
+    out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         env = danish_env(work)
-        typed = HERE / "typed"
+        typed = out / "typed"
         typed.mkdir(exist_ok=True)
         write_typed(typed / "source.xlsx")
         write_typed(typed / "source1904.xlsx", mac_epoch=True)
         write_formula_figures(work / "Økonomiforvaltningen.xlsx")
         convert("libreoffice", work / "Økonomiforvaltningen.xlsx",
-                HERE / "formula" / "2009Q3" / "Økonomiforvaltningen.xlsx", env, work)
+                out / "formula" / "2009Q3" / "Økonomiforvaltningen.xlsx", env, work)
         for program in PROGRAMS:
             for ext in ("xlsx", "ods"):
                 convert(program, typed / "source.xlsx", typed / f"{program}.{ext}", env, work)
             convert(program, typed / "source1904.xlsx", typed / f"{program}1904.xlsx", env,
                     work)
             for variant in ("same", "swapped"):
-                shutil.rmtree(HERE / program / variant, ignore_errors=True)
+                shutil.rmtree(out / program / variant, ignore_errors=True)
             for path in sorted(INBOX.rglob("*")):
                 if path.suffix not in (".xlsx", ".ods"):
                     continue
                 rel = path.relative_to(INBOX)
                 other = ".ods" if path.suffix == ".xlsx" else ".xlsx"
-                convert(program, path, HERE / program / "same" / rel, env, work)
-                convert(program, path, HERE / program / "swapped" / rel.with_suffix(other),
+                convert(program, path, out / program / "same" / rel, env, work)
+                convert(program, path, out / program / "swapped" / rel.with_suffix(other),
                         env, work)
-    for path in sorted(HERE.rglob("*")):
+    for path in sorted(out.rglob("*")):
         if path.is_file() and path.suffix in (".xlsx", ".ods"):
-            print(path.relative_to(HERE), path.stat().st_size)
+            print(path.relative_to(out), path.stat().st_size)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
