@@ -28,7 +28,10 @@ import zipfile
 from datetime import date, datetime
 from pathlib import Path
 
+from odf.number import DateStyle, Day, Month, Year
+from odf.number import Text as NumberText
 from odf.opendocument import OpenDocumentSpreadsheet
+from odf.style import Style
 from odf.table import Table, TableCell, TableRow
 from odf.text import P
 from openpyxl import Workbook
@@ -660,6 +663,15 @@ def _pin_core_modified(xml: bytes) -> bytes:
 
 def write_ods(path: Path, title: str, rows: list[list[object]]) -> None:
     doc = OpenDocumentSpreadsheet()
+    # A date cell needs a date style, or Calc shows its serial number (39903), which is
+    # not what a centre's clerk would have typed or seen.
+    date_style = DateStyle(name="N-dato")
+    for part in (Year(style="long"), NumberText(text="-"), Month(style="long"),
+                 NumberText(text="-"), Day(style="long")):
+        date_style.addElement(part)
+    doc.automaticstyles.addElement(date_style)
+    date_cell = Style(name="ce-dato", family="table-cell", datastylename="N-dato")
+    doc.automaticstyles.addElement(date_cell)
     table = Table(name=title)
     for row in rows:
         tr = TableRow()
@@ -667,7 +679,8 @@ def write_ods(path: Path, title: str, rows: list[list[object]]) -> None:
             if value is None or value == "":
                 tc = TableCell()
             elif isinstance(value, date):
-                tc = TableCell(valuetype="date", datevalue=value.isoformat())
+                tc = TableCell(valuetype="date", datevalue=value.isoformat(),
+                               stylename=date_cell)
                 tc.addElement(P(text=value.isoformat()))
             elif isinstance(value, int | float):
                 tc = TableCell(valuetype="float", value=value)

@@ -275,7 +275,7 @@ def _achieved(target: Target, a: Fraction, quarter: Quarter) -> tuple[bool, bool
 
     A `højst` count that adds up over the window can only grow, so staying below the ceiling
     part-way says nothing yet: it is judged once the window has ended. A level
-    (`seneste`) is judged at any time.
+    (`seneste`, and a pooled rate, which is a level too) is judged at any time.
     """
     t = exact(target.value)
     if t is None:
@@ -286,7 +286,8 @@ def _achieved(target: Target, a: Fraction, quarter: Quarter) -> tuple[bool, bool
         t_max = exact(target.value_max)
         return a >= t, t_max is not None and a > t_max
     if target.direction == "højst":
-        judged = target.aggregation == "seneste" or quarter >= target.end
+        pooled = target.unit == "pct." and target.aggregation == "sum"
+        judged = target.aggregation == "seneste" or pooled or quarter >= target.end
         return judged and a <= t, False
     return False, False
 

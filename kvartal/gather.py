@@ -20,6 +20,14 @@ ACCEPTED = (".xlsx", ".xlsm", ".ods", ".csv")
 WAIVER_FILE = "afvigelser.csv"
 
 
+# The rules gather itself reports (the readers' own are in `kvartal.readers.SEVERITY`).
+RULES: dict[str, str] = {
+    "katalog_mangler": ERROR,
+    "kvartal_mangler": ERROR,
+    "fil_ignoreret": WARNING,
+}
+
+
 @dataclass
 class Inputs:
     quarter: Quarter
@@ -54,10 +62,14 @@ class _Reader:
         self.inputs.sources.append(
             SourceFile(path=key, sha256=hashlib.sha256(data).hexdigest(), size=len(data)))
         try:
-            return read_sheet(key, data, sheet, self.limits)
+            raw = read_sheet(key, data, sheet, self.limits)
         except ReadError as exc:
             self.inputs.problems.append(_whole_file_problem(key, exc.rule, exc.message))
             return None
+        # What the reader met on the way (formula cells, a hidden sheet) is the operator's
+        # to know: it goes into the same problems as the validation's findings.
+        self.inputs.problems.extend(raw.notes)
+        return raw
 
     def data_files(self, folder: str) -> list[str]:
         out = []

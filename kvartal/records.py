@@ -37,8 +37,8 @@ from kvartal.numbers import (
     parse_text_key,
 )
 from kvartal.quarters import Quarter, QuarterError
-from kvartal.tables import SheetFrame, normalise_header
-from kvartal.typed import default_aggregation, waiver_from
+from kvartal.tables import SheetFrame
+from kvartal.typed import choice, default_aggregation, waiver_from
 
 __all__ = ["parse_figures", "parse_targets", "parse_waivers"]
 
@@ -80,7 +80,7 @@ class _Row:
         elif isinstance(v, str):
             out = v.strip() or None
         elif isinstance(v, bool):
-            raise _Skip
+            out = "SAND" if v else "FALSK"  # as the spreadsheet shows it; never a lost row
         elif isinstance(v, (datetime, date)):
             out = v.isoformat()
         else:
@@ -114,11 +114,10 @@ class _Row:
         v = self.text(column, required)
         if v is None:
             return None
-        wanted = normalise_header(v)
-        for option in allowed:
-            if normalise_header(option) == wanted:
-                return option
-        raise _Skip
+        option = choice(v, allowed)
+        if option is None:
+            raise _Skip
+        return option
 
     def source(self) -> CellRef:
         return CellRef(self.frame.file, self.frame.sheet, self.row)
@@ -178,7 +177,7 @@ def _target(row: _Row) -> Target:
         if due is None:
             raise _Skip
     else:
-        metric = row.text("Nøgletal", required=True)
+        metric = row.key("Nøgletal", required=True)
         direction = row.choice("Retning", DIRECTIONS, required=True)
         value = row.number("Målværdi", required=True)
         value_max = row.number("Målværdi maks.", required=direction == "interval")
@@ -234,7 +233,7 @@ def parse_figures(
 def _figure(row: _Row) -> Figure | None:
     initiative = row.key("Nr.", required=True)
     quarter = row.quarter("Kvartal")
-    metric = row.text("Nøgletal")
+    metric = row.key("Nøgletal")
     target_id = row.key("Mål-id")
     value = row.number("Værdi")
     numerator = row.number("Tæller")

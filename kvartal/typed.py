@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import math
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from kvartal.model import CellRef, Waiver
 from kvartal.numbers import CellValueError, parse_text_key
 
-__all__ = ["default_aggregation", "match_key", "same_key", "text_key", "waiver_from"]
+__all__ = ["choice", "default_aggregation", "match_key", "same_key", "text_key", "waiver_from"]
 
 # CONTRACT §2: counts and amounts add up over quarters, a percentage is a level.
 _DEFAULT_AGGREGATION = {"antal": "sum", "kr.": "sum", "pct.": "seneste", "milepæl": "seneste"}
@@ -43,6 +43,22 @@ def text_key(v: object) -> str | None:
         return match_key(parse_text_key(v))
     except CellValueError:
         return None
+
+
+def choice(v: object, allowed: Iterable[str]) -> str | None:
+    """A catalogue word (`Enhed`, `Retning`, `Måltype`, `Opgørelse`) as the allowed option
+    it names, compared as headers are (case, spaces and a trailing full stop ignored:
+    `Pct` is `pct.`); None when empty or not one of them (validation names the cell)."""
+    if not isinstance(v, str):
+        return None
+    wanted = _word(v)
+    return next((option for option in allowed if _word(option) == wanted), None) if wanted \
+        else None
+
+
+def _word(text: str) -> str:
+    s = " ".join(text.replace("\u00a0", " ").split()).casefold()
+    return s[:-1].rstrip() if s.endswith(".") else s
 
 
 def default_aggregation(unit: str | None) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kvartal.accounting import UnaccountedRows, account, check_accounting
@@ -11,6 +13,7 @@ from kvartal.records import parse_figures, parse_targets
 from kvartal.tables import SheetFrame, sheet_frame
 
 Q2, Q3 = Quarter(2009, 2), Quarter(2009, 3)
+EXAMPLE_INBOX = Path(__file__).resolve().parent.parent / "examples" / "inbox"
 
 CATALOGUE = (
     "Aftale;Nr.;Indsats;Mål-id;Måltype;Målbeskrivelse;Nøgletal;Enhed;Retning;Målværdi;"
@@ -25,6 +28,7 @@ FIGURES_Q3 = (
     "1.4;deltagere/unge;2009Q3;10;\n"          # row 3: a part feeds its whole
     "1.10;ledige;2009Q3;3.5;\n"                # row 4: ambiguous number
     "9.9;ukendt;2009Q3;5;\n"                   # row 5: unknown to the catalogue
+    "1.4;;2009Q3;;\n"                          # row 6: neither Nøgletal nor a value
 )
 FIGURES_Q2 = (
     "Nr.;Nøgletal;Kvartal;Værdi\n"
@@ -52,10 +56,10 @@ def test_validated_inbox_accounts_for_every_row() -> None:
     targets = parse_targets(catalogue, result.excluded)
     rows = parse_figures([f for fs in figures.values() for f in fs], result.excluded)
     accounting = check_accounting(catalogue, figures, targets, rows, result.problems)
-    # Read: 3 catalogue rows + 4 + 2 figure rows. Used: catalogue rows 2 and 3 (row 4 has
+    # Read: 3 catalogue rows + 5 + 2 figure rows. Used: catalogue rows 2 and 3 (row 4 has
     # no Nr.) and figure rows Q3 2, 3 and Q2 2, 3. Named: catalogue row 4 (mangler_vaerdi),
-    # Q3 row 4 (ikke_tal), Q3 row 5 (ukendt_noegletal).
-    assert accounting.counts() == {"rows_read": 9, "rows_used": 6, "rows_with_problems": 3}
+    # Q3 row 4 (ikke_tal), Q3 row 5 (ukendt_noegletal), Q3 row 6 (mangler_vaerdi).
+    assert accounting.counts() == {"rows_read": 10, "rows_used": 6, "rows_with_problems": 4}
     assert accounting.unaccounted == []
 
 
@@ -66,6 +70,76 @@ def test_a_row_neither_used_nor_named_stops_the_run() -> None:
     rows = parse_figures([f for fs in figures.values() for f in fs])
     found = account(catalogue, figures, targets, rows, [])
     assert found.unaccounted == [("2009Q3/c.csv", None, 4), ("2009Q3/c.csv", None, 5),
-                                 ("targets/k.csv", None, 4)]
+                                 ("2009Q3/c.csv", None, 6), ("targets/k.csv", None, 4)]
     with pytest.raises(UnaccountedRows, match=r"2009Q3/c.csv række 4"):
         check_accounting(catalogue, figures, targets, rows, [])
+
+
+# A fault put into the records step on purpose: the row 2009Q3/BIF Stab.csv 2 is dropped
+# between validation and the arithmetic. Run in its own process, as `kvartal run` runs.
+DROP_ONE_ROW = """
+import sys
+import tasks.fulfil
+from kvartal import cli
+from kvartal.records import parse_figures
+
+def drop_one(frames, excluded=frozenset()):
+    return [f for f in parse_figures(frames, excluded)
+            if not (f.source and f.source.file == "2009Q3/BIF Stab.csv" and f.source.row == 2)]
+
+tasks.fulfil.parse_figures = drop_one
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_the_flow_refuses_to_publish_when_a_row_would_vanish(tmp_path: Path,
+                                                              prefect_api: str) -> None:
+    """A row lost between validation and the arithmetic fails `kvartal run` with exit
+    status 1, names the row, and publishes nothing."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE_INBOX, inbox)
+    done = subprocess.run(
+        [sys.executable, "-c", DROP_ONE_ROW, "run", "--quarter", "2009Q3", "--inbox",
+         str(inbox), "--publish-to", str(tmp_path / "publish"), "--review-to",
+         str(tmp_path / "review")],
+        env=dict(os.environ, PREFECT_API_URL=prefect_api), capture_output=True, text=True,
+        timeout=900, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "1 rækker er hverken brugt" in done.stderr
+    assert "2009Q3/BIF Stab.csv række 2" in done.stderr
+    assert not (tmp_path / "publish" / "2009Q3" / "manifest.json").exists()
+
+
+def test_odd_cells_are_named_not_lost() -> None:
+    """Cells a program may store in a text column (a date or TRUE as `Nøgletal`, a number or
+    a date as `Kvartal`, TRUE as `Kommentar`): each row is used or named by a problem."""
+    from datetime import date
+
+    from kvartal.readers import RawRow, RawSheet
+    from kvartal.validation import validate
+
+    catalogue, _ = inputs()
+    raw = RawSheet("2009Q3/odd.xlsx", "Tal", 1,
+                   ["Nr.", "Nøgletal", "Kvartal", "Værdi", "Kommentar"], [
+                       RawRow(2, ["1.4", "deltagere", "2009Q3", 1, True]),
+                       RawRow(3, ["1.4", date(2009, 4, 1), "2009Q3", 1, None]),
+                       RawRow(4, ["1.4", True, "2009Q3", 1, None]),
+                       RawRow(5, ["1.10", "ledige", 2009, 1, None]),
+                       RawRow(6, ["1.10", "ledige", date(2009, 9, 30), 1, None]),
+                   ], [])
+    figures = {Q3: [sheet_frame(raw, "figures")]}
+    result = validate(Q3, catalogue, figures, None, [])
+    assert {(p.cell, p.rule) for p in result.problems if p.file == "2009Q3/odd.xlsx"} == {
+        ("B3", "ugyldigt_nummer"), ("B4", "ugyldigt_nummer"),
+        ("C5", "forkert_kvartal"), ("C6", "forkert_kvartal")}
+    rows = parse_figures(figures[Q3], result.excluded)
+    assert [f.comment for f in rows] == ["SAND"]
+    accounting = check_accounting(catalogue, figures, parse_targets(catalogue), rows,
+                                  result.problems)
+    assert accounting.unaccounted == []

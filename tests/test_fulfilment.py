@@ -359,6 +359,14 @@ CASES = [
           fig("2009Q3", num=20, den=40, metric="raskmeldt")], "2009Q3",
          # pool Q1 and Q3 only: A = 100*(30+20)/(60+40) = 50; f = pace = 1.0; achieved
          exp("achieved", 3, 50, 50, 1, 1, 50)),
+    Case("pct-pooled-hojst-is-judged-every-quarter",
+         tgt(20, metric="frafald", unit="pct.", direction="højst", aggregation="sum"),
+         [fig("2009Q1", num=3, den=20, metric="frafald"),
+          fig("2009Q2", num=5, den=30, metric="frafald")], "2009Q2",
+         # a rate is a level (CONTRACT §5): A = 100*(3+5)/(20+30) = 16; E = T = 20;
+         # f = pace = T/A = 20/16 = 1.25; 16 <= 20 -> achieved already in Q2, not only once
+         # the window has ended; forecast = A = 16
+         exp("achieved", 2, 16, 20, 1.25, 1.25, 16)),
     Case("pct-counts-preferred-over-value",
          tgt(90, metric="aktiveret", unit="pct."),
          [fig("2009Q3", 86, num=431, den=500, metric="aktiveret")], "2009Q3",

@@ -181,7 +181,8 @@ def test_xlsx_formula_without_cached_value_is_noted() -> None:
     raw = read_sheet("m.xlsx", workbook_bytes(build), "Tal")
     assert rows_of(raw) == {2: ["1.1", None]}
     assert raw.rows[0].formulas == frozenset({1})
-    assert [(n.rule, n.cell, n.value) for n in raw.notes] == [("formel", "B2", None)]
+    assert [(n.rule, n.cell, n.value, n.severity) for n in raw.notes] == [
+        ("formel_uden_vaerdi", "B2", None, "fejl")]
     assert "uden gemt værdi" in raw.notes[0].message
 
 
@@ -548,3 +549,19 @@ def test_read_error_pickles() -> None:
 
     error = pickle.loads(pickle.dumps(ReadError("dtd")))
     assert (error.rule, error.message) == ("dtd", readers.RULES["dtd"])
+
+
+def test_readers_are_a_package_and_openpyxl_is_pinned_to_its_minor_version() -> None:
+    """The xlsx reader uses openpyxl internals, so a minor release must not arrive unasked."""
+    import importlib
+    import importlib.metadata
+    import tomllib
+
+    for module in ("guards", "grid", "xlsx", "ods", "csv"):
+        importlib.import_module(f"kvartal.readers.{module}")
+    root = Path(__file__).resolve().parent.parent
+    with open(root / "pyproject.toml", "rb") as f:
+        dependencies = tomllib.load(f)["project"]["dependencies"]
+    (pin,) = [d for d in dependencies if d.startswith("openpyxl")]
+    assert pin.replace(" ", "") == "openpyxl>=3.1.5,<3.2"
+    assert importlib.metadata.version("openpyxl").startswith("3.1.")

@@ -343,3 +343,35 @@ def test_target_id_and_keys_match_without_case_or_spaces() -> None:
     ("milepæl", "seneste")])
 def test_one_default_aggregation(unit: str, expected: str) -> None:
     assert default_aggregation(unit) == expected
+
+
+def test_report_shows_a_comment_whose_nr_differs_only_in_case() -> None:
+    from kvartal.report import ReportInput, render_html
+
+    catalogue = MATCH_CATALOGUE.replace(";1.4;", ";1.4a;")
+    figures_csv = ("Nr.;Nøgletal;Kvartal;Værdi;Kommentar\n"
+                   "1.4A ;deltagere;2009Q3;71;Jobbussen kører i tre boligområder\n")
+    targets = parse_targets([csv_frame("targets/k.csv", catalogue, "catalogue")])
+    figures = parse_figures([csv_frame("2009Q3/c.csv", figures_csv, "figures")])
+    q3 = Quarter(2009, 3)
+    results = evaluate(targets, figures, q3)
+    assert results[0].actual == 71
+    page = render_html(ReportInput(quarter=q3, version=1, targets=targets, results=results,
+                                   previous={}, figures=figures, warnings=[], waivers=[],
+                                   updated=date(2009, 11, 26))).decode("utf-8")
+    assert "Jobbussen kører i tre boligområder" in page
+
+
+def test_validation_and_records_read_catalogue_words_alike() -> None:
+    """`Pct` and `Mindst.` are `pct.` and `mindst` to both: validation finds nothing and the
+    target is typed, instead of one side refusing what the other accepts."""
+    from kvartal.validation import validate
+
+    catalogue = MATCH_CATALOGUE.replace("deltagere;antal;mindst;500",
+                                        "deltagere; Pct ;Mindst.;50")
+    frame = csv_frame("targets/k.csv", catalogue, "catalogue")
+    figures = csv_frame("2009Q3/c.csv", MATCH_FIGURES, "figures")
+    result = validate(Quarter(2009, 3), [frame], {Quarter(2009, 3): [figures]}, None, [])
+    assert [p.rule for p in result.problems] == []
+    target = next(t for t in parse_targets([frame]) if t.target_id == "1.4-b")
+    assert (target.unit, target.direction, target.aggregation) == ("pct.", "mindst", "seneste")

@@ -24,7 +24,7 @@ Q3 = Quarter(2009, 3)
 
 CATALOGUE_HEADER = ["Aftale", "Nr.", "Indsats", "Mål-id", "Måltype", "Målbeskrivelse",
                     "Nøgletal", "Enhed", "Retning", "Målværdi", "Målværdi maks.", "Opgørelse",
-                    "Fra", "Til", "Frist"]
+                    "Fra", "Til", "Frist", "Basislinje"]
 FIGURE_HEADER = ["Nr.", "Nøgletal", "Kvartal", "Værdi", "Tæller", "Nævner", "Mål-id",
                  "Milepæl nået"]
 
@@ -33,9 +33,9 @@ def target(nr: str, tid: str, metric: str | None = "deltagere", unit: str = "ant
            direction: str | None = "mindst", value: Any = 500, value_max: Any = None,
            aggregation: str | None = "sum", start: str = "2009Q1", end: str = "2009Q4",
            due: Any = None, agreement: str | None = "Aftale 2009", kind: str = "Indsatsmål",
-           ) -> list[Any]:
+           baseline: Any = None) -> list[Any]:
     return [agreement, nr, f"Indsats {nr}", tid, kind, f"Mål {tid}", metric, unit, direction,
-            value, value_max, aggregation, start, end, due]
+            value, value_max, aggregation, start, end, due, baseline]
 
 
 def milestone(nr: str, tid: str, due: Any = date(2009, 12, 31), **kw: Any) -> list[Any]:
@@ -93,6 +93,13 @@ BAD_CATALOGUE = [
     target("31", "31-a", value="1.5", **LATER),
     target("32", "32-a", start="2010 Q1", end="4. kvartal 2010"),   # row 14: fine
     milestone("33", "33-m", due="næste år", **LATER),           # row 15: ikke_dato
+    target("35", "35-a", baseline=100, **LATER),                # row 16: baseline on sum
+    target("36", "36-a", "ledige", value=100, aggregation="seneste", baseline="100",
+           **LATER),                                            # row 17: baseline = target
+    target("37", "37-a", "ledige", value=80, aggregation="seneste", baseline=100,
+           **LATER),                                            # row 18: fine
+    target("38", "38-a", "andel", "pct.", value=50, baseline=40,
+           **LATER),                                            # row 19: pooled rate
 ]
 
 FIGURES: dict[str, tuple[list[str], list[list[Any]]]] = {
@@ -149,6 +156,7 @@ FIGURES: dict[str, tuple[list[str], list[list[Any]]]] = {
         ["19", "deltagere", "2009Q3", "", ""],                  # D2: mangler_vaerdi
     ]),
     "2009Q3/pulje.csv": (FIGURE_HEADER, [fig("34", "andel", "40")]),  # E2: mangler_vaerdi
+    "2009Q3/milepael_uden_id.csv": (FIGURE_HEADER, [fig("1", None, reached="ja")]),  # G2
     # An earlier quarter is checked like the report quarter (CONTRACT §4).
     "2009Q2/tidligere.csv": (FIGURE_HEADER, [
         fig("16", "deltagere", "3.5", quarter="2009Q2"),       # D2: ikke_tal, waived
@@ -170,10 +178,14 @@ WAIVERS = [
 CASES = [
     ("2009Q3/uden_vaerdi.csv", "D2", "mangler_vaerdi", ERROR),
     ("2009Q3/pulje.csv", "E2", "mangler_vaerdi", ERROR),
+    ("2009Q3/milepael_uden_id.csv", "G2", "mangler_vaerdi", ERROR),
     ("2009Q2/tidligere.csv", "D2", "ikke_tal", ERROR),
     ("2009Q2/tidligere.csv", "C3", "forkert_kvartal", ERROR),
     ("2009Q2/tidligere.csv", "D4", "ikke_tal", ERROR),
     ("2009Q3/afvigelser.csv", "A6", "afvigelse_uden_fund", WARNING),
+    ("targets/fejl.ods", "P16", "ugyldig_basislinje", ERROR),
+    ("targets/fejl.ods", "P17", "ugyldig_basislinje", ERROR),
+    ("targets/fejl.ods", "P19", "ugyldig_basislinje", ERROR),
     ("targets/fejl.ods", "D2", "dublet_maal_id", ERROR),
     ("targets/katalog.xlsx", "D2", "dublet_maal_id", ERROR),
     ("targets/fejl.ods", "H3", "ukendt_enhed", ERROR),

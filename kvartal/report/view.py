@@ -16,6 +16,7 @@ from markupsafe import Markup
 from kvartal.model import Figure, Problem, Target, TargetResult, Waiver
 from kvartal.report import danish
 from kvartal.report.sanitize import comment_html
+from kvartal.typed import match_key
 
 if TYPE_CHECKING:
     from kvartal.report import ReportInput
@@ -299,7 +300,8 @@ def _comments_by_initiative(figures: list[Figure], quarter: object) -> dict[str,
     for f in figures:
         if f.quarter != quarter or not f.comment or not f.comment.strip():
             continue
-        texts = out.setdefault(f.initiative, [])
+        # Keyed as every `Nr.` is matched (kvartal.typed): a centre's `1.4A` is `1.4a`.
+        texts = out.setdefault(match_key(f.initiative) or "", [])
         if f.comment.strip() not in texts:
             texts.append(f.comment.strip())
     return out
@@ -358,7 +360,7 @@ def build(ri: ReportInput) -> ReportView:
         if ini is None:
             ini = initiatives[key] = InitiativeView(
                 r.initiative, t.title if t else r.initiative, t.responsible if t else None)
-            ini.raw_comments = comments.get(r.initiative, [])
+            ini.raw_comments = comments.get(match_key(r.initiative) or "", [])
             ini.comments = [comment_html(c) for c in ini.raw_comments]
             th.initiatives.append(ini)
         tv = target_view(t, r, ri.previous.get(r.target_id), previous_label)

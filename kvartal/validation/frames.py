@@ -32,7 +32,7 @@ from kvartal.model import (
 )
 from kvartal.numbers import CellValueError, parse_number, parse_reached
 from kvartal.quarters import Quarter, QuarterError
-from kvartal.typed import default_aggregation, match_key, text_key
+from kvartal.typed import choice, default_aggregation, match_key, text_key
 
 if TYPE_CHECKING:
     from kvartal.tables import SheetFrame
@@ -148,9 +148,12 @@ def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInf
     table = concat("catalogue", frames, CATALOGUE_COLUMNS)
     df = table.df
     df["_target_id"] = [key(v) for v in df["Mål-id"]]
-    for column, source in [("_unit", "Enhed"), ("_direction", "Retning"), ("_kind", "Måltype"),
-                           ("_aggregation", "Opgørelse")]:
-        df[column] = [norm(v) for v in df[source]]
+    # The option the arithmetic will read (kvartal.typed.choice), or the word as written
+    # when it names none, which the suite then reports.
+    choices = [("_unit", "Enhed", UNITS), ("_direction", "Retning", DIRECTIONS),
+               ("_kind", "Måltype", TARGET_KINDS), ("_aggregation", "Opgørelse", AGGREGATIONS)]
+    for column, source, allowed in choices:
+        df[column] = [match_key(choice(v, allowed)) or norm(v) for v in df[source]]
     milestone = [u == MILESTONE for u in df["_unit"]]
     df["_metric_ok"] = [_flag(not m, present(v)) for m, v in zip(milestone, df["Nøgletal"],
                                                                    strict=True)]
@@ -183,6 +186,24 @@ def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInf
             target_id=df.at[i, "_target_id"], initiative=key(df.at[i, "Nr."]),
             metric=key(df.at[i, "Nøgletal"]), unit=unit, aggregation=aggregation,
             start=starts[i], end=ends[i]))
+    # CONTRACT §4: a baseline is where a `seneste` level starts from; on a sum (a pooled
+    # rate included) it means nothing, and equal to the target it leaves no way to go.
+    baseline_ok: list[bool | None] = []
+    baseline_why: list[str | None] = []
+    for i, t in enumerate(targets):
+        b = df.at[i, "Basislinje"]
+        if not present(b) or t.milestone:
+            baseline_ok.append(None)
+            baseline_why.append(None)
+        elif t.aggregation != "seneste":
+            baseline_ok.append(False)
+            baseline_why.append("pulje" if t.unit == "pct." else "sum")
+        else:
+            equal = number(b) == number(df.at[i, "Målværdi"])
+            baseline_ok.append(not equal)
+            baseline_why.append("lig" if equal else None)
+    df["_baseline_ok"] = baseline_ok
+    df["_baseline_why"] = baseline_why
     return table, targets
 
 
@@ -325,6 +346,12 @@ def figures_table(frames: Iterable[SheetFrame], targets: list[TargetInfo],
         _flag(not m and u == "pct." and a == "sum" and present(v), present(t) and present(n))
         for m, u, a, v, t, n in zip(milestone_rows, units, aggregations, df["Værdi"],
                                     df["Tæller"], df["Nævner"], strict=True)]
+    # A milestone row names its milestone by Mål-id (CONTRACT §3); one with neither Mål-id
+    # nor Nøgletal serves no target at all.
+    df["_milestone_id_ok"] = [
+        _flag(present(reached) and not present(metric), present(tid))
+        for reached, metric, tid in zip(df["Milepæl nået"], df["Nøgletal"], df["Mål-id"],
+                                        strict=True)]
     df["_count_v"] = [v if u == "antal" else math.nan for v, u in zip(df["_v"], units,
                                                                        strict=True)]
     df["_pct_v"] = [v if u == "pct." else math.nan for v, u in zip(df["_v"], units, strict=True)]

@@ -86,6 +86,9 @@ def _missing(f: Finding) -> str:
     if f.column in ("Retning", "Målværdi"):
         return (f"»{f.column}« er tom. Udfyld den; kun milepæle (enhed »milepæl«) må "
                 f"undlade den.")
+    if f.row.get("_milestone_id_ok") is False:
+        return ("Rækken siger, om en milepæl er nået, men ikke hvilken: skriv milepælens id "
+                "fra målkataloget i »Mål-id«.")
     if f.column == "Frist":
         return "Milepælen har ingen frist. Skriv datoen i »Frist«, fx 2009-12-31."
     return f"»{f.column}« er tom. Udfyld cellen."
@@ -152,6 +155,17 @@ def _no_figure(f: Finding) -> str:
     return (f"Målet {f.value} gælder i {f.quarter}, men ingen fil for kvartalet har tal for "
             f"det. Tjek at centret har indberettet, og at »Nr.«, »Nøgletal« eller »Mål-id« er "
             f"stavet som i målkataloget.")
+
+
+def _baseline(f: Finding) -> str:
+    why = f.row.get("_baseline_why")
+    if why == "lig":
+        return (f"Basislinjen ({f.value}) er lig med målværdien, så målet har ingen vej at gå. "
+                f"Ret »Basislinje« eller »Målværdi«, eller slet basislinjen.")
+    what = "en samlet procent (pct. opgjort som sum)" if why == "pulje" else "opgjort som sum"
+    return (f"En basislinje hører kun til mål opgjort som »seneste« (et niveau, der flyttes "
+            f"fra basislinjen), men målet er {what}. Slet basislinjen, eller skriv seneste i "
+            f"»Opgørelse«.")
 
 
 def _set(what: str, allowed: str) -> Callable[[Finding], str]:
@@ -222,6 +236,8 @@ RULES: dict[str, Rule] = {
     "interval_uden_maks": Rule(ERROR, "Interval uden maksimum", lambda f: (
         "Et mål med retningen interval skal have en øvre grænse. Skriv den i "
         "»Målværdi maks.«, eller vælg retningen mindst.")),
+    "ugyldig_basislinje": Rule(ERROR, "Basislinje på et sum-mål eller lig målværdien",
+                               _baseline),
     "afvigelse_ufuldstaendig": Rule(ERROR, "Afvigelse uden fil, begrundelse eller godkender",
                                     lambda f: (
         f"Afvigelsen mangler »{f.column}«. En afvigelse gælder kun, når den siger hvilken fil, "
@@ -231,3 +247,17 @@ RULES: dict[str, Rule] = {
     "tidobling": Rule(WARNING, "Mere end ti gange forrige kvartal", _tenfold),
     "afvigelse_uden_fund": Rule(WARNING, "Afvigelse uden fund", _unmatched_waiver),
 }
+
+
+def every_rule() -> dict[str, str]:
+    """Every rule slug kvartal can report, with its severity: validation's, the readers'
+    and gather's. docs/rules.md lists exactly these (a test holds the two together)."""
+    from kvartal.gather import RULES as GATHER_RULES
+    from kvartal.readers import SEVERITY as READER_RULES
+
+    out: dict[str, str] = {slug: rule.severity for slug, rule in RULES.items()}
+    for table in (READER_RULES, GATHER_RULES):
+        for slug, severity in table.items():
+            if out.setdefault(slug, severity) != severity:
+                raise ValueError(f"rule {slug} has two severities")
+    return out

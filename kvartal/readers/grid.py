@@ -1,0 +1,270 @@
+"""The records every reader produces and the one way a grid of cells becomes a sheet.
+
+Each format reader fills a `_Grid` (the chosen sheet's non-empty cells by position, its
+formula cells, merges and notes); `_assemble` turns it into a `RawSheet` the same way for
+every format, so the header row, merged cells and formula notes never depend on who
+wrote the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from kvartal.model import ERROR, WARNING, Problem
+
+# Excel's own bounds: column XFD, row 1 048 576.
+EXCEL_MAX_COLUMNS = 16_384
+EXCEL_MAX_ROWS = 1_048_576
+
+RULES: dict[str, str] = {
+    "tom_fil": "Filen er tom, eller arket har ingen udfyldte celler. Udfyld arket med "
+    "overskrifter og tal, eller fjern filen fra indbakken.",
+    "ulaeselig": "Filen kan ikke læses. Åbn den i Excel eller LibreOffice og gem den igen "
+    "som .xlsx, .ods eller .csv.",
+    "krypteret": "Filen er beskyttet med adgangskode og kan ikke læses. Gem den uden "
+    "adgangskode (i Excel: Filer > Info > Beskyt projektmappe > Krypter med adgangskode, "
+    "slet adgangskoden) og læg den i indbakken igen.",
+    "for_stor": "Filen er for stor til at være en afrapportering. Fjern overflødige ark, "
+    "rækker og kolonner, og gem filen igen.",
+    "dtd": "Filen indeholder en DTD-erklæring (<!DOCTYPE eller <!ENTITY>), som regneark "
+    "ikke bruger, og som kan misbruges. Åbn filen i Excel eller LibreOffice og gem den igen.",
+    "uden_for_arket": "Filen har celler uden for det område, en afrapportering kan bruge. "
+    "Slet rækker og kolonner uden for tabellen, og gem filen igen.",
+    "tegnsaet": "CSV-filen har forkerte tegn (fx 'MÃ¥l' i stedet for 'Mål'): den er "
+    "åbnet med et forkert tegnsæt og gemt igen. Gem de oprindelige data igen som "
+    "'CSV UTF-8' og læg filen i indbakken igen.",
+    "formel": "Cellen indeholder en formel; den værdi, regnearket sidst beregnede og gemte, "
+    "er brugt. Skriv tallet direkte i cellen, hvis værdien kan være forældet.",
+    "formel_uden_vaerdi": "Cellen indeholder en formel uden gemt værdi (filen er skrevet "
+    "af et program, der ikke regner). Åbn filen i Excel eller LibreOffice og gem den igen, "
+    "eller skriv tallet direkte i cellen.",
+    "skjult_ark": "Arket er skjult i filen, men er læst, fordi det har det navn, "
+    "afrapporteringen skal stå i (eller fordi filen ikke har andre ark). Vis arket, eller "
+    "omdøb det, hvis det ikke skal bruges.",
+}
+
+
+# The severity of each slug above: a refused file is an error, a note is a warning unless it
+# leaves a cell without a value.
+SEVERITY: dict[str, str] = {
+    slug: WARNING if slug in ("formel", "skjult_ark") else ERROR for slug in RULES
+}
+
+
+class ReadError(Exception):
+    """A file that is refused as a whole; `message` is plain Danish and says what to do."""
+
+    def __init__(self, rule: str, message: str | None = None) -> None:
+        self.rule = rule
+        self.message = message or RULES.get(rule, RULES["ulaeselig"])
+        super().__init__(self.message)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable across Prefect task boundaries
+        return (ReadError, (self.rule, self.message))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How big a file may be before it is refused unread.
+
+    The defaults are far above any centre's quarterly sheet (a few hundred cells) and far
+    below what would hurt the pipeline.
+    """
+
+    max_bytes: int = 20 * 1024 * 1024
+    max_uncompressed: int = 100 * 1024 * 1024  # sum of the declared sizes of zip entries
+    max_cells: int = 200_000  # real cells, counted in the XML, not the declared dimension
+    max_ratio: float = 250.0  # deflate tops out near 1032:1; spreadsheets stay well below
+    ratio_floor: int = 1024 * 1024  # the ratio is judged only for entries bigger than this
+    max_entries: int = 10_000  # zip entries: the central directory alone can be a bomb
+    max_rows: int = 100_000  # a cell below this row is refused (Excel allows 1 048 576)
+    max_columns: int = 1_000  # a cell right of this column is refused (Excel: 16 384)
+
+
+@dataclass
+class RawRow:
+    row: int
+    values: list[object]
+    formulas: frozenset[int] = frozenset()
+
+
+@dataclass
+class RawSheet:
+    file: str
+    sheet: str | None
+    header_row: int
+    header: list[str | None]
+    rows: list[RawRow]
+    notes: list[Problem] = field(default_factory=list)
+
+
+def column_letter(index: int) -> str:
+    """0-based column position -> spreadsheet letters (0 -> A, 26 -> AA)."""
+    n = index + 1
+    letters = ""
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _column_index(letters: str) -> int:
+    """Spreadsheet letters -> 1-based column number."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + (ord(ch) - 64)
+    return n
+
+
+
+# ----------------------------------------------------------------------------------------
+# What every format produces: the chosen sheet's non-empty cells by position.
+
+
+@dataclass
+class _Grid:
+    sheet: str | None
+    cells: dict[int, dict[int, object]]  # row (1-based) -> column (0-based) -> value
+    formulas: set[tuple[int, int]] = field(default_factory=set)
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # r1, c1, r2, c2
+    notes: list[Problem] = field(default_factory=list)
+
+
+def _is_blank(v: object) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _assemble(file: str, grid: _Grid, limits: Limits) -> RawSheet:
+    rows = {r: cols for r, cols in grid.cells.items()
+            if any(not _is_blank(v) for v in cols.values())}
+    if not rows:
+        raise ReadError(
+            "tom_fil",
+            f"Arket '{grid.sheet}' har ingen udfyldte celler. " + RULES["tom_fil"]
+            if grid.sheet
+            else RULES["tom_fil"],
+        )
+    header_row = min(rows)
+
+    filled = 0
+    for r1, c1, r2, c2 in grid.merges:
+        if r1 <= header_row:
+            continue
+        top_left = rows.get(r1, {}).get(c1)
+        if _is_blank(top_left):
+            continue
+        for r in range(r1, r2 + 1):
+            target = rows.get(r)
+            if target is None:
+                continue  # a row that is empty apart from the merge stays skipped
+            for c in range(c1, c2 + 1):
+                if _is_blank(target.get(c)):
+                    target[c] = top_left
+                    filled += 1
+        if filled > limits.max_cells:
+            raise ReadError("for_stor", "Flettede celler dækker for mange celler. "
+                            + RULES["for_stor"])
+
+    width = 1 + max(c for cols in rows.values() for c, v in cols.items() if not _is_blank(v))
+    header_cells = rows[header_row]
+    header: list[str | None] = []
+    for c in range(width):
+        v = header_cells.get(c)
+        header.append(None if _is_blank(v) else _header_text(v))
+
+    by_row: dict[int, set[int]] = {}
+    for fr, fc in grid.formulas:
+        by_row.setdefault(fr, set()).add(fc)
+    raw_rows: list[RawRow] = []
+    for r in sorted(rows):
+        if r == header_row:
+            continue
+        cols = rows[r]
+        raw_rows.append(RawRow(r, [cols.get(c) for c in range(width)],
+                               frozenset(by_row.get(r, ()))))
+
+    notes = list(grid.notes)
+    for r, c in sorted(grid.formulas):
+        if r < header_row or r not in rows:
+            continue
+        value = rows[r].get(c)
+        column = header[c] if c < len(header) else None
+        cell = f"{column_letter(c)}{r}"
+        # A saved value is used and the operator warned; without one there is no value to
+        # use, which is an error at the cell (CONTRACT §1), not an empty cell.
+        rule = "formel" if value is not None else "formel_uden_vaerdi"
+        notes.append(Problem(file=file, sheet=grid.sheet, cell=cell,
+                             column=column.strip() if column else None, row=r, rule=rule,
+                             severity=WARNING if value is not None else ERROR,
+                             value=None if value is None else str(value),
+                             message=RULES[rule]))
+    return RawSheet(file=file, sheet=grid.sheet, header_row=header_row, header=header,
+                    rows=raw_rows, notes=notes)
+
+
+def _header_text(v: object) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, (date, datetime)):
+        return v.isoformat()
+    return str(v)
+
+
+def _norm_value(v: object) -> object:
+    """Keep to the value types RawRow promises; an empty text is an empty cell."""
+    if v == "":
+        return None
+    if v is None or isinstance(v, (str, bool, int, float)):
+        return v
+    if isinstance(v, datetime):
+        return v.date() if v.time() == time(0, 0) and v.tzinfo is None else v
+    if isinstance(v, date):
+        return v
+    return str(v)
+
+
+def _choose(
+    names: list[str], hidden: list[bool], preferred: str
+) -> tuple[int, bool]:
+    """Index of the sheet to read and whether it is hidden."""
+    want = preferred.strip().casefold()
+    for i, name in enumerate(names):
+        if name.strip().casefold() == want:
+            return i, hidden[i]
+    for i, is_hidden in enumerate(hidden):
+        if not is_hidden:
+            return i, False
+    if not names:
+        raise ReadError("tom_fil", "Filen har ingen ark. " + RULES["tom_fil"])
+    return 0, True  # every sheet hidden: nothing better to read
+
+
+def _hidden_note(file: str, sheet: str, preferred: str) -> Problem:
+    why = (f"fordi det hedder '{preferred}'" if sheet.strip().casefold()
+           == preferred.strip().casefold() else "fordi filen ikke har synlige ark")
+    return Problem(file=file, sheet=sheet, cell=None, column=None, row=None,
+                   rule="skjult_ark", severity=WARNING, value=sheet,
+                   message=f"Arket '{sheet}' er skjult i filen, men er læst, {why}. Vis "
+                   f"arket, eller omdøb det, hvis det ikke skal bruges.")
+
+
+def _check_position(row: int, col: int, limits: Limits, what: str = "") -> None:
+    """`col` 1-based. Refuses Excel's impossible cells and cells beyond the limits."""
+    if row < 1 or col < 1:
+        raise ReadError("ulaeselig", f"Filen har en ugyldig cellereference{what}. "
+                        + RULES["ulaeselig"])
+    if row > min(limits.max_rows, EXCEL_MAX_ROWS) or col > min(limits.max_columns,
+                                                               EXCEL_MAX_COLUMNS):
+        ref = f"{column_letter(col - 1)}{row}" if col <= 10 * EXCEL_MAX_COLUMNS else f"række {row}"
+        beyond = row > EXCEL_MAX_ROWS or col > EXCEL_MAX_COLUMNS
+        why = ("uden for Excels grænser (XFD1048576)" if beyond else
+               f"uden for det område, der læses (højst {limits.max_rows} rækker og "
+               f"{limits.max_columns} kolonner)")
+        raise ReadError("uden_for_arket", f"Filen har en celle i {ref}, {why}. "
+                        + RULES["uden_for_arket"])
+
+def _percent_value(v: float) -> float | int:
+    shown = round(float(v) * 100, 10)
+    return int(shown) if shown.is_integer() and isinstance(v, int) else shown
