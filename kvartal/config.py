@@ -27,6 +27,7 @@ DEFAULTS: dict[str, str] = {
     "KVARTAL_TIMEZONE": "Europe/Copenhagen",
     "KVARTAL_MAX_CELLS": "200000",
     "KVARTAL_MAX_UNCOMPRESSED": "104857600",
+    "KVARTAL_PUBLISH_LEASE": "600",
 }
 
 

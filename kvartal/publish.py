@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import kvartal
+from kvartal.config import setting
 from kvartal.model import SourceFile
 from kvartal.quarters import Quarter, QuarterError
 from kvartal.storage import AlreadyExists, Storage, require_conditional_writes
@@ -44,10 +45,8 @@ _VERSION_KEY = re.compile(r"^(?P<quarter>[^/]+)/versions/(?P<n>[1-9][0-9]*)/(?P<
 
 
 CLAIMS = ".kvartal/claims"
-# A claim younger than this, whose process may be alive, belongs to a run still at work.
-DEFAULT_LEASE_SECONDS = 600
-LEASE_ENV = "KVARTAL_PUBLISH_LEASE"
 _HOST = socket.gethostname()
+_PROMOTE_ATTEMPTS = 3
 # Identifies this process's claims, so a retried task resumes its own version.
 _OWNER = f"{_HOST}:{os.getpid()}:{secrets.token_hex(8)}"
 
@@ -254,8 +253,13 @@ def _claims(storage: Storage, quarter: str, version: int) -> list[Claim]:
 
 
 def _lease() -> float:
-    raw = os.environ.get(LEASE_ENV, "").strip()
-    return float(raw) if raw else float(DEFAULT_LEASE_SECONDS)
+    """A claim younger than this, whose process may be alive, is a run still at work."""
+    raw = setting("KVARTAL_PUBLISH_LEASE").strip()
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"KVARTAL_PUBLISH_LEASE skal være et antal sekunder, ikke {raw!r}") \
+            from None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -401,9 +405,7 @@ def publish(storage: Storage, quarter: str, *, fingerprint: str,
         raise PublishConflict(_busy(storage, quarter, n, claim)) from exc
     written.append(manifest_key)
 
-    # A slower run must not put an older version back over a newer one at <quarter>/.
-    if _published(storage, quarter)[0] == n:
-        _promote(storage, quarter, n, files, manifest_bytes, written)
+    _promote(storage, quarter, n, files, manifest_bytes, written)
     _write_index(storage, index_renderer, written)
     return PublishResult(quarter, n, True, [*(version_key(quarter, n, name)
                                                for name in sorted(files)), manifest_key],
@@ -422,17 +424,45 @@ def _promote(storage: Storage, quarter: str, version: int, files: dict[str, byte
     """The copy at `<quarter>/`: manifest away first, files, manifest back last.
 
     Between the first and the last step there is no `<quarter>/manifest.json`, so no
-    reader is told that a file holds bytes it does not hold yet (or any more).
+    reader is told that a file holds bytes it does not hold yet (or any more). A run
+    overtaken by a newer version stops before its next write; a write of its that was
+    already under way when the newer run copied is found by reading the files back after
+    the manifest, and repaired with the manifest taken away again.
     """
-    storage.delete(f"{quarter}/{MANIFEST}")
-    for name, data in sorted(files.items()):
-        key = f"{quarter}/{name}"
-        storage.write(key, data)
-        written.append(key)
-    if _published(storage, quarter)[0] != version:
-        return  # a newer version appeared meanwhile; its own run puts its manifest here
-    storage.write(f"{quarter}/{MANIFEST}", manifest_bytes)
-    written.append(f"{quarter}/{MANIFEST}")
+    manifest_key = f"{quarter}/{MANIFEST}"
+
+    def newest() -> bool:
+        return _published(storage, quarter)[0] == version
+
+    if not newest():
+        return
+    storage.delete(manifest_key)
+    pending = sorted(files)
+    for _ in range(_PROMOTE_ATTEMPTS):
+        for name in pending:
+            if not newest():
+                return
+            storage.write(f"{quarter}/{name}", files[name])
+            written.append(f"{quarter}/{name}")
+        if not newest():
+            return
+        storage.write(manifest_key, manifest_bytes)
+        written.append(manifest_key)
+        pending = [name for name in sorted(files) if not _holds(storage, f"{quarter}/{name}",
+                                                                files[name])]
+        if not pending:
+            return
+        storage.delete(manifest_key)
+    raise PublishConflict(
+        f"{storage.location(quarter)}: filerne blev ved med at blive overskrevet under "
+        "kopieringen; en anden kørsel skriver samme sted. Kør igen, når den er færdig.")
+
+
+def _holds(storage: Storage, key: str, data: bytes) -> bool:
+    try:
+        return storage.read(key) == data
+    except FileNotFoundError:
+        return False
 
 
 def _write_index(storage: Storage, index_renderer: Callable[[list[IndexEntry]], bytes],
