@@ -357,7 +357,8 @@ def publish(storage: Storage, quarter: str, *, fingerprint: str,
     original time. The same fingerprint writes nothing, except to finish a copy to
     `<quarter>/` or an `index.html` that an interrupted run left behind (`index_renderer`
     must therefore be a function of its entries alone, no clock). Only a run that is
-    still at work on the same version number raises PublishConflict.
+    still at work on the same version number raises PublishConflict. `now` is the time a
+    new version carries (default: the clock), e.g. the one `plan` gave the renderer.
     """
     quarter = str(Quarter.parse(quarter))
     require_conditional_writes(storage)
