@@ -48,3 +48,28 @@ def test_publishing_to_s3rver_is_refused_before_anything_is_written(s3rver_env: 
     assert "overskriver objekter, selv når en skrivning kun må oprette" in message
     assert "If-None-Match: *" in message and s3rver_env in message
     assert storage.list() == []
+
+
+def test_kvartal_run_to_s3rver_exits_1_with_the_reason_and_no_retries(
+        s3rver_env: str, prefect_api: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data" / "flow" / "inbox"
+    inbox = tmp_path / "inbox"
+    shutil.copytree(data, inbox)
+    figures = inbox / "2009Q3" / "centre.csv"
+    figures.write_text(figures.read_text(encoding="utf-8").replace(";1.5;", ";2;"),
+                       encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "kvartal.cli", "run", "--quarter", "2009Q3", "--inbox",
+         str(inbox), "--publish-to", s3rver_env, "--review-to", str(tmp_path / "review")],
+        env={**os.environ, "PREFECT_API_URL": prefect_api}, capture_output=True, text=True,
+        timeout=600)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "overskriver objekter, selv når en skrivning kun må oprette" in done.stderr
+    assert "Retry 1/" not in done.stderr
+    assert open_storage(s3rver_env).list() == []

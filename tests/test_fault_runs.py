@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import boto3
@@ -21,8 +22,8 @@ import pytest
 
 from kvartal.notify import SmtpSettings
 from kvartal.publish import latest_version
-from kvartal.storage import open_storage
-from tests.support.consistency import local_debris, violations
+from kvartal.storage import Storage, open_storage
+from tests.support.consistency import folders, local_debris, manifest_violations, violations
 from tests.support.smtp import Inbox
 
 pytestmark = pytest.mark.slow
@@ -62,6 +63,37 @@ def _run(env: dict[str, str], inbox: str, publish_to: str,
         env=env, capture_output=True, text=True, timeout=600)
 
 
+class Poller:
+    """A reader polling the quarter while runs publish: manifest, its files, manifest again;
+    files that disagree with a manifest that stayed put are a mixed view."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage, self.seen, self.reads = storage, [], 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            for folder in folders(self.storage, "2009Q3"):
+                try:
+                    before = self.storage.read(f"{folder}/manifest.json")
+                    problems = manifest_violations(self.storage, folder)
+                    after = self.storage.read(f"{folder}/manifest.json")
+                except FileNotFoundError:
+                    continue
+                self.reads += 1
+                if problems and before == after:
+                    self.seen.extend(problems)
+            self._stop.wait(0.05)
+
+    def stop(self) -> list[str]:
+        self._stop.set()
+        self._thread.join()
+        assert self.reads > 0
+        return self.seen
+
+
 def _mails(inbox: Inbox) -> list[tuple[str, str]]:
     return sorted((rcpts[0], str(m["Subject"])) for rcpts, m in inbox.messages)
 
@@ -82,6 +114,7 @@ def test_killed_runs_then_corrected_inputs_publish_and_mail_once(
     assert latest_version(storage, "2009Q3") is None and violations(storage, "2009Q3") == []
 
     # 2. corrected inputs take the abandoned number over; killed after the index, before mail
+    poller = Poller(storage)
     second = _run(_env(prefect_api, smtp_settings,
                        KVARTAL_FAULT_KILL_AT="write */published/index.html"),
                   str(corrected), str(published), str(review))
@@ -92,6 +125,7 @@ def test_killed_runs_then_corrected_inputs_publish_and_mail_once(
 
     # 3. the same corrected inputs: nothing new to publish, but the missed mail goes out
     third = _run(_env(prefect_api, smtp_settings), str(corrected), str(published), str(review))
+    assert poller.stop() == []
     assert third.returncode == 0, third.stderr[-3000:]
     assert "allerede udgivet" in third.stdout
     assert _mails(mail) == [(TO, "Status 3. kvartal 2009, version 1")]
@@ -125,7 +159,9 @@ def test_s3_run_killed_mid_copy_is_finished_and_mailed_once(
     assert not storage.exists("2009Q3/manifest.json")
     assert violations(storage, "2009Q3") == [] and mail.messages == []
 
+    poller = Poller(storage)
     again = _run(_env(prefect_api, smtp_settings), *args)
+    assert poller.stop() == []
     assert again.returncode == 0, again.stderr[-3000:]
     assert storage.read("2009Q3/manifest.json") == storage.read(
         "2009Q3/versions/1/manifest.json")
