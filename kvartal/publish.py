@@ -4,12 +4,13 @@ Recipients may read at any moment, and a run may die at any moment, so the order
 is the whole design (docs/design.md, "Publishing write order"):
 
 1. a create-only *claim* on version n (`.kvartal/claims/<quarter>/v<n>/<generation>.json`)
-   says who is writing it, with which fingerprint and since when;
+   says who is writing it, with which fingerprint and since when (removed once the
+   version is published and copied);
 2. the version's files, then its manifest, create-only: the version exists from here on,
    and `versions/<n>/` is never written again;
 3. the copy at `<quarter>/`: its manifest is deleted first, then the files are replaced,
    then the manifest is written again;
-4. `index.html`.
+4. `index.html`; then the spent claims are removed.
 
 A manifest therefore only ever names files that hold exactly its bytes. A claim whose
 writer is gone (its process is dead, or it is older than the lease) is taken over by the
@@ -317,6 +318,19 @@ def _take(storage: Storage, quarter: str, version: int, fingerprint_: str,
     return claim
 
 
+_CLAIM_KEY = re.compile(r"^\.kvartal/claims/(?P<quarter>[^/]+)/v(?P<n>[1-9][0-9]*)/[^/]+$")
+
+
+def _drop_claims(storage: Storage, quarter: str, up_to: int) -> None:
+    """Claims of published versions are spent: removed, so that at rest the recipients'
+    location holds only what the contract lists (a kill may leave some; the next run
+    removes them)."""
+    for key in storage.list(f"{CLAIMS}/{quarter}"):
+        m = _CLAIM_KEY.match(key)
+        if m and m["quarter"] == quarter and int(m["n"]) <= up_to:
+            storage.delete(key)
+
+
 def _still_ours(storage: Storage, quarter: str, version: int, claim: Claim) -> None:
     claims = _claims(storage, quarter, version)
     if not claims or claims[-1].owner != claim.owner:
@@ -372,6 +386,7 @@ def publish(storage: Storage, quarter: str, *, fingerprint: str,
             files = {name: storage.read(version_key(quarter, n, name)) for name in names}
             _promote(storage, quarter, n, files, manifest_bytes, written)
         _write_index(storage, index_renderer, written)
+        _drop_claims(storage, quarter, n)
         return PublishResult(quarter, n, False, _manifest_keys(quarter, n, manifest),
                              storage.location(f"{quarter}/report.html"), written,
                              str(manifest.get("published_at", "")))
@@ -408,6 +423,7 @@ def publish(storage: Storage, quarter: str, *, fingerprint: str,
 
     _promote(storage, quarter, n, files, manifest_bytes, written)
     _write_index(storage, index_renderer, written)
+    _drop_claims(storage, quarter, n)
     return PublishResult(quarter, n, True, [*(version_key(quarter, n, name)
                                                for name in sorted(files)), manifest_key],
                          storage.location(f"{quarter}/report.html"), written, _iso(moment))

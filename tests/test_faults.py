@@ -91,8 +91,11 @@ def test_a_kill_at_any_write_boundary_is_made_good_by_the_next_run(location: str
         assert json.loads(storage.read(f"{Q}/versions/1/manifest.json"))["fingerprint"] == "fp-1"
         index = json.loads(storage.read("index.html"))
         assert [v for v, _ in index[0][1]] == list(range(expected, 0, -1))
+        # at rest the location holds only what recipients get: no claims, no temporaries
+        assert [key for key in storage.list() if key.startswith(".kvartal")] == []
         if local:
             assert local_debris(Path(where)) == [], (k, points[k - 1])
+            assert not (Path(where) / ".kvartal").exists()
 
 
 def _poll(storage: Storage, stop: threading.Event, seen: list[str], reads: list[int]) -> None:

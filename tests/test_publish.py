@@ -252,7 +252,8 @@ def test_write_order_claim_files_manifest_then_copy_with_manifest_away(
     assert writes[6] == "delete:2009Q3/manifest.json"
     assert sorted(writes[7:11]) == current
     assert writes[11] == "2009Q3/manifest.json"
-    assert writes[12:] == ["index.html"]
+    assert writes[12:] == ["index.html", "delete:.kvartal/claims/2009Q3/v1/1.json"]
+    assert storage.list() == visible(storage)  # at rest: only what recipients get
 
 
 def test_interrupted_version_is_resumed_by_a_retry_with_the_same_bytes(
