@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     smtp_concurrency: int = Field(default=2, ge=1)
     shards: int = Field(default=2, ge=1)
     register_cron: str = "0 6 10 1,4,7,10 *"
+    # seconds a publisher's claim on a version holds before another run may take it over
+    publish_lease: int = Field(default=600, gt=0)
 
     @field_validator("at_risk", mode="before")
     @classmethod

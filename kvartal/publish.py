@@ -4,12 +4,13 @@ Recipients may read at any moment, and a run may die at any moment, so the order
 is the whole design (docs/design.md, "Publishing write order"):
 
 1. a create-only *claim* on version n (`.kvartal/claims/<quarter>/v<n>/<generation>.json`)
-   says who is writing it, with which fingerprint and since when;
+   says who is writing it, with which fingerprint and since when (removed once the
+   version is published and copied);
 2. the version's files, then its manifest, create-only: the version exists from here on,
    and `versions/<n>/` is never written again;
 3. the copy at `<quarter>/`: its manifest is deleted first, then the files are replaced,
    then the manifest is written again;
-4. `index.html`.
+4. `index.html`; then the spent claims are removed.
 
 A manifest therefore only ever names files that hold exactly its bytes. A claim whose
 writer is gone (its process is dead, or it is older than the lease) is taken over by the
@@ -32,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import kvartal
+from kvartal.config import settings
 from kvartal.model import SourceFile
 from kvartal.quarters import Quarter, QuarterError
 from kvartal.storage import AlreadyExists, Storage, require_conditional_writes
@@ -44,10 +46,8 @@ _VERSION_KEY = re.compile(r"^(?P<quarter>[^/]+)/versions/(?P<n>[1-9][0-9]*)/(?P<
 
 
 CLAIMS = ".kvartal/claims"
-# A claim younger than this, whose process may be alive, belongs to a run still at work.
-DEFAULT_LEASE_SECONDS = 600
-LEASE_ENV = "KVARTAL_PUBLISH_LEASE"
 _HOST = socket.gethostname()
+_PROMOTE_ATTEMPTS = 3
 # Identifies this process's claims, so a retried task resumes its own version.
 _OWNER = f"{_HOST}:{os.getpid()}:{secrets.token_hex(8)}"
 
@@ -254,8 +254,8 @@ def _claims(storage: Storage, quarter: str, version: int) -> list[Claim]:
 
 
 def _lease() -> float:
-    raw = os.environ.get(LEASE_ENV, "").strip()
-    return float(raw) if raw else float(DEFAULT_LEASE_SECONDS)
+    """A claim younger than this, whose process may be alive, is a run still at work."""
+    return float(settings().publish_lease)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -313,6 +313,19 @@ def _take(storage: Storage, quarter: str, version: int, fingerprint_: str,
     return claim
 
 
+_CLAIM_KEY = re.compile(r"^\.kvartal/claims/(?P<quarter>[^/]+)/v(?P<n>[1-9][0-9]*)/[^/]+$")
+
+
+def _drop_claims(storage: Storage, quarter: str, up_to: int) -> None:
+    """Claims of published versions are spent: removed, so that at rest the recipients'
+    location holds only what the contract lists (a kill may leave some; the next run
+    removes them)."""
+    for key in storage.list(f"{CLAIMS}/{quarter}"):
+        m = _CLAIM_KEY.match(key)
+        if m and m["quarter"] == quarter and int(m["n"]) <= up_to:
+            storage.delete(key)
+
+
 def _still_ours(storage: Storage, quarter: str, version: int, claim: Claim) -> None:
     claims = _claims(storage, quarter, version)
     if not claims or claims[-1].owner != claim.owner:
@@ -353,7 +366,8 @@ def publish(storage: Storage, quarter: str, *, fingerprint: str,
     original time. The same fingerprint writes nothing, except to finish a copy to
     `<quarter>/` or an `index.html` that an interrupted run left behind (`index_renderer`
     must therefore be a function of its entries alone, no clock). Only a run that is
-    still at work on the same version number raises PublishConflict.
+    still at work on the same version number raises PublishConflict. `now` is the time a
+    new version carries (default: the clock), e.g. the one `plan` gave the renderer.
     """
     quarter = str(Quarter.parse(quarter))
     require_conditional_writes(storage)
@@ -367,6 +381,7 @@ def publish(storage: Storage, quarter: str, *, fingerprint: str,
             files = {name: storage.read(version_key(quarter, n, name)) for name in names}
             _promote(storage, quarter, n, files, manifest_bytes, written)
         _write_index(storage, index_renderer, written)
+        _drop_claims(storage, quarter, n)
         return PublishResult(quarter, n, False, _manifest_keys(quarter, n, manifest),
                              storage.location(f"{quarter}/report.html"), written,
                              str(manifest.get("published_at", "")))
@@ -401,10 +416,9 @@ def publish(storage: Storage, quarter: str, *, fingerprint: str,
         raise PublishConflict(_busy(storage, quarter, n, claim)) from exc
     written.append(manifest_key)
 
-    # A slower run must not put an older version back over a newer one at <quarter>/.
-    if _published(storage, quarter)[0] == n:
-        _promote(storage, quarter, n, files, manifest_bytes, written)
+    _promote(storage, quarter, n, files, manifest_bytes, written)
     _write_index(storage, index_renderer, written)
+    _drop_claims(storage, quarter, n)
     return PublishResult(quarter, n, True, [*(version_key(quarter, n, name)
                                                for name in sorted(files)), manifest_key],
                          storage.location(f"{quarter}/report.html"), written, _iso(moment))
@@ -422,17 +436,45 @@ def _promote(storage: Storage, quarter: str, version: int, files: dict[str, byte
     """The copy at `<quarter>/`: manifest away first, files, manifest back last.
 
     Between the first and the last step there is no `<quarter>/manifest.json`, so no
-    reader is told that a file holds bytes it does not hold yet (or any more).
+    reader is told that a file holds bytes it does not hold yet (or any more). A run
+    overtaken by a newer version stops before its next write; a write of its that was
+    already under way when the newer run copied is found by reading the files back after
+    the manifest, and repaired with the manifest taken away again.
     """
-    storage.delete(f"{quarter}/{MANIFEST}")
-    for name, data in sorted(files.items()):
-        key = f"{quarter}/{name}"
-        storage.write(key, data)
-        written.append(key)
-    if _published(storage, quarter)[0] != version:
-        return  # a newer version appeared meanwhile; its own run puts its manifest here
-    storage.write(f"{quarter}/{MANIFEST}", manifest_bytes)
-    written.append(f"{quarter}/{MANIFEST}")
+    manifest_key = f"{quarter}/{MANIFEST}"
+
+    def newest() -> bool:
+        return _published(storage, quarter)[0] == version
+
+    if not newest():
+        return
+    storage.delete(manifest_key)
+    pending = sorted(files)
+    for _ in range(_PROMOTE_ATTEMPTS):
+        for name in pending:
+            if not newest():
+                return
+            storage.write(f"{quarter}/{name}", files[name])
+            written.append(f"{quarter}/{name}")
+        if not newest():
+            return
+        storage.write(manifest_key, manifest_bytes)
+        written.append(manifest_key)
+        pending = [name for name in sorted(files) if not _holds(storage, f"{quarter}/{name}",
+                                                                files[name])]
+        if not pending:
+            return
+        storage.delete(manifest_key)
+    raise PublishConflict(
+        f"{storage.location(quarter)}: filerne blev ved med at blive overskrevet under "
+        "kopieringen; en anden kørsel skriver samme sted. Kør igen, når den er færdig.")
+
+
+def _holds(storage: Storage, key: str, data: bytes) -> bool:
+    try:
+        return storage.read(key) == data
+    except FileNotFoundError:
+        return False
 
 
 def _write_index(storage: Storage, index_renderer: Callable[[list[IndexEntry]], bytes],

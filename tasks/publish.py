@@ -44,8 +44,10 @@ def publish_report(publish_to: str, quarter: Quarter, planned: Plan, files: dict
         # Someone published or claimed meanwhile: render for what is actually owed.
         return render_files(quarter, n, published_at, fulfilment, validation)
 
+    # `now`: a new version carries the planned time, so the files rendered for it are used
     return publish(open_storage(publish_to), str(quarter), fingerprint=fingerprint,
-                   render=render, manifest_extra=manifest_extra, index_renderer=_index)
+                   render=render, manifest_extra=manifest_extra, index_renderer=_index,
+                   now=planned.published_at)
 
 
 def _index(entries: list[IndexEntry]) -> bytes:

@@ -91,8 +91,11 @@ def test_a_kill_at_any_write_boundary_is_made_good_by_the_next_run(location: str
         assert json.loads(storage.read(f"{Q}/versions/1/manifest.json"))["fingerprint"] == "fp-1"
         index = json.loads(storage.read("index.html"))
         assert [v for v, _ in index[0][1]] == list(range(expected, 0, -1))
+        # at rest the location holds only what recipients get: no claims, no temporaries
+        assert [key for key in storage.list() if key.startswith(".kvartal")] == []
         if local:
             assert local_debris(Path(where)) == [], (k, points[k - 1])
+            assert not (Path(where) / ".kvartal").exists()
 
 
 def _poll(storage: Storage, stop: threading.Event, seen: list[str], reads: list[int]) -> None:
@@ -136,3 +139,33 @@ def test_readers_polling_during_publications_never_see_a_mixed_quarter(location:
     assert latest is not None and latest[0] == 7
     if isinstance(storage, LocalStorage):
         assert local_debris(storage.root) == []
+
+
+def test_two_publishers_at_once_never_mix_and_a_conflict_says_so(location: str) -> None:
+    for round_ in range(4):
+        where = f"{location}/race-{round_}"
+        procs = [subprocess.Popen(
+            [sys.executable, "-m", "tests.support.publish_child", where, Q, f"fp-{who}", who],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for who in ("a", "b")]
+        outcomes = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read())  # type: ignore[union-attr]
+                    for p in procs]
+        storage = open_storage(where)
+        assert violations(storage, Q) == []
+        won = [json.loads(out) for rc, out, _ in outcomes if rc == 0]
+        lost = [err for rc, _, err in outcomes if rc != 0]
+        assert won, outcomes
+        for err in lost:  # only a genuine concurrent publisher is refused, and told so
+            assert "PublishConflict" in err and "En anden kørsel udgiver version" in err, err
+        assert sorted(w["version"] for w in won) == list(range(1, len(won) + 1))
+        latest = latest_version(storage, Q)
+        assert latest is not None and latest[0] == len(won)
+        assert storage.read(f"{Q}/manifest.json") == storage.read(
+            f"{Q}/versions/{len(won)}/manifest.json")
+        # whoever lost publishes on the next attempt, without cleanup
+        if lost:
+            first = json.loads(storage.read(f"{Q}/versions/1/manifest.json"))["fingerprint"]
+            tag = "b" if first == "fp-a" else "a"
+            assert child(where, f"fp-{tag}", tag).returncode == 0
+            assert latest_version(storage, Q)[0] == 2  # type: ignore[index]
+        assert violations(storage, Q) == []

@@ -234,3 +234,38 @@ def test_a_ledger_that_cannot_be_written_never_causes_a_second_mail(
     # the task's retry, in the same process: nobody is mailed twice
     assert notify_publication("2009Q3", 1, COUNTS, [], {}, ["a@x.dk"], ledger, settings) == []
     assert len(inbox.messages) == 1
+
+
+CHILD = """
+import sys
+from kvartal.notify import SmtpSettings, deliver_owed
+from kvartal.storage import LocalStorage
+publish, ledger, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+deliver_owed(LocalStorage(publish), LocalStorage(ledger), "2009Q3",
+             ["a@x.dk", "b@x.dk"], SmtpSettings(host="127.0.0.1", port=port, timeout=10),
+             {}, lambda key: key, ["report.html"])
+"""
+
+
+@pytest.mark.slow
+def test_a_run_killed_between_two_recipients_leaves_the_second_to_the_next_run(
+        smtp: tuple[Inbox, SmtpSettings], tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    inbox, settings = smtp
+    publish = _published(tmp_path / "published", {1: ["achieved"]})
+    ledger = tmp_path / "review"
+    killed = subprocess.run(
+        [sys.executable, "-c", CHILD, str(publish.root), str(ledger), str(settings.port)],
+        env={**os.environ, "KVARTAL_FAULT_KILL_AT": "write */deliveries/2009Q3/v1/*"},
+        capture_output=True, text=True, timeout=60)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert [rcpts for rcpts, _ in inbox.messages] == [["a@x.dk"]]
+
+    delivery = deliver_owed(publish, LocalStorage(ledger), "2009Q3", ["a@x.dk", "b@x.dk"],
+                            settings, {}, lambda key: key, ["report.html"])
+    assert delivery.sent == {1: ["b@x.dk"]}
+    assert sorted(rcpts[0] for rcpts, _ in inbox.messages) == ["a@x.dk", "b@x.dk"]

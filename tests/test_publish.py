@@ -25,6 +25,7 @@ from kvartal.publish import (
     PublishResult,
     fingerprint,
     latest_version,
+    plan,
     publish,
 )
 from kvartal.storage import LocalStorage, Storage, open_storage
@@ -251,7 +252,8 @@ def test_write_order_claim_files_manifest_then_copy_with_manifest_away(
     assert writes[6] == "delete:2009Q3/manifest.json"
     assert sorted(writes[7:11]) == current
     assert writes[11] == "2009Q3/manifest.json"
-    assert writes[12:] == ["index.html"]
+    assert writes[12:] == ["index.html", "delete:.kvartal/claims/2009Q3/v1/1.json"]
+    assert storage.list() == visible(storage)  # at rest: only what recipients get
 
 
 def test_interrupted_version_is_resumed_by_a_retry_with_the_same_bytes(
@@ -380,3 +382,24 @@ def test_fingerprint(monkeypatch: pytest.MonkeyPatch) -> None:
     assert fingerprint([a, b], {"at_risk": 0.85}) != base
     monkeypatch.setattr(kvartal, "__version__", "9.9.9")
     assert fingerprint([a, b], settings) != base
+
+
+def test_a_new_version_carries_the_planned_time_and_renders_once(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    planned = plan(storage, "2009Q3", "fp-1")
+    assert (planned.version, planned.already) == (1, False)
+    time.sleep(1.1)  # the clock moves on between planning and publishing
+    calls: list[tuple[int, datetime]] = []
+
+    def render(n: int, published_at: datetime) -> dict[str, bytes]:
+        calls.append((n, published_at))
+        return renderer("a")(n, published_at)
+
+    result = publish(storage, "2009Q3", fingerprint="fp-1", render=render,
+                     manifest_extra=EXTRA, index_renderer=index_renderer,
+                     now=planned.published_at)
+    assert calls == [(1, planned.published_at)]
+    assert result.published_at == planned.published_at.isoformat(timespec="seconds")
+    again = plan(storage, "2009Q3", "fp-1")
+    assert (again.version, again.already) == (1, True)
+    assert again.published_at == planned.published_at

@@ -8,7 +8,9 @@ cycle, and boto3 is imported only when an s3:// location is opened.
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 import threading
 from pathlib import Path
 
@@ -32,6 +34,7 @@ __all__ = [
 ]
 
 PROBE_PREFIX = ".kvartal/probe"
+_HOST = socket.gethostname()
 _probed: dict[str, bool] = {}
 _probe_lock = threading.Lock()
 
@@ -61,7 +64,8 @@ def require_conditional_writes(storage: Storage) -> None:
     with _probe_lock:
         known = _probed.get(storage.url)
     if known is None:
-        key = f"{PROBE_PREFIX}/{secrets.token_hex(8)}"
+        _drop_dead_probes(storage)
+        key = f"{PROBE_PREFIX}/{secrets.token_hex(8)}.{os.getpid()}.{_HOST}"
         storage.write(key, b"1", create_only=True)
         try:
             storage.write(key, b"2", create_only=True)
@@ -80,6 +84,24 @@ def require_conditional_writes(storage: Storage) -> None:
             "server, der understøtter betingede skrivninger. / The storage at "
             f"{storage.url} ignores create-only writes (If-None-Match: *); kvartal refuses "
             "to publish there. Use a server that supports conditional writes.")
+
+
+def _drop_dead_probes(storage: Storage) -> None:
+    """Probe objects of processes on this machine that died mid-probe (a kill)."""
+    for key in storage.list(PROBE_PREFIX):
+        _, pid, host = (key.rsplit("/", 1)[-1].split(".", 2) + ["", ""])[:3]
+        if host == _HOST and pid.isdigit() and not _pid_alive(int(pid)):
+            storage.delete(key)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def check_locations(publish_to: str, review_to: str) -> None:

@@ -94,10 +94,19 @@ class LocalStorage:
         return self._path(key).is_file()
 
     def delete(self, key: str) -> None:
+        """Also removes folders the deletion leaves empty, up to the root: a folder holds
+        only what is in it, as an S3 prefix does."""
         path = self._path(key)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
             _fsync_dir(path.parent)
+        folder = path.parent
+        while folder != self.root and self.root in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (or already gone): the folders above are kept too
+                break
+            folder = folder.parent
         fault_point(f"delete {path}")
 
     def sweep(self) -> int:
@@ -164,15 +173,14 @@ class LocalStorage:
                 fh.flush()
                 os.fsync(fh.fileno())
             fault_point(f"temp {path}")
-            if create_only:
+            for attempt in range(5):
                 try:
-                    os.link(tmp, path)  # fails if the name exists: no check-then-write race
-                except FileExistsError as exc:
-                    if path.read_bytes() != data:
-                        raise AlreadyExists(key) from exc
-                os.unlink(tmp)
-            else:
-                os.replace(tmp, path)
+                    self._place(tmp, path, data, key, create_only)
+                    break
+                except FileNotFoundError:  # a delete removed the emptied folder meanwhile
+                    if attempt == 4 or not tmp.exists():
+                        raise
+                    path.parent.mkdir(parents=True, exist_ok=True)
             _fsync_dir(path.parent)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -182,6 +190,18 @@ class LocalStorage:
             with contextlib.suppress(OSError):  # still in use by another writer: kept
                 os.rmdir(tmp.parent)
         fault_point(f"write {path}")
+
+    @staticmethod
+    def _place(tmp: Path, path: Path, data: bytes, key: str, create_only: bool) -> None:
+        if create_only:
+            try:
+                os.link(tmp, path)  # fails if the name exists: no check-then-write race
+            except FileExistsError as exc:
+                if path.read_bytes() != data:
+                    raise AlreadyExists(key) from exc
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
 
     def location(self, key: str) -> str:
         return str(self._path(key))

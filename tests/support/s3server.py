@@ -17,6 +17,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -110,3 +111,58 @@ def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     bucket = s3_server.make_bucket()
     yield f"s3://{bucket}/kvartal"
+
+
+# s3rver: a second S3 implementation, one that ignores `If-None-Match: *` -----------------
+
+NODE_DIR = Path(__file__).resolve().parent / "node"
+S3RVER = NODE_DIR / "node_modules" / ".bin" / "s3rver"
+S3RVER_KEY = "S3RVER"  # s3rver's fixed credentials
+
+
+@pytest.fixture(scope="session")
+def s3rver_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """s3rver (npm, pinned in tests/support/node) on loopback; `.ci/run` installs it."""
+    if not S3RVER.exists():
+        raise RuntimeError(f"s3rver is not installed: run `npm ci` in {NODE_DIR}")
+    port = _free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    data = tmp_path_factory.mktemp("s3rver")
+    with tempfile.TemporaryFile(prefix="s3rver-") as log:
+        proc = subprocess.Popen(
+            [str(S3RVER), "-d", str(data), "-a", "127.0.0.1", "-p", str(port), "-s",
+             "--configure-bucket", "kvartal"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + STARTUP_SECONDS
+            while not _answers(endpoint):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    output = log.read().decode("utf-8", "replace")[-4000:]
+                    raise RuntimeError(f"s3rver did not start on {endpoint}:\n{output}")
+                time.sleep(0.1)
+            yield endpoint
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+@pytest.fixture
+def s3rver_env(s3rver_endpoint: str, monkeypatch: pytest.MonkeyPatch,
+               tmp_path_factory: pytest.TempPathFactory) -> str:
+    """`s3://kvartal/<fresh prefix>` on s3rver, through the environment alone."""
+    for name in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    nowhere = tmp_path_factory.mktemp("no-aws-config")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(nowhere / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(nowhere / "credentials"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3RVER_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3RVER_KEY)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3rver_endpoint)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return f"s3://kvartal/{uuid.uuid4().hex[:12]}"
