@@ -91,6 +91,7 @@ class Operations:
         env = self.env()
         del env["PREFECT_API_URL"]
         env.update(PREFECT_SERVER_UI_ENABLED="true" if self.ui else "false",
+                   PREFECT_UI_API_URL=self.api_url,
                    PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
                    PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS="2",
                    PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED="false",
