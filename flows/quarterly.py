@@ -122,10 +122,10 @@ def quarterly_report(
     if validation.blocking:
         fatal = [p for p in validation.blocking if not waivable(p)]
         if interactive:
-            why = f" ({unwaivable_message(report_quarter, fatal)})" if fatal else ""
+            why = f" ({unwaivable_message(report_quarter, fatal, inbox)})" if fatal else ""
             raise QuarterBlocked(report_quarter, validation.blocking, review, why)
         if fatal:
-            return _stop(report_quarter, unwaivable_message(report_quarter, fatal), url)
+            return _stop(report_quarter, unwaivable_message(report_quarter, fatal, inbox), url)
         answer = await_operator(report_quarter, validation, review, review_to, run_id, url)
         who, why = answer.godkendt_af, answer.begrundelse
         chosen = list(answer.afvigelser)

@@ -218,7 +218,8 @@ def test_rejection_deadline_and_missing_quarter_are_recorded_and_told(
     # a quarter without figures is not offered for approval: the run fails at once
     state = _wait_state(ops, missing, "the run without figures to end", lambda s: s.is_final())
     assert state.is_failed(), state
-    assert "mappen 2009Q4/ i indbakken findes ikke eller er tom" in state.message
+    assert f"mappen 2009Q4/ i indbakken {places['inbox']} findes ikke eller er tom" in (
+        state.message)
     (failed,) = _mails(mailbox, "4. kvartal 2009 kan ikke udgives")
     assert "2009Q4/" in failed.get_content()
 
