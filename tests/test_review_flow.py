@@ -226,3 +226,45 @@ def test_rejection_deadline_and_missing_quarter_are_recorded_and_told(
     assert not (places["publish"] / "2009Q3").exists()
     assert not (places["publish"] / "2009Q4").exists()
     assert not (places["inbox"] / "2009Q3" / "afvigelser.csv").exists()
+
+
+def test_kvartal_serve_restarted_runs_the_approved_run_to_the_end(places, operations, tmp_path):
+    ops = operations
+    env = {"KVARTAL_INBOX": str(places["inbox"]), "KVARTAL_PUBLISH_TO": str(places["publish"]),
+           "KVARTAL_REVIEW_TO": str(places["review"])}
+
+    def serve(n: int) -> subprocess.Popen[bytes]:
+        folder = tmp_path / f"serve-{n}"
+        folder.mkdir()
+        log = (ops.root / f"serve-{n}.log").open("ab")
+        return subprocess.Popen([sys.executable, "-m", "kvartal.cli", "serve"],
+                                env=ops.env(**env), cwd=folder, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+    first = serve(1)
+    try:
+        def registered() -> Any:
+            with _client(ops) as client:
+                from prefect.exceptions import ObjectNotFound
+
+                try:
+                    return client.read_deployment_by_name("quarterly-report/kvartalsrapport")
+                except ObjectNotFound:
+                    return None
+
+        wait_for("kvartal serve to register", registered, 180,
+                 lambda: ops.log("serve-1.log"))
+        run_id = _start_run(ops, "2009Q3")
+        _wait_state(ops, run_id, "the run to be suspended", lambda s: s.is_paused())
+    finally:
+        kill(first)
+    second = serve(2)
+    try:
+        with _client(ops) as client:
+            client.resume_flow_run(run_id, run_input=DECISION)
+        state = _wait_state(ops, run_id, "the resumed run to finish", lambda s: s.is_final())
+        assert state.is_completed(), (state, ops.log("serve-2.log")[-6000:])
+    finally:
+        kill(second)
+    manifest = json.loads((places["publish"] / "2009Q3" / "manifest.json").read_text("utf-8"))
+    assert [w["approved_by"] for w in manifest["waivers"]] == ["Operatør Olsen"]
