@@ -65,6 +65,21 @@ def test_interactive_run_with_errors_exits_2_and_publishes_nothing(places, prefe
     assert (places["review"] / "2009Q3" / "validation.json").is_file()
 
 
+def test_a_quarter_without_figures_cannot_be_waived_into_publication(places, prefect_api):
+    folder = places["inbox"] / "2009Q4"
+    folder.mkdir()
+    (folder / "afvigelser.csv").write_text(
+        "Fil;Celle;Regel;Begrundelse;Godkendt af\r\n"
+        "2009Q4/;;kvartal_mangler;Centrene har ikke indberettet;Operatør Olsen\r\n", "utf-8")
+    done = _cli(["run", "--quarter", "2009Q4", "--inbox", str(places["inbox"]),
+                 "--publish-to", str(places["publish"]), "--review-to", str(places["review"])],
+                prefect_api)
+    assert done.returncode == 2, done.stderr
+    assert f"mappen 2009Q4/ i indbakken {places['inbox']} findes ikke eller er tom" in (
+        done.stderr)
+    assert not places["publish"].exists()
+
+
 REVIEW_URL = "https://drift.kommune.example/kvartal"
 DECISION = {"beslutning": "godkend", "afvigelser": [BAD_CELL],
             "begrundelse": "Centret bekræfter 1,5 er en tastefejl; tallet udelades",
