@@ -119,13 +119,15 @@ def quarterly_report(
     frames, validation = _durable(validate_inputs, durable)(inputs)
     review = _durable(write_review_files, durable)(validation, inputs, review_to)
 
-    if validation.blocking:
-        fatal = [p for p in validation.blocking if not waivable(p)]
+    # A waiver row in afvigelser.csv cannot waive these either: no publication without
+    # a catalogue and the quarter's figures.
+    fatal = [p for p in validation.problems if p.severity == "fejl" and not waivable(p)]
+    if validation.blocking or fatal:
         if interactive:
-            why = f" ({unwaivable_message(report_quarter, fatal)})" if fatal else ""
-            raise QuarterBlocked(report_quarter, validation.blocking, review, why)
+            why = f" ({unwaivable_message(report_quarter, fatal, inbox)})" if fatal else ""
+            raise QuarterBlocked(report_quarter, validation.blocking or fatal, review, why)
         if fatal:
-            return _stop(report_quarter, unwaivable_message(report_quarter, fatal), url)
+            return _stop(report_quarter, unwaivable_message(report_quarter, fatal, inbox), url)
         answer = await_operator(report_quarter, validation, review, review_to, run_id, url)
         who, why = answer.godkendt_af, answer.begrundelse
         chosen = list(answer.afvigelser)

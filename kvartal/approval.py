@@ -35,15 +35,16 @@ def waivable(problem: Problem) -> bool:
     return not (problem.file.startswith("targets/") and problem.cell is None)
 
 
-def unwaivable_message(quarter: Quarter, problems: list[Problem]) -> str:
+def unwaivable_message(quarter: Quarter, problems: list[Problem], inbox: str) -> str:
     missing_quarter = [p for p in problems if p.rule == "kvartal_mangler"]
     if missing_quarter:
         return (f"{quarter}: der er ingen tal for {quarter.label_da}: mappen "
-                f"{missing_quarter[0].file} i indbakken findes ikke eller er tom. Intet er "
+                f"{missing_quarter[0].file} i indbakken {inbox} findes ikke eller er tom. "
+                "Intet er "
                 "udgivet; læg centrenes regneark dér og kør igen.")
     return (f"{quarter}: målkataloget mangler eller kan ikke læses "
             f"({'; '.join(f'{p.file}: {p.message}' for p in problems)}). Det kan ikke "
-            "godkendes som en afvigelse; ret kataloget i targets/ og kør igen.")
+            f"godkendes som en afvigelse; ret kataloget i {inbox}/targets/ og kør igen.")
 
 
 def problem_key(problem: Problem) -> str:

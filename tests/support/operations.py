@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +91,7 @@ class Operations:
         env = self.env()
         del env["PREFECT_API_URL"]
         env.update(PREFECT_SERVER_UI_ENABLED="true" if self.ui else "false",
+                   PREFECT_UI_API_URL=self.api_url,
                    PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
                    PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS="2",
                    PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED="false",
@@ -162,10 +164,21 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float,
     raise AssertionError(f"timed out waiting for {what}\n{diagnostics()[-6000:]}")
 
 
+def _database(postgres: Any, name: str) -> str:
+    """A database of the test's own in the session's PostgreSQL cluster."""
+    from tests.support.postgres import USER, _bindir
+
+    subprocess.run([str(_bindir() / "createdb"), "-h", "127.0.0.1", "-p", str(postgres.port),
+                    "-U", USER, name], check=True, capture_output=True)
+    return f"postgresql+asyncpg://{USER}@127.0.0.1:{postgres.port}/{name}"
+
+
 @pytest.fixture
-def operations(tmp_path: Path) -> Iterator[Operations]:
-    """A started Prefect server of its own (SQLite), stopped with its workers after the test."""
-    ops = Operations(root=tmp_path / "prefect")
+def operations(tmp_path: Path, postgres: Any) -> Iterator[Operations]:
+    """A started Prefect server of its own on PostgreSQL (a fresh database), stopped with
+    its workers after the test."""
+    ops = Operations(root=tmp_path / "prefect",
+                     database_url=_database(postgres, f"ops_{uuid.uuid4().hex[:12]}"))
     ops.root.mkdir()
     ops.start_server()
     try:
