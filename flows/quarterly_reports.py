@@ -175,6 +175,28 @@ def submit_shard(deployment: str, entries: list[InboxEntry], quarter: Quarter, n
     return run.id
 
 
+def take_back(run_id: UUID) -> bool:
+    """Cancel a share no worker has started yet, so the parent can run it itself.
+
+    With fewer free workers than shares (one worker, or workers busy elsewhere) the parent
+    would otherwise wait for a run that cannot start while it holds a worker itself. If a
+    worker takes the run at the same moment, the cancelled run is refused when it tries to
+    start, so no share runs twice.
+    """
+    from prefect import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.responses import SetStateStatus
+    from prefect.states import Cancelled
+
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(run_id)
+        if run.state is None or run.state.type != StateType.SCHEDULED:
+            return False
+        result: Any = client.set_flow_run_state(
+            run_id, Cancelled(message="ingen worker tog delen; forældrekørslen kører den selv"))
+        return result.status == SetStateStatus.ACCEPT
+
+
 def collect_shard(run_id: UUID, entries: list[InboxEntry], quarter: Quarter,
                   poll_seconds: float = 2.0) -> list[InboxOutcome]:
     """Wait for a submitted share to end; its inboxes' outcomes, or why there are none."""
@@ -239,7 +261,11 @@ def quarterly_reports(
                     len(parts))
     outcomes = run_inboxes(parts[0], q, approval_deployment)
     for shard_id, part in submitted:
-        outcomes += collect_shard(shard_id, part, q)
+        if take_back(shard_id):
+            logger.info("Ingen worker tog delkørslen %s; den køres her", shard_id)
+            outcomes += run_inboxes(part, q, approval_deployment)
+        else:
+            outcomes += collect_shard(shard_id, part, q)
     order = {e.name: i for i, e in enumerate(reg.inboxes)}
     outcomes.sort(key=lambda o: order[o.name])
 
