@@ -16,7 +16,6 @@ global concurrency limit, held around each inbox's child run.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from typing import Any
@@ -55,12 +54,10 @@ def limit_names(entry: InboxEntry) -> list[str]:
     """The shared services an inbox's run talks to, as global concurrency limit names."""
     names = []
     if any(loc.startswith("s3://") for loc in (entry.inbox, entry.publish_to, entry.review_to)):
-        endpoint = (os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-                    or "aws")
-        names.append(_limit_name("s3", endpoint))
-    smtp_host = os.environ.get("KVARTAL_SMTP_HOST", "").strip()
-    if smtp_host or os.environ.get("KVARTAL_SMTP_BLOCK", "").strip():
-        names.append(_limit_name("smtp", smtp_host or os.environ["KVARTAL_SMTP_BLOCK"]))
+        names.append(_limit_name("s3", settings().s3_endpoint or "aws"))
+    smtp_where = settings().smtp_host.strip() or settings().smtp_block.strip()
+    if smtp_where:
+        names.append(_limit_name("smtp", smtp_where))
     return names
 
 

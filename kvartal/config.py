@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     register_cron: str = "0 6 10 1,4,7,10 *"
     # seconds a publisher's claim on a version holds before another run may take it over
     publish_lease: int = Field(default=600, gt=0)
+    # boto3's own variables, read here too so run-all can name the endpoint it limits
+    aws_endpoint_url_s3: str = Field(default="", validation_alias="AWS_ENDPOINT_URL_S3")
+    aws_endpoint_url: str = Field(default="", validation_alias="AWS_ENDPOINT_URL")
+    # the fault harness's hooks (tests only): die at the Nth write or a matching boundary,
+    # and note every boundary passed in a file
+    fault_kill_at: str = ""
+    fault_trace: str = ""
 
     @field_validator("at_risk", mode="before")
     @classmethod
@@ -135,6 +142,10 @@ class Settings(BaseSettings):
         return text
 
     @property
+    def s3_endpoint(self) -> str:
+        return self.aws_endpoint_url_s3.strip() or self.aws_endpoint_url.strip()
+
+    @property
     def operator_addresses(self) -> list[str]:
         return _addresses(self.operator_emails)
 
@@ -162,8 +173,12 @@ def _danish(error: Mapping[str, Any]) -> str:
     return f"{name}: {message}"
 
 
+_OTHER_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+
+
 def _snapshot() -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(PREFIX)))
+    return tuple(sorted((k, v) for k, v in os.environ.items()
+                        if k.upper().startswith(PREFIX) or k.upper() in _OTHER_VARIABLES))
 
 
 _cache: tuple[tuple[tuple[str, str], ...], Settings] | None = None

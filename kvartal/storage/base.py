@@ -11,6 +11,8 @@ import signal
 import threading
 from typing import Protocol
 
+from kvartal.config import settings
+
 # Test-only, for the fault harness in tests/: `KVARTAL_FAULT_KILL_AT` SIGKILLs the process,
 # like a power cut, at a write boundary. A number N means the Nth fault point of the process
 # (1-based); anything else is a pattern (fnmatch) for the first point whose label matches.
@@ -28,8 +30,8 @@ _fault_count = 0
 def fault_point(label: str) -> None:
     """Die here when the harness asked for this point; note it when asked to trace."""
     global _fault_count
-    trace = os.environ.get(FAULT_TRACE_ENV, "")
-    raw = os.environ.get(FAULT_KILL_ENV, "").strip()
+    trace = settings().fault_trace
+    raw = settings().fault_kill_at.strip()
     if not raw and not trace:
         return
     with _fault_lock:
