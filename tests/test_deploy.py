@@ -63,7 +63,7 @@ def test_a_deployed_run_completes_on_a_worker_started_in_another_folder(operatio
     created = ops.prefect("work-pool", "create", "kvartal", "--type", "process")
     assert created.returncode == 0, created.stdout + created.stderr
 
-    done = ops.kvartal("deploy", cwd=deployer, KVARTAL_INBOX=str(inbox),
+    done = ops.kvartal("deploy", "--work-pool", "kvartal", cwd=deployer, KVARTAL_INBOX=str(inbox),
                        KVARTAL_PUBLISH_TO="udgivet", KVARTAL_REVIEW_TO="gennemsyn")
     assert done.returncode == 0, done.stderr
     # relative folders are made absolute against the deploying folder, and said so

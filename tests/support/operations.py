@@ -138,7 +138,7 @@ class Operations:
         cwd.mkdir(parents=True, exist_ok=True)
         log = (self.root / f"worker-{len(self.workers)}.log").open("ab")
         worker = subprocess.Popen(
-            [str(PREFECT), "worker", "start", "--pool", pool, "--type", "process"],
+            [str(PREFECT), "worker", "start", "--pool", pool],
             env=self.env(**env), cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
         self.workers.append(worker)
