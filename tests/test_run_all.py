@@ -78,8 +78,7 @@ def test_run_all_runs_every_inbox_and_reports_each(tmp_path):
     by_name = {i["name"]: i for i in summary["inboxes"]}
     assert by_name["København"]["version"] == 1
     assert by_name["Aarhus"]["errors"] == 1
-    assert by_name["Aarhus"]["review"] == \
-        f"file://{tmp_path}/drift/aarhus/2009Q3/validation.html"
+    assert by_name["Aarhus"]["review"] == f"{tmp_path}/drift/aarhus/2009Q3/validation.html"
     assert "findes ikke" in by_name["Odense"]["reason"]
     html = (tmp_path / "drift/oversigt/2009Q3/oversigt.html").read_text("utf-8")
     assert f'href="file://{tmp_path}/drift/aarhus/2009Q3/validation.html"' in html
