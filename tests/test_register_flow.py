@@ -1,6 +1,6 @@
 """The parent flow when no worker takes a share: it takes the share back and runs it.
 
-Against the session's Prefect API; the share's deployment is on a work pool with no worker,
+Against the tests' Prefect API; the share's deployment is on a work pool with no worker,
 as on a site with fewer free workers than `KVARTAL_SHARDS`.
 """
 
