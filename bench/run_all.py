@@ -405,10 +405,10 @@ def write_report(out: Path, args: argparse.Namespace, started: datetime,
         f"| peak memory of `kvartal run-all` (with its temporary server) | "
         f"{max(p for m in local24 for p in m.peak_mb):.0f} MB | | |",
         f"| an inbox's child flow run, the first in its process (median) | {first:.1f} s | | |",
-        f"| `fulfilment.json` of inbox {QUARTER} k00 from (a), (b'), (b), (c) | {args.same} | "
+        f"| an inbox's child flow run, the others (median) | {rest:.1f} s | | |",
+        f"| {QUARTER}/fulfilment.json of inbox k00 from (a), (b'), (b), (c) | {args.same} | "
         "byte for byte the same | " + ("yes" if args.same.endswith(" 1 distinct") else "no")
         + " |",
-        f"| an inbox's child flow run, the others (median) | {rest:.1f} s | | |",
     ]
     section = "\n".join([MARK_BEGIN, "## Many inboxes: `run-all` and workers",
                          "", "Written by `bench/run_all.py` "

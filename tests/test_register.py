@@ -157,3 +157,11 @@ def test_limits_name_the_s3_endpoint_and_mail_server(tmp_path, monkeypatch):
     assert limit_names(kbh) == ["kvartal-s3-http:_minio.local:9000",
                                 "kvartal-smtp-smtp.kommune.dk"]
     assert limit_names(ht) == ["kvartal-smtp-smtp.kommune.dk"]
+
+
+def test_deploy_register_needs_a_work_pool(tmp_path, capsys):
+    from kvartal.cli import main
+
+    (tmp_path / "r.toml").write_text(GOOD, "utf-8")
+    assert main(["deploy", "--register", str(tmp_path / "r.toml")]) == 1
+    assert "--register kræver --work-pool" in capsys.readouterr().err

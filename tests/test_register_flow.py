@@ -1,6 +1,6 @@
 """The parent flow when no worker takes a share: it takes the share back and runs it.
 
-Against the session's Prefect API; the share's deployment is on a work pool with no worker,
+Against the tests' Prefect API; the share's deployment is on a work pool with no worker,
 as on a site with fewer free workers than `KVARTAL_SHARDS`.
 """
 
@@ -51,3 +51,29 @@ def test_a_share_no_worker_takes_is_run_by_the_parent(prefect_api, tmp_path):
         (share,) = client.read_flow_runs(flow_run_filter=FlowRunFilter(
             name=FlowRunFilterName(any_=["2009Q3 del 2"])))
         assert share.state.is_cancelled()
+
+
+def test_limits_per_s3_endpoint_and_mail_server_are_made_once(prefect_api, tmp_path,
+                                                              monkeypatch):
+    from prefect import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
+
+    from flows.quarterly_reports import ensure_limits
+    from kvartal.register import parse_register
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
+    monkeypatch.setenv("KVARTAL_SMTP_HOST", "mail.kommune.example")
+    monkeypatch.setenv("KVARTAL_S3_CONCURRENCY", "3")
+    register = parse_register(
+        'summary_to = "s3://drift/o"\n[[inbox]]\nname = "Ribe"\ninbox = "s3://ind/ribe"\n'
+        'publish_to = "s3://ud/ribe"\nreview_to = "s3://drift/ribe"\n',
+        source="r.toml", base=tmp_path)
+    ensure_limits(register)
+    s3_name, smtp_name = "kvartal-s3-http:_127.0.0.1:9", "kvartal-smtp-mail.kommune.example"
+    with get_client(sync_client=True) as client:
+        assert client.read_global_concurrency_limit_by_name(s3_name).limit == 3
+        assert client.read_global_concurrency_limit_by_name(smtp_name).limit == 2
+        # an administrator's change in the UI is kept by the next run
+        client.update_global_concurrency_limit(s3_name, GlobalConcurrencyLimitUpdate(limit=8))
+        ensure_limits(register)
+        assert client.read_global_concurrency_limit_by_name(s3_name).limit == 8
