@@ -203,26 +203,6 @@ def environment() -> dict[str, str]:
     return dict(_snapshot())
 
 
-# Kept for code that names a setting by its variable: the typed value, as text.
-DEFAULTS: dict[str, str] = {
-    PREFIX + name.upper(): str(f.default.get_secret_value() if isinstance(f.default, SecretStr)
-                               else f.default)
-    for name, f in Settings.model_fields.items()
-}
-
-
-def setting(name: str) -> str:
-    field = name.removeprefix(PREFIX).lower()
-    if field in Settings.model_fields:
-        value = getattr(settings(), field)
-        if isinstance(value, SecretStr):
-            return value.get_secret_value()
-        if isinstance(value, bool):
-            return "1" if value else "0"
-        return str(value)
-    return os.environ.get(name, DEFAULTS[name])
-
-
 @dataclass(frozen=True)
 class RunSettings:
     """The settings that change the arithmetic, and so belong in the publication fingerprint."""

@@ -37,6 +37,7 @@ from kvartal.config import settings
 from kvartal.model import SourceFile
 from kvartal.quarters import Quarter, QuarterError
 from kvartal.storage import AlreadyExists, Storage, require_conditional_writes
+from kvartal.storage.base import pid_alive
 
 MANIFEST = "manifest.json"
 INDEX = "index.html"
@@ -258,15 +259,6 @@ def _lease() -> float:
     return float(settings().publish_lease)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
 
 def _writer_alive(claim: Claim) -> bool:
     """A claim is honoured while its run may still be writing: not after the lease, and
@@ -274,7 +266,7 @@ def _writer_alive(claim: Claim) -> bool:
     if time.time() - claim.claimed_at > _lease():
         return False
     if claim.host == _HOST:
-        return _pid_alive(claim.pid)
+        return pid_alive(claim.pid)
     return True
 
 

@@ -19,6 +19,7 @@ from kvartal.storage.base import (
     ConditionalWritesUnsupported,
     Storage,
     fault_point,
+    pid_alive,
 )
 from kvartal.storage.local import LocalStorage
 
@@ -90,18 +91,9 @@ def _drop_dead_probes(storage: Storage) -> None:
     """Probe objects of processes on this machine that died mid-probe (a kill)."""
     for key in storage.list(PROBE_PREFIX):
         _, pid, host = (key.rsplit("/", 1)[-1].split(".", 2) + ["", ""])[:3]
-        if host == _HOST and pid.isdigit() and not _pid_alive(int(pid)):
+        if host == _HOST and pid.isdigit() and not pid_alive(int(pid)):
             storage.delete(key)
 
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def check_locations(publish_to: str, review_to: str) -> None:

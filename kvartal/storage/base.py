@@ -83,3 +83,14 @@ class Storage(Protocol):
 
     def location(self, key: str) -> str:
         """Where a person finds `key`: a path or an s3:// URL."""
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this machine still runs: its unfinished work is not abandoned."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True

@@ -16,7 +16,7 @@ import socket
 import time
 from pathlib import Path
 
-from kvartal.storage.base import AlreadyExists, fault_point
+from kvartal.storage.base import AlreadyExists, fault_point, pid_alive
 
 TMP_DIR = ".kvartal-tmp"
 # Files of writers older than this are left-overs even if their process id is in use again
@@ -37,15 +37,6 @@ def _current_umask() -> int:
 # process would create (a web server often serves the publish folder as another user).
 _FILE_MODE = 0o666 & ~_current_umask()
 
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's live process
-    return True
 
 
 def _fsync_dir(path: Path) -> None:
@@ -128,7 +119,7 @@ class LocalStorage:
             except FileNotFoundError:
                 continue
             ours = host == _HOST and pid_text.isdigit()
-            dead = ours and not _pid_alive(int(pid_text))
+            dead = ours and not pid_alive(int(pid_text))
             if dead or age > _STALE_SECONDS:
                 with contextlib.suppress(FileNotFoundError):
                     p.unlink()
