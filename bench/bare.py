@@ -46,6 +46,7 @@ def main() -> int:
     from kvartal.review import frames_of, write_review
     from kvartal.storage import open_storage
     from kvartal.validation import validate
+
     mark("imports")
 
     quarter = Quarter.parse(args.quarter)
@@ -53,8 +54,7 @@ def main() -> int:
     inputs = gather(open_storage(args.inbox), quarter)
     mark("gather")
     frames = frames_of(inputs)
-    result = validate(quarter, frames.catalogue, frames.figures, frames.waivers,
-                      inputs.problems)
+    result = validate(quarter, frames.catalogue, frames.figures, frames.waivers, inputs.problems)
     write_review(open_storage(args.review_to), quarter, result)
     mark("validate")
     if result.blocking:
@@ -64,33 +64,56 @@ def main() -> int:
     targets = parse_targets(frames.catalogue, result.excluded)
     figures = parse_figures([f for fs in frames.figures.values() for f in fs], result.excluded)
     results = evaluate(targets, figures, quarter, at_risk=settings.at_risk)
-    previous = {r.target_id: r for r in evaluate(targets, figures, quarter - 1,
-                                                 at_risk=settings.at_risk)}
+    previous = {
+        r.target_id: r for r in evaluate(targets, figures, quarter - 1, at_risk=settings.at_risk)
+    }
     mark("fulfil")
 
     def render(version: int) -> dict[str, bytes]:
-        return render_all(ReportInput(
-            quarter=quarter, version=version, targets=targets, results=results,
-            previous=previous, figures=[f for f in figures if f.quarter == quarter],
-            warnings=result.warnings, waivers=result.waived, updated=date.today()))
+        return render_all(
+            ReportInput(
+                quarter=quarter,
+                version=version,
+                targets=targets,
+                results=results,
+                previous=previous,
+                figures=[f for f in figures if f.quarter == quarter],
+                warnings=result.warnings,
+                waivers=result.waived,
+                updated=date.today(),
+            )
+        )
 
     def index(entries: list) -> bytes:
-        return render_index([
-            IndexQuarter(quarter=e.quarter, versions=[
-                IndexVersion(version=v[0], published_at=v[1],
-                             href=f"{e.quarter}/versions/{v[0]}/report.html")
-                for v in e.versions])
-            for e in entries])
+        return render_index(
+            [
+                IndexQuarter(
+                    quarter=e.quarter,
+                    versions=[
+                        IndexVersion(
+                            version=v[0],
+                            published_at=v[1],
+                            href=f"{e.quarter}/versions/{v[0]}/report.html",
+                        )
+                        for v in e.versions
+                    ],
+                )
+                for e in entries
+            ]
+        )
 
     # Render on its own first, so rendering and publishing are timed apart; publish then
     # gets the ready bytes, as the flow's publish task does.
     files = render(1)
     mark("render")
-    published = publish(open_storage(args.publish_to), str(quarter),
-                        fingerprint=fingerprint(inputs.sources, settings.as_dict()),
-                        render=lambda n, _at: files if n == 1 else render(n),
-                        manifest_extra={"sources": [asdict(s) for s in inputs.sources]},
-                        index_renderer=index)
+    published = publish(
+        open_storage(args.publish_to),
+        str(quarter),
+        fingerprint=fingerprint(inputs.sources, settings.as_dict()),
+        render=lambda n, _at: files if n == 1 else render(n),
+        manifest_extra={"sources": [asdict(s) for s in inputs.sources]},
+        index_renderer=index,
+    )
     mark("publish")
     print(json.dumps({"version": published.version, "marks": marks}))
     return 0

@@ -52,8 +52,7 @@ class Measure:
 
 def _env(home: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    env.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
-               PYTHONPATH=str(REPO))
+    env.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1", PYTHONPATH=str(REPO))
     if home is not None:
         env["PREFECT_HOME"] = str(home)
     return env
@@ -91,8 +90,7 @@ _STAGES = [
     ("CLI start and imports", r"Starting temporary server"),
     ("Prefect ephemeral server start", r"Beginning flow run"),
     ("gather (read the inbox)", r"Task run 'gather-\w+' - Finished"),
-    ("validation (Great Expectations) and review files",
-     r"Task run 'write-review-\w+' - Finished"),
+    ("validation (Great Expectations) and review files", r"Task run 'write-review-\w+' - Finished"),
     ("fulfilment", r"Task run 'fulfil-\w+' - Finished"),
     ("rendering incl. PDF", r"Task run 'render-\w+' - Finished"),
     ("publishing", r"Task run 'publish-\w+' - Finished"),
@@ -112,8 +110,9 @@ def run_stages(m: Measure, import_wall: float) -> dict[str, float]:
         hit = _LOG.match(line.strip())
         if hit:
             h, mi, s, ms, text = hit.groups()
-            at = m.started.replace(hour=int(h), minute=int(mi), second=int(s),
-                                   microsecond=int(ms) * 1000)
+            at = m.started.replace(
+                hour=int(h), minute=int(mi), second=int(s), microsecond=int(ms) * 1000
+            )
             if at < m.started - timedelta(seconds=1):
                 at += timedelta(days=1)
             stamps.append((at, text))
@@ -142,10 +141,17 @@ def import_split() -> list[tuple[str, float]]:
     Great Expectations and WeasyPrint are imported lazily inside the stages that need
     them, so they are named here explicitly.
     """
-    code = ("import kvartal.cli, flows.quarterly, kvartal.validation, kvartal.report, "
-            "kvartal.gather, kvartal.publish, great_expectations, weasyprint")
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], env=_env(),
-                          cwd=REPO, capture_output=True, text=True)
+    code = (
+        "import kvartal.cli, flows.quarterly, kvartal.validation, kvartal.report, "
+        "kvartal.gather, kvartal.publish, great_expectations, weasyprint"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        env=_env(),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     totals: dict[str, float] = defaultdict(float)
     for line in proc.stderr.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+\d+ \| *(\S+)", line)
@@ -181,46 +187,93 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="kvartal-bench-") as tmp:
         for i in range(args.runs):
             print(f"runde {i + 1}/{args.runs}", file=sys.stderr)
-            floor.append(measure([sys.executable, "-c", "import great_expectations, prefect"],
-                                 _env()))
+            floor.append(
+                measure([sys.executable, "-c", "import great_expectations, prefect"], _env())
+            )
             # What `kvartal run` imports before it starts the flow: splits the run's time
             # before its first log line into imports and the ephemeral server's start.
-            run_imports.append(measure([sys.executable, "-c",
-                                        "import kvartal.cli, flows.quarterly"], _env()))
+            run_imports.append(
+                measure([sys.executable, "-c", "import kvartal.cli, flows.quarterly"], _env())
+            )
             out = Path(tmp) / f"bare{i}"
-            bare.append(measure([sys.executable, str(REPO / "bench" / "bare.py"), "--inbox",
-                                 args.inbox, "--quarter", args.quarter, "--publish-to",
-                                 str(out / "publish"), "--review-to", str(out / "review")],
-                                _env()))
+            bare.append(
+                measure(
+                    [
+                        sys.executable,
+                        str(REPO / "bench" / "bare.py"),
+                        "--inbox",
+                        args.inbox,
+                        "--quarter",
+                        args.quarter,
+                        "--publish-to",
+                        str(out / "publish"),
+                        "--review-to",
+                        str(out / "review"),
+                    ],
+                    _env(),
+                )
+            )
             out = Path(tmp) / f"run{i}"
             home = out / "prefect-home"
             home.mkdir(parents=True)
-            runs.append(measure([*kvartal_command(), "run", "--quarter", args.quarter,
-                                 "--inbox", args.inbox, "--publish-to", str(out / "publish"),
-                                 "--review-to", str(out / "review")], _env(home)))
+            runs.append(
+                measure(
+                    [
+                        *kvartal_command(),
+                        "run",
+                        "--quarter",
+                        args.quarter,
+                        "--inbox",
+                        args.inbox,
+                        "--publish-to",
+                        str(out / "publish"),
+                        "--review-to",
+                        str(out / "review"),
+                    ],
+                    _env(home),
+                )
+            )
             kept = Path(tmp) / "kept-prefect-home"
             kept.mkdir(exist_ok=True)
-            for target, env in ((warm, _env(kept)),
-                                (late, {**_env(home.with_name("late-home")),
-                                        "KVARTAL_EARLY_SERVER": "0"})):
+            for target, env in (
+                (warm, _env(kept)),
+                (late, {**_env(home.with_name("late-home")), "KVARTAL_EARLY_SERVER": "0"}),
+            ):
                 Path(env["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
-                target.append(measure([*kvartal_command(), "run", "--quarter", args.quarter,
-                                       "--inbox", args.inbox, "--publish-to",
-                                       str(out / f"publish{len(target)}{id(target)}"),
-                                       "--review-to", str(out / "review")], env))
+                target.append(
+                    measure(
+                        [
+                            *kvartal_command(),
+                            "run",
+                            "--quarter",
+                            args.quarter,
+                            "--inbox",
+                            args.inbox,
+                            "--publish-to",
+                            str(out / f"publish{len(target)}{id(target)}"),
+                            "--review-to",
+                            str(out / "review"),
+                        ],
+                        env,
+                    )
+                )
             for m in (floor[-1], bare[-1], runs[-1], warm[-1], late[-1]):
                 if m.rc != 0:
                     print(f"  afsluttede med {m.rc}: {m.stderr[-2000:]}", file=sys.stderr)
-            print(f"  gulv {floor[-1].wall:.1f} s, bare {bare[-1].wall:.1f} s, "
-                  f"kvartal run {runs[-1].wall:.1f} s, kept database {warm[-1].wall:.1f} s, "
-                  f"Prefect's own server start {late[-1].wall:.1f} s", file=sys.stderr)
+            print(
+                f"  gulv {floor[-1].wall:.1f} s, bare {bare[-1].wall:.1f} s, "
+                f"kvartal run {runs[-1].wall:.1f} s, kept database {warm[-1].wall:.1f} s, "
+                f"Prefect's own server start {late[-1].wall:.1f} s",
+                file=sys.stderr,
+            )
             shutil.rmtree(out, ignore_errors=True)
         imports = import_split()
         served = time_against_server(args, Path(tmp))
     load = (load_before, os.getloadavg())
 
-    write_report(Path(args.out), args, floor, bare, runs, run_imports, imports, load,
-                 warm, late, served)
+    write_report(
+        Path(args.out), args, floor, bare, runs, run_imports, imports, load, warm, late, served
+    )
     print(Path(args.out).read_text(encoding="utf-8"))
     return 0 if all(m.rc == 0 for m in floor + bare + runs + warm + late + served) else 1
 
@@ -237,10 +290,19 @@ def time_against_server(args: argparse.Namespace, tmp: Path) -> list[Measure]:
         port = sock.getsockname()[1]
     api = f"http://127.0.0.1:{port}/api"
     server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("prefect")), "server", "start", "--host",
-         "127.0.0.1", "--port", str(port)],
+        [
+            str(Path(sys.executable).with_name("prefect")),
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         env={**_env(home), "PREFECT_SERVER_UI_ENABLED": "false"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
@@ -252,10 +314,23 @@ def time_against_server(args: argparse.Namespace, tmp: Path) -> list[Measure]:
         out = []
         for i in range(args.runs):
             target = tmp / f"served{i}"
-            out.append(measure([*kvartal_command(), "run", "--quarter", args.quarter,
-                                "--inbox", args.inbox, "--publish-to", str(target / "publish"),
-                                "--review-to", str(target / "review")],
-                               {**_env(home), "PREFECT_API_URL": api}))
+            out.append(
+                measure(
+                    [
+                        *kvartal_command(),
+                        "run",
+                        "--quarter",
+                        args.quarter,
+                        "--inbox",
+                        args.inbox,
+                        "--publish-to",
+                        str(target / "publish"),
+                        "--review-to",
+                        str(target / "review"),
+                    ],
+                    {**_env(home), "PREFECT_API_URL": api},
+                )
+            )
             print(f"  mod kørende server {out[-1].wall:.1f} s", file=sys.stderr)
         return out
     finally:
@@ -263,17 +338,26 @@ def time_against_server(args: argparse.Namespace, tmp: Path) -> list[Measure]:
         server.wait(timeout=30)
 
 
-def write_report(out: Path, args: argparse.Namespace, floor: list[Measure], bare: list[Measure],
-                 runs: list[Measure], run_imports: list[Measure],
-                 imports: list[tuple[str, float]],
-                 load: tuple[tuple[float, ...], tuple[float, ...]],
-                 warm: list[Measure], late: list[Measure], served: list[Measure]) -> None:
+def write_report(
+    out: Path,
+    args: argparse.Namespace,
+    floor: list[Measure],
+    bare: list[Measure],
+    runs: list[Measure],
+    run_imports: list[Measure],
+    imports: list[tuple[str, float]],
+    load: tuple[tuple[float, ...], tuple[float, ...]],
+    warm: list[Measure],
+    late: list[Measure],
+    served: list[Measure],
+) -> None:
     f_wall, b_wall, r_wall = (median([m.wall for m in ms]) for ms in (floor, bare, runs))
     assert f_wall and b_wall and r_wall
     ratio = r_wall / f_wall
     met = ratio <= GOAL
-    stage_names = [name for name, _ in _STAGES[:1]] + [START] + \
-        [name for name, _ in _STAGES[1:]] + ["exit"]
+    stage_names = (
+        [name for name, _ in _STAGES[:1]] + [START] + [name for name, _ in _STAGES[1:]] + ["exit"]
+    )
     import_wall = median([m.wall for m in run_imports]) or 0.0
     per_run = [run_stages(m, import_wall) for m in runs]
     stages = {name: median([s.get(name) for s in per_run]) for name in stage_names}
@@ -281,8 +365,11 @@ def write_report(out: Path, args: argparse.Namespace, floor: list[Measure], bare
     bare_stage_names = ["imports", "gather", "validate", "fulfil", "render", "publish"]
     bare_stages: dict[str, float | None] = {}
     for i, name in enumerate(bare_stage_names):
-        diffs = [mk[name] - (mk[bare_stage_names[i - 1]] if i else 0.0)
-                 for mk in bare_marks if name in mk and (i == 0 or bare_stage_names[i - 1] in mk)]
+        diffs = [
+            mk[name] - (mk[bare_stage_names[i - 1]] if i else 0.0)
+            for mk in bare_marks
+            if name in mk and (i == 0 or bare_stage_names[i - 1] in mk)
+        ]
         bare_stages[name] = median(list(diffs))
 
     rcs = ", ".join(f"{m.rc}" for m in runs)
@@ -303,7 +390,7 @@ def write_report(out: Path, args: argparse.Namespace, floor: list[Measure], bare
         "## The goal",
         "",
         f"A cold `kvartal run` of the example quarter takes at most {GOAL} × the import "
-        "floor (`python -c \"import great_expectations, prefect\"`).",
+        'floor (`python -c "import great_expectations, prefect"`).',
         "",
         f"**{'Met' if met else 'Not met'}**: {r_wall:.1f} s against {f_wall:.1f} s, "
         f"{ratio:.2f} × the floor (the goal allows {GOAL * f_wall:.1f} s).",
@@ -311,18 +398,28 @@ def write_report(out: Path, args: argparse.Namespace, floor: list[Measure], bare
         "| command | median wall time | median peak memory (RSS) | all runs (s) |",
         "|---|---|---|---|",
     ]
-    for label, ms in (("import floor: `import great_expectations, prefect`", floor),
-                      ("`bench/bare.py`: the same work without Prefect", bare),
-                      ("what `kvartal run` imports before its flow starts", run_imports),
-                      ("cold `kvartal run` (ephemeral Prefect, fresh PREFECT_HOME)", runs),
-                      ("`kvartal run`, Prefect database kept from the run before", warm),
-                      ("cold `kvartal run` with `KVARTAL_EARLY_SERVER=0` (Prefect starts "
-                       "its temporary server itself, after the imports)", late),
-                      ("`kvartal run` against a running `prefect server` (`PREFECT_API_URL`, "
-                       "as scheduled runs have)", served)):
-        lines.append(f"| {label} | {fmt(median([m.wall for m in ms]))} | "
-                     f"{fmt(median([m.peak_mb for m in ms]), 'MB')} | "
-                     f"{', '.join(f'{m.wall:.1f}' for m in ms)} |")
+    for label, ms in (
+        ("import floor: `import great_expectations, prefect`", floor),
+        ("`bench/bare.py`: the same work without Prefect", bare),
+        ("what `kvartal run` imports before its flow starts", run_imports),
+        ("cold `kvartal run` (ephemeral Prefect, fresh PREFECT_HOME)", runs),
+        ("`kvartal run`, Prefect database kept from the run before", warm),
+        (
+            "cold `kvartal run` with `KVARTAL_EARLY_SERVER=0` (Prefect starts "
+            "its temporary server itself, after the imports)",
+            late,
+        ),
+        (
+            "`kvartal run` against a running `prefect server` (`PREFECT_API_URL`, "
+            "as scheduled runs have)",
+            served,
+        ),
+    ):
+        lines.append(
+            f"| {label} | {fmt(median([m.wall for m in ms]))} | "
+            f"{fmt(median([m.peak_mb for m in ms]), 'MB')} | "
+            f"{', '.join(f'{m.wall:.1f}' for m in ms)} |"
+        )
     lines += [
         "",
         "## Where the time goes",
@@ -356,8 +453,13 @@ def write_report(out: Path, args: argparse.Namespace, floor: list[Measure], bare
     ]
     for name, secs in imports[:10]:
         lines.append(f"| {name} | {secs:.2f} |")
-    lines += ["", "## Reading the numbers", "", *_reading(f_wall, b_wall, r_wall, stages,
-                                                            bare_stages), ""]
+    lines += [
+        "",
+        "## Reading the numbers",
+        "",
+        *_reading(f_wall, b_wall, r_wall, stages, bare_stages),
+        "",
+    ]
     out.write_text("\n".join(lines), encoding="utf-8")
 
 
@@ -375,8 +477,13 @@ def _bare_marks(m: Measure) -> dict[str, float]:
     return {}
 
 
-def _reading(f_wall: float, b_wall: float, r_wall: float, stages: dict[str, float | None],
-             bare_stages: dict[str, float | None]) -> list[str]:
+def _reading(
+    f_wall: float,
+    b_wall: float,
+    r_wall: float,
+    stages: dict[str, float | None],
+    bare_stages: dict[str, float | None],
+) -> list[str]:
     server = stages.get(START) or 0.0
     validation = bare_stages.get("validate") or 0.0
     render = bare_stages.get("render") or 0.0
@@ -394,8 +501,10 @@ def _reading(f_wall: float, b_wall: float, r_wall: float, stages: dict[str, floa
         f"- Rendering, PDF included, costs {render:.1f} s.",
     ]
     if notify > 5:
-        out.append(f"- Notification took {notify:.1f} s: it failed and was retried (see the "
-                   "exit statuses above); that is not the pipeline's normal cost.")
+        out.append(
+            f"- Notification took {notify:.1f} s: it failed and was retried (see the "
+            "exit statuses above); that is not the pipeline's normal cost."
+        )
     return out
 
 

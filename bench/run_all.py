@@ -127,9 +127,14 @@ class Measure:
 def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> Measure:
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(["/usr/bin/time", "-v", "-o", tf.name, *cmd], env=env,
-                                cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        proc = subprocess.Popen(
+            ["/usr/bin/time", "-v", "-o", tf.name, *cmd],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         sampler = TreeSampler([proc.pid])
         out, err = proc.communicate()
         wall = time.perf_counter() - t0
@@ -153,9 +158,19 @@ def make_inboxes(top: Path, n: int) -> list[Path]:
 
 
 def register_dict(inboxes: list[Path], out: Path) -> dict[str, Any]:
-    return {"summary_to": str(out / "oversigt"), "source": "bench.toml", "inboxes": [
-        {"name": f"Kommune {p.name}", "inbox": str(p), "publish_to": str(out / "pub" / p.name),
-         "review_to": str(out / "rev" / p.name)} for p in inboxes]}
+    return {
+        "summary_to": str(out / "oversigt"),
+        "source": "bench.toml",
+        "inboxes": [
+            {
+                "name": f"Kommune {p.name}",
+                "inbox": str(p),
+                "publish_to": str(out / "pub" / p.name),
+                "review_to": str(out / "rev" / p.name),
+            }
+            for p in inboxes
+        ],
+    }
 
 
 def register_toml(inboxes: list[Path], out: Path, file_name: str = "register.toml") -> Path:
@@ -175,9 +190,22 @@ def mode_sequential(top: Path, inboxes: list[Path], k: int, rep: int) -> list[Me
     for i, inbox in enumerate(inboxes[:k]):
         where = top / f"seq-{rep}-{i}"
         (where / "home").mkdir(parents=True)
-        m = timed([str(BIN / "kvartal"), "run", "--quarter", QUARTER, "--inbox", str(inbox),
-                   "--publish-to", str(where / "pub"), "--review-to", str(where / "rev")],
-                  _env(PREFECT_HOME=str(where / "home")), REPO)
+        m = timed(
+            [
+                str(BIN / "kvartal"),
+                "run",
+                "--quarter",
+                QUARTER,
+                "--inbox",
+                str(inbox),
+                "--publish-to",
+                str(where / "pub"),
+                "--review-to",
+                str(where / "rev"),
+            ],
+            _env(PREFECT_HOME=str(where / "home")),
+            REPO,
+        )
         print(f"  (a) kvartal run {inbox.name}: {m.wall:.1f} s", flush=True)
         out.append(m)
     return out
@@ -187,10 +215,15 @@ def mode_local(top: Path, inboxes: list[Path], tag: str) -> Measure:
     where = top / f"local-{tag}"
     register = register_toml(inboxes, where)
     (where / "home").mkdir()
-    m = timed([str(BIN / "kvartal"), "run-all", "--quarter", QUARTER, "--register",
-               str(register)], _env(PREFECT_HOME=str(where / "home")), REPO)
-    print(f"  (b') kvartal run-all, {len(inboxes)} inboxes: {m.wall:.1f} s, "
-          f"CPU {m.cpu:.1f} s", flush=True)
+    m = timed(
+        [str(BIN / "kvartal"), "run-all", "--quarter", QUARTER, "--register", str(register)],
+        _env(PREFECT_HOME=str(where / "home")),
+        REPO,
+    )
+    print(
+        f"  (b') kvartal run-all, {len(inboxes)} inboxes: {m.wall:.1f} s, CPU {m.cpu:.1f} s",
+        flush=True,
+    )
     return m
 
 
@@ -202,9 +235,19 @@ class Server:
         self.api = f"http://127.0.0.1:{self.port}/api"
         self.log = (self.home / "server.log").open("wb")
         self.proc = subprocess.Popen(
-            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port",
-             str(self.port)], stdout=self.log, stderr=subprocess.STDOUT,
-            env=_env(PREFECT_HOME=str(self.home), PREFECT_SERVER_UI_ENABLED="false"))
+            [
+                str(BIN / "prefect"),
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=_env(PREFECT_HOME=str(self.home), PREFECT_SERVER_UI_ENABLED="false"),
+        )
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             try:
@@ -222,8 +265,7 @@ class Server:
         self.proc.wait(timeout=30)
 
 
-def mode_workers(top: Path, server: Server, inboxes: list[Path], workers: int,
-                 tag: str) -> Measure:
+def mode_workers(top: Path, server: Server, inboxes: list[Path], workers: int, tag: str) -> Measure:
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
     from prefect.deployments import run_deployment
@@ -233,17 +275,38 @@ def mode_workers(top: Path, server: Server, inboxes: list[Path], workers: int,
     for n in range(workers):
         folder = where / f"worker{n}"
         (folder / "home").mkdir(parents=True)
-        procs.append(subprocess.Popen(
-            [str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--name",
-             f"bench-{tag}-{n}", "--limit", "1"], cwd=folder,
-            stdout=(folder / "worker.log").open("wb"), stderr=subprocess.STDOUT,
-            env=server.env(PREFECT_HOME=str(folder / "home"), PREFECT_WORKER_QUERY_SECONDS="1")))
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(BIN / "prefect"),
+                    "worker",
+                    "start",
+                    "--pool",
+                    POOL,
+                    "--name",
+                    f"bench-{tag}-{n}",
+                    "--limit",
+                    "1",
+                ],
+                cwd=folder,
+                stdout=(folder / "worker.log").open("wb"),
+                stderr=subprocess.STDOUT,
+                env=server.env(PREFECT_HOME=str(folder / "home"), PREFECT_WORKER_QUERY_SECONDS="1"),
+            )
+        )
     time.sleep(8)  # the workers' own start is not part of a quarter's run
     sampler = TreeSampler([p.pid for p in procs])
     t0 = time.perf_counter()
-    run = run_deployment("quarterly-reports/bench", timeout=0, as_subflow=False, parameters={
-        "quarter": QUARTER, "inbox_register": register_dict(inboxes, where),
-        "shards": workers})
+    run = run_deployment(
+        "quarterly-reports/bench",
+        timeout=0,
+        as_subflow=False,
+        parameters={
+            "quarter": QUARTER,
+            "inbox_register": register_dict(inboxes, where),
+            "shards": workers,
+        },
+    )
     assert not isinstance(run, type(None))
     with get_client(sync_client=True) as client:
         while True:
@@ -253,11 +316,18 @@ def mode_workers(top: Path, server: Server, inboxes: list[Path], workers: int,
             time.sleep(0.5)
         wall = time.perf_counter() - t0
         peaks = sampler.stop()
-        children = [(r.name, r.start_time.timestamp(), r.end_time.timestamp(),
-                     r.total_run_time.total_seconds())
-                    for r in client.read_flow_runs(flow_run_filter=FlowRunFilter(
-                        name=FlowRunFilterName(like_="Kommune k")), limit=200)
-                    if r.start_time and r.end_time and str(where) in json.dumps(r.parameters)]
+        children = [
+            (
+                r.name,
+                r.start_time.timestamp(),
+                r.end_time.timestamp(),
+                r.total_run_time.total_seconds(),
+            )
+            for r in client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_="Kommune k")), limit=200
+            )
+            if r.start_time and r.end_time and str(where) in json.dumps(r.parameters)
+        ]
     for p in procs:
         p.terminate()
     for p in procs:
@@ -267,8 +337,11 @@ def mode_workers(top: Path, server: Server, inboxes: list[Path], workers: int,
             p.kill()
             p.wait()
     ok = state.is_completed()
-    print(f"  ({'b' if workers == 1 else 'c'}) {workers} worker(s): {wall:.1f} s, "
-          f"{state.name}, peak {max(peaks.values()):.0f} MB", flush=True)
+    print(
+        f"  ({'b' if workers == 1 else 'c'}) {workers} worker(s): {wall:.1f} s, "
+        f"{state.name}, peak {max(peaks.values()):.0f} MB",
+        flush=True,
+    )
     return Measure(wall, None, list(peaks.values()), 0 if ok else 1, children)
 
 
@@ -281,8 +354,12 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--inboxes", type=int, default=24)
     ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--sequential", type=int, default=6,
-                    help="kvartal runs per repetition in mode (a); the median × inboxes")
+    ap.add_argument(
+        "--sequential",
+        type=int,
+        default=6,
+        help="kvartal runs per repetition in mode (a); the median × inboxes",
+    )
     ap.add_argument("--out", default=str(REPO / "docs" / "benchmarks.md"))
     args = ap.parse_args()
 
@@ -293,14 +370,28 @@ def main() -> int:
     server = Server(top)
     os.environ["PREFECT_API_URL"] = server.api
     os.environ["PREFECT_HOME"] = str(server.home)
-    subprocess.run([str(BIN / "prefect"), "work-pool", "create", POOL, "--type", "process"],
-                   env=server.env(), check=True, capture_output=True)
+    subprocess.run(
+        [str(BIN / "prefect"), "work-pool", "create", POOL, "--type", "process"],
+        env=server.env(),
+        check=True,
+        capture_output=True,
+    )
     # The deployments are named after the register's file: bench.toml -> quarterly-reports/bench.
     # Each measurement passes its own register (fresh output folders) as a parameter.
     deployed = subprocess.run(
-        [str(BIN / "kvartal"), "deploy", "--register",
-         str(register_toml(inboxes, top / "deploy", "bench.toml")), "--work-pool", POOL],
-        env=server.env(), cwd=top, capture_output=True, text=True)
+        [
+            str(BIN / "kvartal"),
+            "deploy",
+            "--register",
+            str(register_toml(inboxes, top / "deploy", "bench.toml")),
+            "--work-pool",
+            POOL,
+        ],
+        env=server.env(),
+        cwd=top,
+        capture_output=True,
+        text=True,
+    )
     if deployed.returncode != 0:
         raise SystemExit(deployed.stderr)
 
@@ -320,14 +411,21 @@ def main() -> int:
     finally:
         server.stop()
     load_after = os.getloadavg()
-    sample = [top / "seq-0-0" / "pub", top / "local-all-0" / "pub" / inboxes[0].name,
-              top / "workers-one-0" / "pub" / inboxes[0].name,
-              top / "workers-two-0" / "pub" / inboxes[0].name]
-    prints = {(p / QUARTER / "fulfilment.json").read_bytes()
-              for p in sample if (p / QUARTER / "fulfilment.json").exists()}
+    sample = [
+        top / "seq-0-0" / "pub",
+        top / "local-all-0" / "pub" / inboxes[0].name,
+        top / "workers-one-0" / "pub" / inboxes[0].name,
+        top / "workers-two-0" / "pub" / inboxes[0].name,
+    ]
+    prints = {
+        (p / QUARTER / "fulfilment.json").read_bytes()
+        for p in sample
+        if (p / QUARTER / "fulfilment.json").exists()
+    }
     args.same = f"{len(sample)} copies, {len(prints)} distinct" if prints else "not compared"
-    write_report(Path(args.out), args, started, load_before, load_after, seq, local24, local4,
-                 one, two)
+    write_report(
+        Path(args.out), args, started, load_before, load_after, seq, local24, local4, one, two
+    )
     shutil.rmtree(top, ignore_errors=True)
     return 0
 
@@ -351,14 +449,25 @@ def _child_split(ms: list[Measure]) -> tuple[float, float, float]:
     return med(firsts), med(rest), float(len(rest) + len(firsts))
 
 
-def write_report(out: Path, args: argparse.Namespace, started: datetime,
-                 load_before: tuple[float, float, float], load_after: tuple[float, float, float],
-                 seq: list[Measure], local24: list[Measure], local4: list[Measure],
-                 one: list[Measure], two: list[Measure]) -> None:
+def write_report(
+    out: Path,
+    args: argparse.Namespace,
+    started: datetime,
+    load_before: tuple[float, float, float],
+    load_after: tuple[float, float, float],
+    seq: list[Measure],
+    local24: list[Measure],
+    local4: list[Measure],
+    one: list[Measure],
+    two: list[Measure],
+) -> None:
     n = args.inboxes
     a = med([m.wall for m in seq]) * n
-    b, c, b_local = med([m.wall for m in one]), med([m.wall for m in two]), \
-        med([m.wall for m in local24])
+    b, c, b_local = (
+        med([m.wall for m in one]),
+        med([m.wall for m in two]),
+        med([m.wall for m in local24]),
+    )
     cpu24, cpu4 = med([m.cpu or 0 for m in local24]), med([m.cpu or 0 for m in local4])
     marginal = (cpu24 - cpu4) / (n - 4)
     seq_cpu = med([m.cpu or 0 for m in seq])
@@ -407,14 +516,21 @@ def write_report(out: Path, args: argparse.Namespace, started: datetime,
         f"| an inbox's child flow run, the first in its process (median) | {first:.1f} s | | |",
         f"| an inbox's child flow run, the others (median) | {rest:.1f} s | | |",
         f"| {QUARTER}/fulfilment.json of inbox k00 from (a), (b'), (b), (c) | {args.same} | "
-        "byte for byte the same | " + ("yes" if args.same.endswith(" 1 distinct") else "no")
-        + " |",
+        "byte for byte the same | " + ("yes" if args.same.endswith(" 1 distinct") else "no") + " |",
     ]
-    section = "\n".join([MARK_BEGIN, "## Many inboxes: `run-all` and workers",
-                         "", "Written by `bench/run_all.py` "
-                         f"(`.venv/bin/python bench/run_all.py --inboxes {n} --repeat "
-                         f"{args.repeat} --sequential {args.sequential}`).", "", *rows,
-                         MARK_END])
+    section = "\n".join(
+        [
+            MARK_BEGIN,
+            "## Many inboxes: `run-all` and workers",
+            "",
+            "Written by `bench/run_all.py` "
+            f"(`.venv/bin/python bench/run_all.py --inboxes {n} --repeat "
+            f"{args.repeat} --sequential {args.sequential}`).",
+            "",
+            *rows,
+            MARK_END,
+        ]
+    )
     text = out.read_text("utf-8") if out.exists() else "# Benchmarks\n"
     if MARK_BEGIN in text:
         head, rest_ = text.split(MARK_BEGIN, 1)

@@ -54,20 +54,25 @@ def absolute_locations() -> Locations:
     cfg = settings()
     notes: list[str] = []
     out: dict[str, str] = {}
-    for var, value in (("KVARTAL_INBOX", cfg.inbox), ("KVARTAL_PUBLISH_TO", cfg.publish_to),
-                       ("KVARTAL_REVIEW_TO", cfg.review_to)):
+    for var, value in (
+        ("KVARTAL_INBOX", cfg.inbox),
+        ("KVARTAL_PUBLISH_TO", cfg.publish_to),
+        ("KVARTAL_REVIEW_TO", cfg.review_to),
+    ):
         if "://" in value or Path(value).is_absolute():
             out[var] = value
             continue
         absolute = str(Path(value).resolve())
         notes.append(f"{var}={value!r} er en relativ mappe; registreret som {absolute}")
         out[var] = absolute
-    return Locations(out["KVARTAL_INBOX"], out["KVARTAL_PUBLISH_TO"], out["KVARTAL_REVIEW_TO"],
-                     notes)
+    return Locations(
+        out["KVARTAL_INBOX"], out["KVARTAL_PUBLISH_TO"], out["KVARTAL_REVIEW_TO"], notes
+    )
 
 
-def quarterly_deployment(work_pool: str | None = None,
-                         locations: Locations | None = None) -> RunnerDeployment:
+def quarterly_deployment(
+    work_pool: str | None = None, locations: Locations | None = None
+) -> RunnerDeployment:
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
@@ -103,9 +108,11 @@ def deadline_deployment(work_pool: str | None = None) -> RunnerDeployment:
     deployment = approval_deadline.to_deployment(
         name=DEADLINE_DEPLOYMENT,
         description="Fristen for en operatørs beslutning: registrer og fortæl, hvis den "
-                    "overskrides.",
-        work_pool_name=work_pool, tags=["kvartal"],
-        entrypoint_type=EntrypointType.MODULE_PATH)
+        "overskrides.",
+        work_pool_name=work_pool,
+        tags=["kvartal"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
     assert not inspect.isawaitable(deployment)
     return deployment
 
@@ -124,22 +131,26 @@ def check_server(work_pool: str) -> None:
         raise DeployError(
             "PREFECT_API_URL er ikke sat: deploy skal registrere hos den Prefect-server, som "
             "workerne henter kørsler fra (fx PREFECT_API_URL=http://127.0.0.1:4200/api). "
-            "Uden den ville registreringen gå til en midlertidig server, der forsvinder.")
+            "Uden den ville registreringen gå til en midlertidig server, der forsvinder."
+        )
     from prefect import get_client
     from prefect.exceptions import ObjectNotFound
 
     with get_client(sync_client=True) as client:
         problem = client.api_healthcheck()
         if problem is not None:
-            raise DeployError(f"Prefect-serveren ved PREFECT_API_URL={url} svarer ikke "
-                              f"({problem}). Start den med `prefect server start`.")
+            raise DeployError(
+                f"Prefect-serveren ved PREFECT_API_URL={url} svarer ikke "
+                f"({problem}). Start den med `prefect server start`."
+            )
         try:
             client.read_work_pool(work_pool)
         except ObjectNotFound:
             raise DeployError(
                 f"Work poolen {work_pool!r} findes ikke hos {url}. Opret den med "
                 f"`prefect work-pool create {work_pool} --type process`, eller vælg en anden "
-                "med --work-pool eller KVARTAL_WORK_POOL.") from None
+                "med --work-pool eller KVARTAL_WORK_POOL."
+            ) from None
 
 
 def deploy(work_pool: str | None = None) -> list[str]:
@@ -151,11 +162,13 @@ def deploy(work_pool: str | None = None) -> list[str]:
     deployment = quarterly_deployment(pool, locations)
     deployment_id = deployment.apply()
     deadline_deployment(pool).apply()
-    return [*locations.notes,
-            f"{FLOW_NAME}/{DEPLOYMENT_NAME} registreret hos {api_url()} ({deployment_id}); "
-            f"cron {cfg.schedule_cron!r} i {cfg.timezone}; koden hentes som modulet "
-            f"{ENTRYPOINT}; kørslerne afvikles af en worker i work poolen {pool!r} "
-            f"(`prefect worker start --pool {pool}`)"]
+    return [
+        *locations.notes,
+        f"{FLOW_NAME}/{DEPLOYMENT_NAME} registreret hos {api_url()} ({deployment_id}); "
+        f"cron {cfg.schedule_cron!r} i {cfg.timezone}; koden hentes som modulet "
+        f"{ENTRYPOINT}; kørslerne afvikles af en worker i work poolen {pool!r} "
+        f"(`prefect worker start --pool {pool}`)",
+    ]
 
 
 def serve() -> None:

@@ -28,8 +28,9 @@ def deployment_name(register: Register) -> str:
     return slug(Path(register.source).stem) if register.source else "register"
 
 
-def register_deployments(register: Register, work_pool: str,
-                         shards: int | None = None) -> list[RunnerDeployment]:
+def register_deployments(
+    register: Register, work_pool: str, shards: int | None = None
+) -> list[RunnerDeployment]:
     from prefect.schedules import Cron
     from prefect.types.entrypoint import EntrypointType
 
@@ -40,26 +41,37 @@ def register_deployments(register: Register, work_pool: str,
     shard_name = f"quarterly-reports-shard/{name}"
     approval_name = f"quarterly-report/{name}-godkendelse"
     parts = shards if shards is not None else settings().shards
-    common: dict[str, Any] = {"work_pool_name": work_pool, "tags": ["kvartal", f"register:{name}"],
-              "entrypoint_type": EntrypointType.MODULE_PATH}
+    common: dict[str, Any] = {
+        "work_pool_name": work_pool,
+        "tags": ["kvartal", f"register:{name}"],
+        "entrypoint_type": EntrypointType.MODULE_PATH,
+    }
     candidates = [
         quarterly_reports.to_deployment(
             name=name,
             description=f"Alle {len(register.inboxes)} indbakker i {register.source}: "
-                        "kvartalsrapporterne og operatørernes oversigt.",
-            schedules=[Cron(settings().register_cron,
-                            timezone=settings().timezone)],
-            parameters={"inbox_register": register.to_dict(), "shards": parts,
-                        "shard_deployment": shard_name, "approval_deployment": approval_name},
-            **common),
+            "kvartalsrapporterne og operatørernes oversigt.",
+            schedules=[Cron(settings().register_cron, timezone=settings().timezone)],
+            parameters={
+                "inbox_register": register.to_dict(),
+                "shards": parts,
+                "shard_deployment": shard_name,
+                "approval_deployment": approval_name,
+            },
+            **common,
+        ),
         quarterly_reports_shard.to_deployment(
-            name=name, description="En andel af registrets indbakker; startes af "
-                                   f"quarterly-reports/{name}.", **common),
+            name=name,
+            description=f"En andel af registrets indbakker; startes af quarterly-reports/{name}.",
+            **common,
+        ),
         quarterly_report.to_deployment(
             name=f"{name}-godkendelse",
             description="Én blokeret indbakke, der venter på en operatørs beslutning; "
-                        f"startes af quarterly-reports/{name}.",
-            parameters={"interactive": False}, **common),
+            f"startes af quarterly-reports/{name}.",
+            parameters={"interactive": False},
+            **common,
+        ),
     ]
     made: list[RunnerDeployment] = []
     for deployment in candidates:
@@ -68,18 +80,23 @@ def register_deployments(register: Register, work_pool: str,
     return made
 
 
-def deploy_register(register: Register, work_pool: str | None,
-                    shards: int | None = None) -> list[str]:
+def deploy_register(
+    register: Register, work_pool: str | None, shards: int | None = None
+) -> list[str]:
     """Register the three deployments with the server at PREFECT_API_URL; say what was done."""
     if not work_pool:
-        raise ValueError("--register kræver --work-pool: registrets kørsler fordeles på en "
-                         "work pools workers (opret den med `prefect work-pool create "
-                         "<navn> --type process`)")
+        raise ValueError(
+            "--register kræver --work-pool: registrets kørsler fordeles på en "
+            "work pools workers (opret den med `prefect work-pool create "
+            "<navn> --type process`)"
+        )
     lines = []
     for deployment in register_deployments(register, work_pool, shards):
         deployment_id = deployment.apply()
         lines.append(f"{deployment.flow_name}/{deployment.name} registreret ({deployment_id})")
-    lines.append(f"cron {settings().register_cron!r} i {settings().timezone}; "
-                 f"{len(register.inboxes)} indbakker; kørslerne afvikles af work pool "
-                 f"{work_pool!r}")
+    lines.append(
+        f"cron {settings().register_cron!r} i {settings().timezone}; "
+        f"{len(register.inboxes)} indbakker; kørslerne afvikles af work pool "
+        f"{work_pool!r}"
+    )
     return lines

@@ -31,21 +31,35 @@ def approval_deadline(flow_run_id: str, quarter: str, review_to: str, deadline: 
     logger = get_run_logger()
     q, due = Quarter.parse(quarter), datetime.fromisoformat(deadline)
     url = run_url(flow_run_id)
-    message = (f"{q}: ingen beslutning inden fristen {deadline_text(due)}; intet er udgivet. "
-               "Ret fejlene eller skriv afvigelserne i afvigelser.csv, og kør kvartalet igen.")
+    message = (
+        f"{q}: ingen beslutning inden fristen {deadline_text(due)}; intet er udgivet. "
+        "Ret fejlene eller skriv afvigelserne i afvigelser.csv, og kør kvartalet igen."
+    )
     with get_client(sync_client=True) as client:
         state = client.read_flow_run(UUID(flow_run_id)).state
         if state is not None and state.is_paused():
-            client.set_flow_run_state(UUID(flow_run_id), Failed(name="Frist overskredet",
-                                                                message=message), force=True)
-        elif not (state is not None and state.is_failed()
-                  and PREFECT_TIMEOUT_MESSAGE in (state.message or "")):
-            logger.info("%s: beslutningen blev truffet inden fristen (%s)", q,
-                        state.name if state else "?")
+            client.set_flow_run_state(
+                UUID(flow_run_id), Failed(name="Frist overskredet", message=message), force=True
+            )
+        elif not (
+            state is not None
+            and state.is_failed()
+            and PREFECT_TIMEOUT_MESSAGE in (state.message or "")
+        ):
+            logger.info(
+                "%s: beslutningen blev truffet inden fristen (%s)", q, state.name if state else "?"
+            )
             return "besluttet"
-    record = record_decision(open_storage(review_to), q, flow_run_id, "frist_overskredet",
-                             None, f"Ingen beslutning inden fristen {deadline_text(due)}", [],
-                             url)
+    record = record_decision(
+        open_storage(review_to),
+        q,
+        flow_run_id,
+        "frist_overskredet",
+        None,
+        f"Ingen beslutning inden fristen {deadline_text(due)}",
+        [],
+        url,
+    )
     operator_mail.send(*operator_mail.timed_out(q, due, record, url))
     logger.warning(message)
     return "frist_overskredet"

@@ -54,8 +54,7 @@ class QuarterBlocked(Exception):
 
     def __init__(self, quarter: Quarter, problems: list[Problem], review: str, why: str = ""):
         self.quarter, self.problems, self.review = quarter, problems, review
-        super().__init__(
-            f"{quarter}: {len(problems)} fejl blokerer udgivelsen{why}. Se {review}")
+        super().__init__(f"{quarter}: {len(problems)} fejl blokerer udgivelsen{why}. Se {review}")
 
 
 @dataclass
@@ -132,15 +131,35 @@ def quarterly_report(
         who, why = answer.godkendt_af, answer.begrundelse
         chosen = list(answer.afvigelser)
         approved = answer.beslutning == "godkend"
-        record = record_decision(open_storage(review_to), report_quarter, run_id or "",
-                                 "godkend" if approved else "afvis", who, why,
-                                 chosen if approved else [], url)
-        _tell(*operator_mail.decided(report_quarter, "godkend" if approved else "afvis",
-                                     who, why, chosen if approved else [], record, url))
+        record = record_decision(
+            open_storage(review_to),
+            report_quarter,
+            run_id or "",
+            "godkend" if approved else "afvis",
+            who,
+            why,
+            chosen if approved else [],
+            url,
+        )
+        _tell(
+            *operator_mail.decided(
+                report_quarter,
+                "godkend" if approved else "afvis",
+                who,
+                why,
+                chosen if approved else [],
+                record,
+                url,
+            )
+        )
         if not approved:
-            return Failed(name="Afvist", message=(
-                f"{report_quarter}: udgivelsen er afvist af {who}: {why}. Intet er udgivet. "
-                f"Beslutningen er registreret i {record}"))
+            return Failed(
+                name="Afvist",
+                message=(
+                    f"{report_quarter}: udgivelsen er afvist af {who}: {why}. Intet er udgivet. "
+                    f"Beslutningen er registreret i {record}"
+                ),
+            )
         waivers = waivers_for(validation.blocking, chosen, why, who)
         key = append_waivers(open_storage(inbox), report_quarter, waivers)
         logger.info("%d afvigelser godkendt af %s skrevet i %s", len(waivers), who, key)
@@ -148,47 +167,83 @@ def quarterly_report(
         frames, validation = _fresh(validate_inputs)(inputs)
         review = _fresh(write_review_files)(validation, inputs, review_to)
         if validation.blocking:
-            return _stop(report_quarter, str(QuarterBlocked(
-                report_quarter, validation.blocking, review,
-                " (også efter godkendelsen: ikke alle fejl er godkendt)")), url)
+            return _stop(
+                report_quarter,
+                str(
+                    QuarterBlocked(
+                        report_quarter,
+                        validation.blocking,
+                        review,
+                        " (også efter godkendelsen: ikke alle fejl er godkendt)",
+                    )
+                ),
+                url,
+            )
 
-    fulfilment = calculate_fulfilment(frames, report_quarter, validation.excluded,
-                                      run_settings.at_risk)
+    fulfilment = calculate_fulfilment(
+        frames, report_quarter, validation.excluded, run_settings.at_risk
+    )
     rows = account_rows(frames, fulfilment, validation)  # fails on a row that would vanish
     source_print = fingerprint(inputs.sources, run_settings.as_dict())
     planned = plan_version(publish_to, report_quarter, source_print)
     if planned.already:
-        logger.info("%s er allerede udgivet som version %d med samme indhold", report_quarter,
-                    planned.version)
+        logger.info(
+            "%s er allerede udgivet som version %d med samme indhold",
+            report_quarter,
+            planned.version,
+        )
     # The publication time comes from the plan, never the clock: a run that finishes what
     # an interrupted run began renders the very bytes it wrote.
-    files = {} if planned.already else render_report(
-        report_quarter, planned.version, planned.published_at, fulfilment, validation)
+    files = (
+        {}
+        if planned.already
+        else render_report(
+            report_quarter, planned.version, planned.published_at, fulfilment, validation
+        )
+    )
     # Publishing again with the same fingerprint writes nothing, but finishes a copy that
     # an interrupted run left half done.
-    published = publish_report(publish_to, report_quarter, planned, files, source_print, {
-        "sources": [asdict(s) for s in inputs.sources],
-        "waivers": [{**w.to_json(), "problem": p.to_json()} for p, w in validation.waived],
-        "warnings": len(validation.warnings),
-        "rows": rows.counts(),
-        "run_id": run_id,
-        "kvartal_version": kvartal_version(),
-        "git_revision": git_revision(),
-    }, fulfilment, validation)
+    published = publish_report(
+        publish_to,
+        report_quarter,
+        planned,
+        files,
+        source_print,
+        {
+            "sources": [asdict(s) for s in inputs.sources],
+            "waivers": [{**w.to_json(), "problem": p.to_json()} for p, w in validation.waived],
+            "warnings": len(validation.warnings),
+            "rows": rows.counts(),
+            "run_id": run_id,
+            "kvartal_version": kvartal_version(),
+            "git_revision": git_revision(),
+        },
+        fulfilment,
+        validation,
+    )
     # Whatever this run published, recipients get what the ledger says they are owed for
     # every published version (a killed run or a mail server that was down is made good).
     # The report is out whatever the mail server does: a delivery failure is logged and
     # told, not turned into a failed publication; the next run sends what is missing.
-    delivery = notify_recipients(publish_to, review_to, report_quarter, fulfilment,
-                                 return_state=True)
+    delivery = notify_recipients(
+        publish_to, review_to, report_quarter, fulfilment, return_state=True
+    )
     if delivery.is_failed():
-        logger.error("E-mail til modtagerne mislykkedes: %s",
-                     delivery.result(raise_on_failure=False))
-    logger.info("Rapporten for %s, version %d: %s", report_quarter, published.version,
-                published.location)
-    return Outcome(str(report_quarter), published.version, published.created,
-                   published.location, review, len(validation.warnings),
-                   len(validation.waived)).to_dict()
+        logger.error(
+            "E-mail til modtagerne mislykkedes: %s", delivery.result(raise_on_failure=False)
+        )
+    logger.info(
+        "Rapporten for %s, version %d: %s", report_quarter, published.version, published.location
+    )
+    return Outcome(
+        str(report_quarter),
+        published.version,
+        published.created,
+        published.location,
+        review,
+        len(validation.warnings),
+        len(validation.waived),
+    ).to_dict()
 
 
 def scheduled_quarter() -> Quarter:
@@ -200,8 +255,9 @@ def _tell(subject: str, text: str, durable: bool = False) -> None:
     """Mail the operators; a mail server that is down is logged, never the run's end."""
     state = _durable(notify_operators, durable)(subject, text, return_state=True)
     if state.is_failed():
-        get_run_logger().error("E-mail til operatørerne mislykkedes: %s",
-                               state.result(raise_on_failure=False))
+        get_run_logger().error(
+            "E-mail til operatørerne mislykkedes: %s", state.result(raise_on_failure=False)
+        )
 
 
 def _stop(quarter: Quarter, message: str, url: str | None) -> State[Any]:
@@ -211,8 +267,14 @@ def _stop(quarter: Quarter, message: str, url: str | None) -> State[Any]:
     return Failed(message=message)
 
 
-def await_operator(quarter: Quarter, validation: ValidationResult, review: str,
-                   review_to: str, run_id: str | None, url: str | None) -> Any:
+def await_operator(
+    quarter: Quarter,
+    validation: ValidationResult,
+    review: str,
+    review_to: str,
+    run_id: str | None,
+    url: str | None,
+) -> Any:
     """Suspend the run until an operator decides; returns the decision form's answer.
 
     The first execution tells the operators, schedules the deadline's check and suspends
@@ -225,8 +287,14 @@ def await_operator(quarter: Quarter, validation: ValidationResult, review: str,
     problems = [p for p in validation.blocking if waivable(p)]
     _tell(*operator_mail.waiting(quarter, problems, review, url, deadline), durable=True)
     form = decision_form(validation.blocking, quarter, review, url, deadline)
-    logger.warning("%s: %d fejl; kørslen venter på en operatørs beslutning i Prefect "
-                   "(frist %s)", quarter, len(problems), deadline.isoformat())
+    logger.warning(
+        "%s: %d fejl; kørslen venter på en operatørs beslutning i Prefect (frist %s)",
+        quarter,
+        len(problems),
+        deadline.isoformat(),
+    )
     return suspend_flow_run(
-        wait_for_input=form, key=DECISION_KEY,
-        timeout=timeout + int(PREFECT_TIMEOUT_GRACE.total_seconds()))
+        wait_for_input=form,
+        key=DECISION_KEY,
+        timeout=timeout + int(PREFECT_TIMEOUT_GRACE.total_seconds()),
+    )

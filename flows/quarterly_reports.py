@@ -69,8 +69,7 @@ def ensure_limits(register: Register) -> None:
     from prefect import get_client
     from prefect.exceptions import ObjectNotFound
 
-    sizes = {"s3": settings().s3_concurrency,
-             "smtp": settings().smtp_concurrency}
+    sizes = {"s3": settings().s3_concurrency, "smtp": settings().smtp_concurrency}
     wanted = {name for entry in register.inboxes for name in limit_names(entry)}
     with get_client(sync_client=True) as client:
         for name in sorted(wanted):
@@ -81,7 +80,8 @@ def ensure_limits(register: Register) -> None:
 
                 kind = name.split("-")[1]
                 client.create_global_concurrency_limit(
-                    GlobalConcurrencyLimitCreate(name=name, limit=sizes[kind]))
+                    GlobalConcurrencyLimitCreate(name=name, limit=sizes[kind])
+                )
 
 
 def outcome_of(entry: InboxEntry, state: State[Any]) -> InboxOutcome:
@@ -89,27 +89,41 @@ def outcome_of(entry: InboxEntry, state: State[Any]) -> InboxOutcome:
     if state.is_completed():
         result = state.result()
         assert isinstance(result, dict)
-        return InboxOutcome(entry.name, "udgivet", version=result["version"],
-                            already_published=not result["published"],
-                            report=result["report"], review=result["review"],
-                            warnings=result["warnings"], flow_run_id=run_id)
+        return InboxOutcome(
+            entry.name,
+            "udgivet",
+            version=result["version"],
+            already_published=not result["published"],
+            report=result["report"],
+            review=result["review"],
+            warnings=result["warnings"],
+            flow_run_id=run_id,
+        )
     exc = state.result(raise_on_failure=False)
     if isinstance(exc, QuarterBlocked):
-        return InboxOutcome(entry.name, "blokeret", errors=len(exc.problems), review=exc.review,
-                            flow_run_id=run_id)
+        return InboxOutcome(
+            entry.name, "blokeret", errors=len(exc.problems), review=exc.review, flow_run_id=run_id
+        )
     reason = str(exc) if isinstance(exc, BaseException) else (state.message or state.name)
     return InboxOutcome(entry.name, "fejl", reason=reason, flow_run_id=run_id)
 
 
-def run_inbox(entry: InboxEntry, quarter: Quarter,
-              approval_deployment: str | None = None) -> InboxOutcome:
+def run_inbox(
+    entry: InboxEntry, quarter: Quarter, approval_deployment: str | None = None
+) -> InboxOutcome:
     """One inbox as `kvartal run` would run it, as a child flow run of the current flow."""
     logger = get_run_logger()
     child = quarterly_report.with_options(flow_run_name=f"{entry.name} {quarter}")
     try:
         with concurrency(limit_names(entry), occupy=1, strict=False):
-            state = child(quarter=str(quarter), inbox=entry.inbox, publish_to=entry.publish_to,
-                          review_to=entry.review_to, interactive=True, return_state=True)
+            state = child(
+                quarter=str(quarter),
+                inbox=entry.inbox,
+                publish_to=entry.publish_to,
+                review_to=entry.review_to,
+                interactive=True,
+                return_state=True,
+            )
         outcome = outcome_of(entry, state)
     except Exception as exc:  # recorded as this inbox's failure; the next inbox still runs
         logger.exception("%s: kørslen kunne ikke gennemføres", entry.name)
@@ -125,16 +139,24 @@ def await_approval_elsewhere(entry: InboxEntry, quarter: Quarter, deployment: st
     from prefect.deployments import run_deployment
 
     run = run_deployment(
-        deployment, timeout=0, flow_run_name=f"{entry.name} {quarter} (godkendelse)",
-        parameters={"quarter": str(quarter), "inbox": entry.inbox,
-                    "publish_to": entry.publish_to, "review_to": entry.review_to,
-                    "interactive": False})
+        deployment,
+        timeout=0,
+        flow_run_name=f"{entry.name} {quarter} (godkendelse)",
+        parameters={
+            "quarter": str(quarter),
+            "inbox": entry.inbox,
+            "publish_to": entry.publish_to,
+            "review_to": entry.review_to,
+            "interactive": False,
+        },
+    )
     assert isinstance(run, FlowRun)  # called from sync code it is a value
     return f"venter på en operatørs godkendelse i kørslen {run.name} ({run.id})"
 
 
-def run_inboxes(entries: list[InboxEntry], quarter: Quarter,
-                approval_deployment: str | None = None) -> list[InboxOutcome]:
+def run_inboxes(
+    entries: list[InboxEntry], quarter: Quarter, approval_deployment: str | None = None
+) -> list[InboxOutcome]:
     return [run_inbox(e, quarter, approval_deployment) for e in entries]
 
 
@@ -145,29 +167,43 @@ def split(entries: tuple[InboxEntry, ...], parts: int) -> list[list[InboxEntry]]
 
 
 @flow(name="quarterly-reports-shard", log_prints=True)
-def quarterly_reports_shard(inboxes: list[dict[str, str]], quarter: str,
-                            approval_deployment: str | None = None) -> list[dict[str, Any]]:
+def quarterly_reports_shard(
+    inboxes: list[dict[str, str]], quarter: str, approval_deployment: str | None = None
+) -> list[dict[str, Any]]:
     """A share of the register, run on whichever worker picks it up."""
     q = Quarter.parse(quarter)
     outcomes = run_inboxes([InboxEntry(**e) for e in inboxes], q, approval_deployment)
     # The parent, possibly on another machine, reads the outcomes from this artifact: it
     # lives in Prefect's database, so no result storage has to be shared between machines.
-    create_table_artifact(key=SHARD_ARTIFACT.format(quarter=str(q).lower()),
-                          table=[o.to_dict() for o in outcomes],
-                          description=f"Delkørsel af registret for {q.label_da}")
+    create_table_artifact(
+        key=SHARD_ARTIFACT.format(quarter=str(q).lower()),
+        table=[o.to_dict() for o in outcomes],
+        description=f"Delkørsel af registret for {q.label_da}",
+    )
     return [o.to_dict() for o in outcomes]
 
 
-def submit_shard(deployment: str, entries: list[InboxEntry], quarter: Quarter, number: int,
-                 approval_deployment: str | None) -> UUID:
+def submit_shard(
+    deployment: str,
+    entries: list[InboxEntry],
+    quarter: Quarter,
+    number: int,
+    approval_deployment: str | None,
+) -> UUID:
     from dataclasses import asdict
 
     from prefect.deployments import run_deployment
 
     run = run_deployment(
-        deployment, timeout=0, flow_run_name=f"{quarter} del {number}",
-        parameters={"inboxes": [asdict(e) for e in entries], "quarter": str(quarter),
-                    "approval_deployment": approval_deployment})
+        deployment,
+        timeout=0,
+        flow_run_name=f"{quarter} del {number}",
+        parameters={
+            "inboxes": [asdict(e) for e in entries],
+            "quarter": str(quarter),
+            "approval_deployment": approval_deployment,
+        },
+    )
     assert isinstance(run, FlowRun)
     return run.id
 
@@ -190,12 +226,14 @@ def take_back(run_id: UUID) -> bool:
         if run.state is None or run.state.type != StateType.SCHEDULED:
             return False
         result: Any = client.set_flow_run_state(
-            run_id, Cancelled(message="ingen worker tog delen; forældrekørslen kører den selv"))
+            run_id, Cancelled(message="ingen worker tog delen; forældrekørslen kører den selv")
+        )
         return result.status == SetStateStatus.ACCEPT
 
 
-def collect_shard(run_id: UUID, entries: list[InboxEntry], quarter: Quarter,
-                  poll_seconds: float = 2.0) -> list[InboxOutcome]:
+def collect_shard(
+    run_id: UUID, entries: list[InboxEntry], quarter: Quarter, poll_seconds: float = 2.0
+) -> list[InboxOutcome]:
     """Wait for a submitted share to end; its inboxes' outcomes, or why there are none."""
     import json
 
@@ -212,9 +250,12 @@ def collect_shard(run_id: UUID, entries: list[InboxEntry], quarter: Quarter,
             if run.state is not None and run.state.is_final():
                 break
             time.sleep(poll_seconds)
-        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
-            flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]),
-            key=ArtifactFilterKey(any_=[SHARD_ARTIFACT.format(quarter=str(quarter).lower())])))
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]),
+                key=ArtifactFilterKey(any_=[SHARD_ARTIFACT.format(quarter=str(quarter).lower())]),
+            )
+        )
     found: dict[str, InboxOutcome] = {}
     for artifact in artifacts:
         rows = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
@@ -223,9 +264,16 @@ def collect_shard(run_id: UUID, entries: list[InboxEntry], quarter: Quarter,
             outcome = InboxOutcome.from_dict(row)
             found[outcome.name] = outcome
     state = run.state.name if run.state else "ukendt"
-    return [found.get(e.name) or InboxOutcome(
-        e.name, "fejl", reason=f"delkørslen {run.name} ({run_id}) endte som {state} uden "
-                               "et resultat for denne indbakke") for e in entries]
+    return [
+        found.get(e.name)
+        or InboxOutcome(
+            e.name,
+            "fejl",
+            reason=f"delkørslen {run.name} ({run_id}) endte som {state} uden "
+            "et resultat for denne indbakke",
+        )
+        for e in entries
+    ]
 
 
 @task(name="write-summary", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
@@ -251,11 +299,15 @@ def quarterly_reports(
     q = Quarter.parse(quarter) if quarter else scheduled_quarter()
     ensure_limits(reg)
     parts = split(reg.inboxes, shards if shard_deployment else 1)
-    submitted = [(submit_shard(shard_deployment, part, q, n, approval_deployment), part)
-                 for n, part in enumerate(parts[1:], start=2) if shard_deployment]
+    submitted = [
+        (submit_shard(shard_deployment, part, q, n, approval_deployment), part)
+        for n, part in enumerate(parts[1:], start=2)
+        if shard_deployment
+    ]
     if submitted:
-        logger.info("%d indbakker fordelt på %d dele; del 1 køres her", len(reg.inboxes),
-                    len(parts))
+        logger.info(
+            "%d indbakker fordelt på %d dele; del 1 køres her", len(reg.inboxes), len(parts)
+        )
     outcomes = run_inboxes(parts[0], q, approval_deployment)
     for shard_id, part in submitted:
         if take_back(shard_id):
@@ -268,8 +320,11 @@ def quarterly_reports(
 
     run_id = str(runtime.flow_run.id) if runtime.flow_run.id else None
     summary = summary_json(q, outcomes, reg.source, run_id)
-    create_table_artifact(key=f"kvartal-{str(q).lower()}-oversigt", table=table_rows(outcomes),
-                          description=f"Oversigt over registrets indbakker, {q.label_da}")
+    create_table_artifact(
+        key=f"kvartal-{str(q).lower()}-oversigt",
+        table=table_rows(outcomes),
+        description=f"Oversigt over registrets indbakker, {q.label_da}",
+    )
     state = write_summary_files(reg.summary_to, summary, return_state=True)
     if not state.is_completed():
         raise SummaryNotWritten(outcomes, str(state.result(raise_on_failure=False)))

@@ -32,8 +32,11 @@ class Accounting:
 
     def counts(self) -> dict[str, int]:
         """For the manifest: how many rows were read, used, and named by a problem."""
-        return {"rows_read": self.rows_read, "rows_used": self.rows_used,
-                "rows_with_problems": self.rows_with_problems}
+        return {
+            "rows_read": self.rows_read,
+            "rows_used": self.rows_used,
+            "rows_with_problems": self.rows_with_problems,
+        }
 
 
 class UnaccountedRows(RuntimeError):
@@ -41,12 +44,14 @@ class UnaccountedRows(RuntimeError):
 
     def __init__(self, rows: list[tuple[str, str | None, int]]) -> None:
         self.rows = rows
-        listed = "; ".join(f"{file}{':' + sheet if sheet else ''} række {row}"
-                           for file, sheet, row in rows[:50])
+        listed = "; ".join(
+            f"{file}{':' + sheet if sheet else ''} række {row}" for file, sheet, row in rows[:50]
+        )
         more = f" (og {len(rows) - 50} flere)" if len(rows) > 50 else ""
         super().__init__(
             f"{len(rows)} rækker er hverken brugt i et mål eller nævnt i et fund, så de ville "
-            f"forsvinde uden et ord; intet er udgivet: {listed}{more}")
+            f"forsvinde uden et ord; intet er udgivet: {listed}{more}"
+        )
 
 
 def feeds(figure: Figure, target: Target) -> bool:
@@ -59,13 +64,16 @@ def feeds(figure: Figure, target: Target) -> bool:
         return same_key(figure.target_id, target.target_id)
     if target.is_milestone or not same_key(figure.initiative, target.initiative):
         return False
-    return same_key(figure.metric, target.metric) or same_key(figure.metric_whole,
-                                                                 target.metric)
+    return same_key(figure.metric, target.metric) or same_key(figure.metric_whole, target.metric)
 
 
-def account(catalogue: Iterable[SheetFrame], figure_frames: dict[Quarter, list[SheetFrame]],
-            targets: list[Target], figures: list[Figure],
-            problems: Iterable[Problem]) -> Accounting:
+def account(
+    catalogue: Iterable[SheetFrame],
+    figure_frames: dict[Quarter, list[SheetFrame]],
+    targets: list[Target],
+    figures: list[Figure],
+    problems: Iterable[Problem],
+) -> Accounting:
     """Sort every data row of the catalogue and of every quarter read into used, named by
     a problem, or unaccounted."""
     frames = list(catalogue) + [f for q in sorted(figure_frames) for f in figure_frames[q]]
@@ -74,8 +82,11 @@ def account(catalogue: Iterable[SheetFrame], figure_frames: dict[Quarter, list[S
         for row in frame.df["_row"].tolist():
             read[(_file(frame.file), int(row))] = frame.sheet
 
-    used: set[Row] = {_row_of(t.source.file, t.source.row) for t in targets
-                      if t.source is not None and t.source.row is not None}
+    used: set[Row] = {
+        _row_of(t.source.file, t.source.row)
+        for t in targets
+        if t.source is not None and t.source.row is not None
+    }
     by_initiative: dict[str | None, list[Target]] = {}
     by_id: dict[str | None, list[Target]] = {}
     for t in targets:
@@ -84,8 +95,11 @@ def account(catalogue: Iterable[SheetFrame], figure_frames: dict[Quarter, list[S
     for f in figures:
         if f.source is None or f.source.row is None:
             continue
-        candidates = (by_id.get(match_key(f.target_id), []) if f.target_id is not None
-                      else by_initiative.get(match_key(f.initiative), []))
+        candidates = (
+            by_id.get(match_key(f.target_id), [])
+            if f.target_id is not None
+            else by_initiative.get(match_key(f.initiative), [])
+        )
         if any(feeds(f, t) for t in candidates):
             used.add(_row_of(f.source.file, f.source.row))
 
@@ -104,14 +118,21 @@ def account(catalogue: Iterable[SheetFrame], figure_frames: dict[Quarter, list[S
         rows_read=len(read),
         rows_used=len(used & read.keys()),
         rows_with_problems=len(named & read.keys()),
-        unaccounted=[(file, read[(file, row)], row) for file, row in sorted(read)
-                     if (file, row) not in used and (file, row) not in named],
+        unaccounted=[
+            (file, read[(file, row)], row)
+            for file, row in sorted(read)
+            if (file, row) not in used and (file, row) not in named
+        ],
     )
 
 
-def check_accounting(catalogue: Iterable[SheetFrame],
-                     figure_frames: dict[Quarter, list[SheetFrame]], targets: list[Target],
-                     figures: list[Figure], problems: Iterable[Problem]) -> Accounting:
+def check_accounting(
+    catalogue: Iterable[SheetFrame],
+    figure_frames: dict[Quarter, list[SheetFrame]],
+    targets: list[Target],
+    figures: list[Figure],
+    problems: Iterable[Problem],
+) -> Accounting:
     """`account`, raising `UnaccountedRows` when any row would vanish."""
     result = account(catalogue, figure_frames, targets, figures, problems)
     if result.unaccounted:

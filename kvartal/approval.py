@@ -38,13 +38,17 @@ def waivable(problem: Problem) -> bool:
 def unwaivable_message(quarter: Quarter, problems: list[Problem], inbox: str) -> str:
     missing_quarter = [p for p in problems if p.rule == "kvartal_mangler"]
     if missing_quarter:
-        return (f"{quarter}: der er ingen tal for {quarter.label_da}: mappen "
-                f"{missing_quarter[0].file} i indbakken {inbox} findes ikke eller er tom. "
-                "Intet er "
-                "udgivet; læg centrenes regneark dér og kør igen.")
-    return (f"{quarter}: målkataloget mangler eller kan ikke læses "
-            f"({'; '.join(f'{p.file}: {p.message}' for p in problems)}). Det kan ikke "
-            f"godkendes som en afvigelse; ret kataloget i {inbox}/targets/ og kør igen.")
+        return (
+            f"{quarter}: der er ingen tal for {quarter.label_da}: mappen "
+            f"{missing_quarter[0].file} i indbakken {inbox} findes ikke eller er tom. "
+            "Intet er "
+            "udgivet; læg centrenes regneark dér og kør igen."
+        )
+    return (
+        f"{quarter}: målkataloget mangler eller kan ikke læses "
+        f"({'; '.join(f'{p.file}: {p.message}' for p in problems)}). Det kan ikke "
+        f"godkendes som en afvigelse; ret kataloget i {inbox}/targets/ og kør igen."
+    )
 
 
 def problem_key(problem: Problem) -> str:
@@ -52,11 +56,15 @@ def problem_key(problem: Problem) -> str:
     return f"{problem.file}:{problem.cell or ''}:{problem.rule}"
 
 
-def waivers_for(problems: list[Problem], keys: list[str], reason: str,
-                approved_by: str) -> list[Waiver]:
+def waivers_for(
+    problems: list[Problem], keys: list[str], reason: str, approved_by: str
+) -> list[Waiver]:
     chosen = set(keys)
-    return [Waiver(file=p.file, cell=p.cell, rule=p.rule, reason=reason, approved_by=approved_by)
-            for p in problems if problem_key(p) in chosen]
+    return [
+        Waiver(file=p.file, cell=p.cell, rule=p.rule, reason=reason, approved_by=approved_by)
+        for p in problems
+        if problem_key(p) in chosen
+    ]
 
 
 def append_waivers(inbox: Storage, quarter: Quarter, waivers: list[Waiver]) -> str:
@@ -71,15 +79,21 @@ def append_waivers(inbox: Storage, quarter: Quarter, waivers: list[Waiver]) -> s
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             text = raw.decode("cp1252")
-        dialect = ";" if text.split("\n", 1)[0].count(";") >= text.split("\n", 1)[0].count(",") \
-            else ","
+        dialect = (
+            ";" if text.split("\n", 1)[0].count(";") >= text.split("\n", 1)[0].count(",") else ","
+        )
         rows = [r for r in csv.reader(io.StringIO(text), delimiter=dialect) if any(r)]
     if not rows:
         rows = [list(WAIVER_COLUMNS)]
     header = [h.strip().rstrip(".").lower() for h in rows[0]]
     for w in waivers:
-        values = {"fil": w.file, "celle": w.cell or "", "regel": w.rule or "",
-                  "begrundelse": w.reason, "godkendt af": w.approved_by}
+        values = {
+            "fil": w.file,
+            "celle": w.cell or "",
+            "regel": w.rule or "",
+            "begrundelse": w.reason,
+            "godkendt af": w.approved_by,
+        }
         rows.append([values.get(h, "") for h in header])
     out = io.StringIO()
     csv.writer(out, delimiter=";", lineterminator="\r\n").writerows(rows)
@@ -87,8 +101,13 @@ def append_waivers(inbox: Storage, quarter: Quarter, waivers: list[Waiver]) -> s
     return key
 
 
-def decision_form(problems: list[Problem], quarter: Quarter, review_link: str,
-                  run_url: str | None, deadline: datetime) -> type[Any]:
+def decision_form(
+    problems: list[Problem],
+    quarter: Quarter,
+    review_link: str,
+    run_url: str | None,
+    deadline: datetime,
+) -> type[Any]:
     """The Prefect run input: exactly CONTRACT §6's fields, offering only this run's
     waivable errors, so an operator can neither waive a missing quarter nor mistype a key."""
     import pydantic
@@ -97,10 +116,16 @@ def decision_form(problems: list[Problem], quarter: Quarter, review_link: str,
     keys = tuple(problem_key(p) for p in problems if waivable(p))
     choice: Any = Literal.__getitem__(keys) if keys else str
     fields: dict[str, Any] = {
-        "beslutning": (Literal["godkend", "afvis"], pydantic.Field(
-            description="godkend: udgiv med de valgte afvigelser; afvis: udgiv ikke")),
-        "afvigelser": (list[choice], pydantic.Field(
-            default=list(keys), description="Fejl der godkendes som afvigelser")),
+        "beslutning": (
+            Literal["godkend", "afvis"],
+            pydantic.Field(
+                description="godkend: udgiv med de valgte afvigelser; afvis: udgiv ikke"
+            ),
+        ),
+        "afvigelser": (
+            list[choice],
+            pydantic.Field(default=list(keys), description="Fejl der godkendes som afvigelser"),
+        ),
         "begrundelse": (str, pydantic.Field(description="Hvorfor (godkendt eller afvist)")),
         "godkendt_af": (str, pydantic.Field(description="Navn på den der beslutter")),
     }
@@ -108,10 +133,11 @@ def decision_form(problems: list[Problem], quarter: Quarter, review_link: str,
     lines = "\n".join(f"- `{problem_key(p)}`: {p.message}" for p in problems if waivable(p))
     return form.with_initial_data(
         description=f"## {quarter.label_da}: {len(keys)} fejl blokerer udgivelsen\n\n"
-                    f"Valideringsrapport: {review_link}\n\n"
-                    f"Frist for en beslutning: {deadline_text(deadline)}\n\n{lines}\n\n"
-                    "Godkend de fejl, der kan accepteres, med en begrundelse og dit navn, "
-                    "eller afvis, så centrene retter filerne.")
+        f"Valideringsrapport: {review_link}\n\n"
+        f"Frist for en beslutning: {deadline_text(deadline)}\n\n{lines}\n\n"
+        "Godkend de fejl, der kan accepteres, med en begrundelse og dit navn, "
+        "eller afvis, så centrene retter filerne."
+    )
 
 
 def deadline_text(moment: datetime) -> str:
@@ -127,9 +153,16 @@ def decision_key(quarter: Quarter, run_id: str) -> str:
     return f"{quarter}/beslutninger/{run_id}.json"
 
 
-def record_decision(review: Storage, quarter: Quarter, run_id: str, decision: str,
-                    who: str | None, why: str, waived: list[str],
-                    run_url: str | None) -> str:
+def record_decision(
+    review: Storage,
+    quarter: Quarter,
+    run_id: str,
+    decision: str,
+    who: str | None,
+    why: str,
+    waived: list[str],
+    run_url: str | None,
+) -> str:
     """Write `<quarter>/beslutninger/<run id>.json` in the review location; returns where.
 
     One file per run: the first decision stands, a repeated write of the same run (a retried
@@ -139,13 +172,21 @@ def record_decision(review: Storage, quarter: Quarter, run_id: str, decision: st
 
     key = decision_key(quarter, run_id)
     record = {
-        "kvartal": str(quarter), "beslutning": decision, "beslutter": who,
-        "begrundelse": why, "afvigelser": waived,
+        "kvartal": str(quarter),
+        "beslutning": decision,
+        "beslutter": who,
+        "begrundelse": why,
+        "afvigelser": waived,
         "tidspunkt": datetime.now(UTC).isoformat(timespec="seconds"),
-        "kørsel": run_id, "kørsel_url": run_url,
+        "kørsel": run_id,
+        "kørsel_url": run_url,
     }
     if not review.exists(key):
         with contextlib.suppress(AlreadyExists):
-            review.write(key, (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode(),
-                         content_type="application/json", create_only=True)
+            review.write(
+                key,
+                (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode(),
+                content_type="application/json",
+                create_only=True,
+            )
     return review.location(key)

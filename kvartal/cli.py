@@ -35,25 +35,37 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="kvartal", description="Kvartalsvis status på aftalte mål.")
     sub = p.add_subparsers(dest="command", required=True)
-    for name, helptext in (("run", "saml, valider, beregn, dan og udgiv et kvartal"),
-                           ("validate", "saml og valider et kvartal; udgiv intet")):
+    for name, helptext in (
+        ("run", "saml, valider, beregn, dan og udgiv et kvartal"),
+        ("validate", "saml og valider et kvartal; udgiv intet"),
+    ):
         c = sub.add_parser(name, help=helptext)
-        c.add_argument("--quarter", help="fx 2009Q3 (standard: eksempelkvartalet, eller "
-                                         "kvartalet før i dag når --inbox er givet)")
+        c.add_argument(
+            "--quarter",
+            help="fx 2009Q3 (standard: eksempelkvartalet, eller "
+            "kvartalet før i dag når --inbox er givet)",
+        )
         c.add_argument("--inbox", help="mappe eller s3://bucket/prefix")
         if name == "run":
             c.add_argument("--publish-to", help="modtagernes mappe eller s3://…")
-        c.add_argument("--review-to", help="operatørernes mappe eller s3://… til "
-                                           "validation.html/.json")
+        c.add_argument(
+            "--review-to", help="operatørernes mappe eller s3://… til validation.html/.json"
+        )
     a = sub.add_parser("run-all", help="kør alle indbakker i et register for et kvartal")
     a.add_argument("--quarter", help="fx 2014Q3 (standard: kvartalet før i dag)")
     a.add_argument("--register", required=True, help="registret over indbakker (TOML)")
-    d = sub.add_parser("deploy", help="registrér de planlagte kørsler hos Prefect-serveren "
-                                      "ved PREFECT_API_URL")
-    d.add_argument("--work-pool", help="den work pool, som workerne henter kørslerne fra "
-                                       "(standard: KVARTAL_WORK_POOL, ellers 'kvartal')")
-    d.add_argument("--register", help="registrér i stedet registrets kvartalsvise kørsel "
-                                      "af alle dets indbakker (TOML)")
+    d = sub.add_parser(
+        "deploy", help="registrér de planlagte kørsler hos Prefect-serveren ved PREFECT_API_URL"
+    )
+    d.add_argument(
+        "--work-pool",
+        help="den work pool, som workerne henter kørslerne fra "
+        "(standard: KVARTAL_WORK_POOL, ellers 'kvartal')",
+    )
+    d.add_argument(
+        "--register",
+        help="registrér i stedet registrets kvartalsvise kørsel af alle dets indbakker (TOML)",
+    )
     sub.add_parser("serve", help="registrér de planlagte kørsler og afvikl dem (bliver kørende)")
     return p
 
@@ -111,13 +123,15 @@ def _validate(args: argparse.Namespace) -> int:
     review_to = args.review_to or settings().review_to
     inputs = gather(open_storage(inbox), quarter)
     frames = frames_of(inputs)
-    result = validate(quarter, frames.catalogue, frames.figures, frames.waivers,
-                      inputs.problems)
+    result = validate(quarter, frames.catalogue, frames.figures, frames.waivers, inputs.problems)
     where = write_review(open_storage(review_to), quarter, result)
     for p in result.problems:
         print(p.line())
-    print(f"{quarter}: {len(result.blocking)} fejl, {len(result.warnings)} advarsler, "
-          f"{len(result.waived)} godkendte afvigelser. Rapport: {where}", file=sys.stderr)
+    print(
+        f"{quarter}: {len(result.blocking)} fejl, {len(result.warnings)} advarsler, "
+        f"{len(result.waived)} godkendte afvigelser. Rapport: {where}",
+        file=sys.stderr,
+    )
     return EXIT_BLOCKED if result.blocking else EXIT_OK
 
 
@@ -127,8 +141,9 @@ def _run(args: argparse.Namespace) -> int:
     from kvartal.storage import check_locations
 
     inbox, quarter = _inbox_and_quarter(args)
-    check_locations(args.publish_to or settings().publish_to,
-                    args.review_to or settings().review_to)  # before any server starts
+    check_locations(
+        args.publish_to or settings().publish_to, args.review_to or settings().review_to
+    )  # before any server starts
     with prefect_api(warm_up=["flows.quarterly", "great_expectations", "weasyprint"]):
         return _run_flow(args, inbox, quarter)
 
@@ -136,8 +151,14 @@ def _run(args: argparse.Namespace) -> int:
 def _run_flow(args: argparse.Namespace, inbox: str, quarter: str) -> int:
     from flows.quarterly import QuarterBlocked, quarterly_report
 
-    state = quarterly_report(quarter=quarter, inbox=inbox, publish_to=args.publish_to,
-                             review_to=args.review_to, interactive=True, return_state=True)
+    state = quarterly_report(
+        quarter=quarter,
+        inbox=inbox,
+        publish_to=args.publish_to,
+        review_to=args.review_to,
+        interactive=True,
+        return_state=True,
+    )
     if state.is_completed():
         outcome: dict[str, Any] = state.result()  # type: ignore[assignment]
         what = "udgivet" if outcome["published"] else "allerede udgivet med samme indhold"
@@ -164,8 +185,11 @@ def _run_all(args: argparse.Namespace) -> int:
     from kvartal.register import load_register
 
     register = load_register(args.register)  # a bad register stops before any server starts
-    quarter = str(Quarter.parse(args.quarter) if args.quarter else
-                  Quarter.before(datetime.now(ZoneInfo(settings().timezone))))
+    quarter = str(
+        Quarter.parse(args.quarter)
+        if args.quarter
+        else Quarter.before(datetime.now(ZoneInfo(settings().timezone)))
+    )
     from kvartal.ephemeral import prefect_api
 
     with prefect_api(warm_up=["flows.quarterly_reports", "great_expectations", "weasyprint"]):
@@ -178,8 +202,7 @@ def _run_all_flow(register: dict[str, object], quarter: str) -> int:
 
     inboxes = register["inboxes"]
     assert isinstance(inboxes, list)
-    parent = quarterly_reports.with_options(
-        flow_run_name=f"{quarter}: {len(inboxes)} indbakker")
+    parent = quarterly_reports.with_options(flow_run_name=f"{quarter}: {len(inboxes)} indbakker")
     state = parent(inbox_register=register, quarter=quarter, return_state=True)
     if state.is_completed():
         outcomes = [InboxOutcome.from_dict(o) for o in state.result()]

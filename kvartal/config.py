@@ -41,14 +41,15 @@ def _addresses(text: str) -> list[str]:
 
 
 def _valid_address(a: str) -> bool:
-    return "@" in a and not any(c.isspace() or c in "<>;\"" for c in a)
+    return "@" in a and not any(c.isspace() or c in '<>;"' for c in a)
 
 
 class Settings(BaseSettings):
     """kvartal's settings; field `x` is the variable `KVARTAL_X`."""
 
-    model_config = SettingsConfigDict(env_prefix=PREFIX, case_sensitive=False, extra="ignore",
-                                      frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, case_sensitive=False, extra="ignore", frozen=True
+    )
 
     inbox: str = str(Path("examples") / "inbox")
     publish_to: str = str(Path("out") / "published")
@@ -103,7 +104,8 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(
-                f"'{value}' er ikke en kendt tidszone (fx Europe/Copenhagen)") from None
+                f"'{value}' er ikke en kendt tidszone (fx Europe/Copenhagen)"
+            ) from None
         return value
 
     @field_validator("schedule_cron", "register_cron")
@@ -127,10 +129,12 @@ class Settings(BaseSettings):
     @classmethod
     def _base_url(cls, value: str) -> str:
         value = value.strip()
-        if value and (urlsplit(value).scheme not in ("http", "https")
-                      or not urlsplit(value).netloc):
-            raise ValueError(f"'{value}' er ikke en http(s)-adresse "
-                             "(fx https://drift.kommune.dk/kvartal)")
+        if value and (
+            urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc
+        ):
+            raise ValueError(
+                f"'{value}' er ikke en http(s)-adresse (fx https://drift.kommune.dk/kvartal)"
+            )
         return value
 
     @field_validator("s3_checksums", mode="before")
@@ -177,8 +181,13 @@ _OTHER_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 
 
 def _snapshot() -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, v) for k, v in os.environ.items()
-                        if k.upper().startswith(PREFIX) or k.upper() in _OTHER_VARIABLES))
+    return tuple(
+        sorted(
+            (k, v)
+            for k, v in os.environ.items()
+            if k.upper().startswith(PREFIX) or k.upper() in _OTHER_VARIABLES
+        )
+    )
 
 
 _cache: tuple[tuple[tuple[str, str], ...], Settings] | None = None
@@ -192,8 +201,9 @@ def settings() -> Settings:
         try:
             loaded = Settings()
         except ValidationError as exc:
-            raise SettingsError("Ugyldige indstillinger: " + "; ".join(
-                _danish(e) for e in exc.errors())) from None
+            raise SettingsError(
+                "Ugyldige indstillinger: " + "; ".join(_danish(e) for e in exc.errors())
+            ) from None
         _cache = (snap, loaded)
     return _cache[1]
 

@@ -34,13 +34,33 @@ class EarlyServer:
         app_dir = Path(spec.origin).resolve().parent.parent
         self.port = _free_port()
         self.api_url = f"http://127.0.0.1:{self.port}/api"
-        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
-               "PREFECT__SERVER_FINAL": "1"}
+        env = {
+            **os.environ,
+            "PREFECT_UI_ENABLED": "0",
+            "PREFECT__SERVER_EPHEMERAL": "1",
+            "PREFECT__SERVER_FINAL": "1",
+        }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--app-dir", str(app_dir), "--factory",
-             "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port",
-             str(self.port), "--log-level", "error", "--lifespan", "on"],
-            env=env, stdin=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--app-dir",
+                str(app_dir),
+                "--factory",
+                "prefect.server.api.server:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "error",
+                "--lifespan",
+                "on",
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
 
     def wait(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -88,7 +108,8 @@ def prefect_api(warm_up: list[str]) -> Iterator[None]:
         if not server.wait(timeout):
             raise RuntimeError(
                 f"Prefects midlertidige server startede ikke inden for {timeout:.0f} s. Sæt "
-                "PREFECT_API_URL til en kørende server, eller KVARTAL_EARLY_SERVER=0.")
+                "PREFECT_API_URL til en kørende server, eller KVARTAL_EARLY_SERVER=0."
+            )
         yield
     finally:
         _drain_prefect_workers()

@@ -76,8 +76,7 @@ def figures_for(target: Target, figures: list[Figure], quarter: Quarter) -> list
     kept (they may carry a `Forventet` or, for milestones, `Milepæl nået`).
     """
     in_window = [
-        f for f in figures
-        if target.start <= f.quarter <= target.end and f.quarter <= quarter
+        f for f in figures if target.start <= f.quarter <= target.end and f.quarter <= quarter
     ]
     if target.is_milestone:
         return sorted(
@@ -211,8 +210,9 @@ def _numeric(
     return result
 
 
-def _expected(t: Fraction | None, b: Fraction | None, e: int, n: int,
-              level: bool) -> Fraction | None:
+def _expected(
+    t: Fraction | None, b: Fraction | None, e: int, n: int, level: bool
+) -> Fraction | None:
     if t is None or n == 0:
         return None
     if not level:
@@ -222,8 +222,7 @@ def _expected(t: Fraction | None, b: Fraction | None, e: int, n: int,
     return t
 
 
-def _actual(target: Target, numbered: list[Figure],
-            pooled: bool) -> tuple[Fraction, list[Figure]]:
+def _actual(target: Target, numbered: list[Figure], pooled: bool) -> tuple[Fraction, list[Figure]]:
     """A and the figures it was made from (their `approximate` flags travel to the result)."""
     if pooled:
         pairs = [f for f in numbered if _has_ratio(f)]
@@ -416,8 +415,7 @@ def _sum_parts(target: Target, parts: list[Figure]) -> Figure:
     numerator: float | None = None
     denominator: float | None = None
     if all(_has_ratio(f) for f in parts) and len(denominators) == 1:
-        numerator = float(sum((exact(f.numerator) or Fraction(0) for f in parts),
-                              Fraction(0)))
+        numerator = float(sum((exact(f.numerator) or Fraction(0) for f in parts), Fraction(0)))
         denominator = parts[0].denominator
     forecasts = [f.forecast for f in parts]
     forecast = (

@@ -11,7 +11,7 @@ import hashlib
 import posixpath
 from dataclasses import dataclass, field
 
-from kvartal.model import ERROR, WARNING, Problem, SourceFile
+from kvartal.model import ERROR, WARNING, Problem, Severity, SourceFile
 from kvartal.quarters import Quarter, QuarterError
 from kvartal.readers import Limits, RawSheet, ReadError, read_sheet
 from kvartal.storage import Storage
@@ -48,9 +48,18 @@ def is_ignored(key: str) -> bool:
     return name.startswith("~$") or name.startswith(".")
 
 
-def _whole_file_problem(file: str, rule: str, message: str, severity: str = ERROR) -> Problem:
-    return Problem(file=file, sheet=None, cell=None, column=None, row=None, rule=rule,
-                   severity=severity, value=None, message=message)  # type: ignore[arg-type]
+def _whole_file_problem(file: str, rule: str, message: str, severity: Severity = ERROR) -> Problem:
+    return Problem(
+        file=file,
+        sheet=None,
+        cell=None,
+        column=None,
+        row=None,
+        rule=rule,
+        severity=severity,
+        value=None,
+        message=message,
+    )
 
 
 class _Reader:
@@ -60,7 +69,8 @@ class _Reader:
     def read(self, key: str, sheet: str) -> RawSheet | None:
         data = self.inbox.read(key)
         self.inputs.sources.append(
-            SourceFile(path=key, sha256=hashlib.sha256(data).hexdigest(), size=len(data)))
+            SourceFile(path=key, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+        )
         try:
             raw = read_sheet(key, data, sheet, self.limits)
         except ReadError as exc:
@@ -79,10 +89,15 @@ class _Reader:
             if posixpath.basename(key).lower() == WAIVER_FILE:
                 continue
             if not key.lower().endswith(ACCEPTED):
-                self.inputs.problems.append(_whole_file_problem(
-                    key, "fil_ignoreret",
-                    "Filen er ikke læst: kun .xlsx, .xlsm, .ods og .csv læses. "
-                    "Gem den i et af de formater, hvis den skal med.", WARNING))
+                self.inputs.problems.append(
+                    _whole_file_problem(
+                        key,
+                        "fil_ignoreret",
+                        "Filen er ikke læst: kun .xlsx, .xlsm, .ods og .csv læses. "
+                        "Gem den i et af de formater, hvis den skal med.",
+                        WARNING,
+                    )
+                )
                 continue
             out.append(key)
         return out
@@ -91,8 +106,7 @@ class _Reader:
 def limits_from_env() -> Limits:
     from kvartal.config import settings
 
-    return Limits(max_cells=settings().max_cells,
-                  max_uncompressed=settings().max_uncompressed)
+    return Limits(max_cells=settings().max_cells, max_uncompressed=settings().max_uncompressed)
 
 
 def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> Inputs:
@@ -101,13 +115,18 @@ def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> In
     if not inbox.list(""):
         raise InboxNotFound(
             f"Indbakken {inbox.url} findes ikke eller er tom. Ret --inbox, eller læg "
-            "målkataloget i targets/ og kvartalets filer i en mappe som 2009Q3/.")
+            "målkataloget i targets/ og kvartalets filer i en mappe som 2009Q3/."
+        )
 
     catalogue_keys = reader.data_files("targets")
     if not catalogue_keys:
-        inputs.problems.append(_whole_file_problem(
-            "targets/", "katalog_mangler",
-            "Der er intet målkatalog i mappen targets/. Læg kataloget (ark »Mål«) dér."))
+        inputs.problems.append(
+            _whole_file_problem(
+                "targets/",
+                "katalog_mangler",
+                "Der er intet målkatalog i mappen targets/. Læg kataloget (ark »Mål«) dér.",
+            )
+        )
     for key in catalogue_keys:
         sheet = reader.read(key, "Mål")
         if sheet is not None:
@@ -116,10 +135,14 @@ def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> In
     for q in quarters_to_read(inputs.catalogue, quarter):
         keys = reader.data_files(str(q))
         if q == quarter and not keys:
-            inputs.problems.append(_whole_file_problem(
-                f"{quarter}/", "kvartal_mangler",
-                f"Mappen {quarter}/ findes ikke eller er tom: læg centrenes regneark for "
-                f"{quarter.label_da} dér."))
+            inputs.problems.append(
+                _whole_file_problem(
+                    f"{quarter}/",
+                    "kvartal_mangler",
+                    f"Mappen {quarter}/ findes ikke eller er tom: læg centrenes regneark for "
+                    f"{quarter.label_da} dér.",
+                )
+            )
         sheets = [s for s in (reader.read(k, "Tal") for k in keys) if s is not None]
         if sheets:
             inputs.figures[q] = sheets

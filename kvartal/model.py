@@ -19,15 +19,50 @@ WARNING: Severity = "advarsel"
 # Canonical headers, as users write them (matching ignores case, surrounding spaces and a
 # trailing full stop).
 CATALOGUE_COLUMNS = [
-    "Aftale", "Indsatsområde", "Nr.", "Indsats", "Mål-id", "Måltype", "Målbeskrivelse",
-    "Nøgletal", "Enhed", "Retning", "Målværdi", "Målværdi maks.", "Opgørelse", "Basislinje",
-    "Fra", "Til", "Frist", "Ansvarlig",
+    "Aftale",
+    "Indsatsområde",
+    "Nr.",
+    "Indsats",
+    "Mål-id",
+    "Måltype",
+    "Målbeskrivelse",
+    "Nøgletal",
+    "Enhed",
+    "Retning",
+    "Målværdi",
+    "Målværdi maks.",
+    "Opgørelse",
+    "Basislinje",
+    "Fra",
+    "Til",
+    "Frist",
+    "Ansvarlig",
 ]
-CATALOGUE_REQUIRED = ["Aftale", "Nr.", "Indsats", "Mål-id", "Måltype", "Målbeskrivelse",
-                      "Nøgletal", "Enhed", "Retning", "Målværdi", "Fra", "Til"]
+CATALOGUE_REQUIRED = [
+    "Aftale",
+    "Nr.",
+    "Indsats",
+    "Mål-id",
+    "Måltype",
+    "Målbeskrivelse",
+    "Nøgletal",
+    "Enhed",
+    "Retning",
+    "Målværdi",
+    "Fra",
+    "Til",
+]
 FIGURE_COLUMNS = [
-    "Nr.", "Nøgletal", "Kvartal", "Værdi", "Tæller", "Nævner", "Forventet", "Mål-id",
-    "Milepæl nået", "Kommentar",
+    "Nr.",
+    "Nøgletal",
+    "Kvartal",
+    "Værdi",
+    "Tæller",
+    "Nævner",
+    "Forventet",
+    "Mål-id",
+    "Milepæl nået",
+    "Kommentar",
 ]
 FIGURE_REQUIRED = ["Nr.", "Nøgletal", "Kvartal", "Værdi"]
 WAIVER_COLUMNS = ["Fil", "Celle", "Regel", "Begrundelse", "Godkendt af"]
@@ -89,8 +124,13 @@ class Waiver:
         return same_file and same_cell and (self.rule is None or self.rule == problem.rule)
 
     def to_json(self) -> dict[str, Any]:
-        return {"file": self.file, "cell": self.cell, "rule": self.rule,
-                "reason": self.reason, "approved_by": self.approved_by}
+        return {
+            "file": self.file,
+            "cell": self.cell,
+            "rule": self.rule,
+            "reason": self.reason,
+            "approved_by": self.approved_by,
+        }
 
 
 def _norm_path(p: str) -> str:

@@ -55,8 +55,10 @@ class DeliveryError(NotifyError):
 
     def __init__(self, failed: dict[str, str], sent: list[str]):
         self.failed, self.sent = failed, sent
-        super().__init__("mail kunne ikke sendes til: " + ", ".join(
-            f"{to} ({why})" for to, why in failed.items()))
+        super().__init__(
+            "mail kunne ikke sendes til: "
+            + ", ".join(f"{to} ({why})" for to, why in failed.items())
+        )
 
 
 def _flag(value: object) -> bool:
@@ -100,14 +102,16 @@ class SmtpSettings:
             return cls.from_mapping(_load_block(block))
         if not env.get("KVARTAL_SMTP_HOST", "").strip():
             return None
-        return cls.from_mapping({
-            "host": env.get("KVARTAL_SMTP_HOST", "").strip(),
-            "port": env.get("KVARTAL_SMTP_PORT", "").strip() or 25,
-            "user": env.get("KVARTAL_SMTP_USER"),
-            "password": env.get("KVARTAL_SMTP_PASSWORD"),
-            "starttls": env.get("KVARTAL_SMTP_STARTTLS", "0"),
-            "from": env.get("KVARTAL_SMTP_FROM"),
-        })
+        return cls.from_mapping(
+            {
+                "host": env.get("KVARTAL_SMTP_HOST", "").strip(),
+                "port": env.get("KVARTAL_SMTP_PORT", "").strip() or 25,
+                "user": env.get("KVARTAL_SMTP_USER"),
+                "password": env.get("KVARTAL_SMTP_PASSWORD"),
+                "starttls": env.get("KVARTAL_SMTP_STARTTLS", "0"),
+                "from": env.get("KVARTAL_SMTP_FROM"),
+            }
+        )
 
 
 def _load_block(name: str) -> Mapping[str, Any]:
@@ -135,7 +139,7 @@ def _load_block(name: str) -> Mapping[str, Any]:
 
 
 def _valid_address(a: str) -> bool:
-    return "@" in a and not any(c.isspace() or c in "<>,;\"" for c in a)
+    return "@" in a and not any(c.isspace() or c in '<>,;"' for c in a)
 
 
 def recipients_from_env(env: Mapping[str, str] | None = None) -> dict[str, list[str]]:
@@ -215,8 +219,13 @@ def subject(quarter: Quarter | str, version: int) -> str:
     return f"Status {Quarter.parse(quarter).label_da}, version {version}"
 
 
-def message_text(quarter: Quarter | str, version: int, summary_counts: Mapping[str, int],
-                 off_track_names: list[str], links: Mapping[str, str]) -> str:
+def message_text(
+    quarter: Quarter | str,
+    version: int,
+    summary_counts: Mapping[str, int],
+    off_track_names: list[str],
+    links: Mapping[str, str],
+) -> str:
     q = Quarter.parse(quarter)
     total = sum(summary_counts.values())
     lines = [
@@ -238,8 +247,11 @@ def message_text(quarter: Quarter | str, version: int, summary_counts: Mapping[s
         lines += ["", "Her finder du rapporten:"]
         lines += [f"  {LINK_LABELS.get(k, k)}: {url}" for k, url in links.items()]
     if version > 1:
-        lines += ["", f"Version {version} erstatter den tidligere udgave af rapporten, "
-                      "fordi indberetningerne er rettet. Tidligere versioner bevares."]
+        lines += [
+            "",
+            f"Version {version} erstatter den tidligere udgave af rapporten, "
+            "fordi indberetningerne er rettet. Tidligere versioner bevares.",
+        ]
     lines += ["", "Denne mail er sendt automatisk og kan ikke besvares."]
     return "\n".join(lines) + "\n"
 
@@ -262,13 +274,19 @@ def _record(ledger: Storage, key: str, record: dict[str, Any]) -> None:
         except Exception:  # storage in transit (OSError, botocore's own): bounded retries
             if attempt == LEDGER_WRITE_ATTEMPTS - 1:
                 raise
-            time.sleep(0.5 * 2 ** attempt)
+            time.sleep(0.5 * 2**attempt)
 
 
-def notify_publication(quarter: Quarter | str, version: int, summary_counts: Mapping[str, int],
-                       off_track_names: list[str], links: dict[str, str],
-                       recipients: list[str], ledger: Storage,
-                       settings: SmtpSettings) -> list[str]:
+def notify_publication(
+    quarter: Quarter | str,
+    version: int,
+    summary_counts: Mapping[str, int],
+    off_track_names: list[str],
+    links: dict[str, str],
+    recipients: list[str],
+    ledger: Storage,
+    settings: SmtpSettings,
+) -> list[str]:
     """Mail each recipient once for this version; returns those mailed by this call.
 
     Recipients already in the ledger are skipped. A failure for one recipient does not stop
@@ -297,7 +315,10 @@ def notify_publication(quarter: Quarter | str, version: int, summary_counts: Map
             continue
         sent.append(to)
         record = {
-            "quarter": str(q), "version": version, "to": to, "subject": subj,
+            "quarter": str(q),
+            "version": version,
+            "to": to,
+            "subject": subj,
             "message_id": message_id,
             "sent_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
@@ -305,8 +326,10 @@ def notify_publication(quarter: Quarter | str, version: int, summary_counts: Map
             _record(ledger, key, record)
         except Exception as exc:  # any storage failure: the mail is out, say so, never resend
             _sent_unrecorded.add(memory)
-            failed[to] = (f"sendt, men kunne ikke noteres i {ledger.location(key)} "
-                          f"({type(exc).__name__}: {exc})")
+            failed[to] = (
+                f"sendt, men kunne ikke noteres i {ledger.location(key)} "
+                f"({type(exc).__name__}: {exc})"
+            )
     if failed:
         raise DeliveryError(failed, sent)
     return sent
@@ -325,8 +348,9 @@ class Delivery:
         return f"{sent} mails sendt, {failed} mislykkedes"
 
 
-def _version_summary(publish: Storage, quarter: Quarter, version: int,
-                     titles: Mapping[str, str]) -> tuple[dict[str, int], list[str]]:
+def _version_summary(
+    publish: Storage, quarter: Quarter, version: int, titles: Mapping[str, str]
+) -> tuple[dict[str, int], list[str]]:
     """Counts and off-track names as that version published them (its fulfilment.json)."""
     try:
         doc = json.loads(publish.read(f"{quarter}/versions/{version}/fulfilment.json"))
@@ -334,15 +358,25 @@ def _version_summary(publish: Storage, quarter: Quarter, version: int,
         return {}, []
     targets = [t for t in doc.get("targets", []) if isinstance(t, dict)]
     counts = Counter(str(t.get("status")) for t in targets)
-    off = [f"{t.get('initiative')} {titles.get(str(t.get('target_id')), '')} "
-           f"({t.get('target_id')})".replace("  ", " ")
-           for t in targets if t.get("status") == "off_track"]
+    off = [
+        f"{t.get('initiative')} {titles.get(str(t.get('target_id')), '')} "
+        f"({t.get('target_id')})".replace("  ", " ")
+        for t in targets
+        if t.get("status") == "off_track"
+    ]
     return dict(counts), off
 
 
-def deliver_owed(publish: Storage, ledger: Storage, quarter: Quarter | str,
-                 recipients: list[str], settings: SmtpSettings, titles: Mapping[str, str],
-                 link: Callable[[str], str], files: Iterable[str]) -> Delivery:
+def deliver_owed(
+    publish: Storage,
+    ledger: Storage,
+    quarter: Quarter | str,
+    recipients: list[str],
+    settings: SmtpSettings,
+    titles: Mapping[str, str],
+    link: Callable[[str], str],
+    files: Iterable[str],
+) -> Delivery:
     """Mail every recipient about every published version of the quarter they have not
     been told of, oldest version first; raises DeliveryError if anyone is still owed.
 
@@ -355,21 +389,28 @@ def deliver_owed(publish: Storage, ledger: Storage, quarter: Quarter | str,
     names = list(files)
     delivery = Delivery()
     for version in published_versions(publish, str(q)):
-        owed = [to for to in recipients
-                if f"{ledger.url}|{ledger_key(q, version, to)}" not in _sent_unrecorded
-                and not ledger.exists(ledger_key(q, version, to))]
+        owed = [
+            to
+            for to in recipients
+            if f"{ledger.url}|{ledger_key(q, version, to)}" not in _sent_unrecorded
+            and not ledger.exists(ledger_key(q, version, to))
+        ]
         if not owed:
             continue
         counts, off_track = _version_summary(publish, q, version, titles)
         links = {name: link(f"{q}/versions/{version}/{name}") for name in names}
         try:
-            delivery.sent[version] = notify_publication(q, version, counts, off_track, links,
-                                                        owed, ledger, settings)
+            delivery.sent[version] = notify_publication(
+                q, version, counts, off_track, links, owed, ledger, settings
+            )
         except DeliveryError as exc:
             delivery.sent[version] = exc.sent
             delivery.failed[version] = exc.failed
     if delivery.failed:
-        failed = {f"{to} (version {v})": why for v, by in delivery.failed.items()
-                  for to, why in by.items()}
+        failed = {
+            f"{to} (version {v})": why
+            for v, by in delivery.failed.items()
+            for to, why in by.items()
+        }
         raise DeliveryError(failed, [to for v in delivery.sent.values() for to in v])
     return delivery

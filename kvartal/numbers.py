@@ -62,9 +62,7 @@ _MULTIPLIERS = {"mio": 1_000_000.0, "mia": 1_000_000_000.0}
 
 # The number itself: plain digits, or groups of three after a dot or a space, then an
 # optional decimal comma.
-_BODY = re.compile(
-    r"^(?P<int>\d+|\d{1,3}(?:\.\d{3})+|\d{1,3}(?: \d{3})+)(?:,(?P<dec>\d+))?$"
-)
+_BODY = re.compile(r"^(?P<int>\d+|\d{1,3}(?:\.\d{3})+|\d{1,3}(?: \d{3})+)(?:,(?P<dec>\d+))?$")
 
 
 def _is_empty(v: object) -> bool:
@@ -93,9 +91,7 @@ def parse_number(v: object) -> Parsed | None:
     if _is_empty(v):
         return None
     if isinstance(v, bool):
-        raise NumberError(
-            f"'{v}' er en sandhedsværdi, ikke et tal. Skriv tallet i cellen.", v
-        )
+        raise NumberError(f"'{v}' er en sandhedsværdi, ikke et tal. Skriv tallet i cellen.", v)
     if isinstance(v, int):
         return Parsed(float(v))
     if isinstance(v, float):
@@ -121,7 +117,7 @@ def parse_number(v: object) -> Parsed | None:
     m = _APPROX.match(text)
     if m:
         approximate = True
-        text = text[m.end():].strip()
+        text = text[m.end() :].strip()
 
     text = _KR.sub("", text)
     multiplier = 1.0

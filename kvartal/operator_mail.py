@@ -20,60 +20,102 @@ MAX_LISTED = 50
 
 
 def _footer(run_url: str | None) -> list[str]:
-    lines = ["", f"Kørslen i Prefect: {run_url}" if run_url else
-             "Kørslen i Prefect: (PREFECT_UI_URL er ikke sat, så linket kendes ikke)"]
+    lines = [
+        "",
+        f"Kørslen i Prefect: {run_url}"
+        if run_url
+        else "Kørslen i Prefect: (PREFECT_UI_URL er ikke sat, så linket kendes ikke)",
+    ]
     return [*lines, "", "Denne mail er sendt automatisk af kvartal."]
 
 
-def waiting(quarter: Quarter, problems: list[Problem], review_link: str,
-            run_url: str | None, deadline: datetime) -> tuple[str, str]:
+def waiting(
+    quarter: Quarter,
+    problems: list[Problem],
+    review_link: str,
+    run_url: str | None,
+    deadline: datetime,
+) -> tuple[str, str]:
     from kvartal.approval import deadline_text
 
-    lines = [f"Kørslen for {quarter.label_da} har {len(problems)} fejl, der blokerer "
-             "udgivelsen, og venter på en beslutning i Prefect: godkend de fejl, der kan "
-             "accepteres (med begrundelse og navn), eller afvis.",
-             "", f"Frist: {deadline_text(deadline)}. Uden beslutning inden da udgives intet.",
-             "", f"Valideringsrapport: {review_link}", "", "Fejl:"]
+    lines = [
+        f"Kørslen for {quarter.label_da} har {len(problems)} fejl, der blokerer "
+        "udgivelsen, og venter på en beslutning i Prefect: godkend de fejl, der kan "
+        "accepteres (med begrundelse og navn), eller afvis.",
+        "",
+        f"Frist: {deadline_text(deadline)}. Uden beslutning inden da udgives intet.",
+        "",
+        f"Valideringsrapport: {review_link}",
+        "",
+        "Fejl:",
+    ]
     lines += [f"- {p.line()}" for p in problems[:MAX_LISTED]]
     if len(problems) > MAX_LISTED:
         lines.append(f"- … og {len(problems) - MAX_LISTED} flere i valideringsrapporten")
-    return (f"kvartal venter på godkendelse: {quarter.label_da}",
-            "\n".join(lines + _footer(run_url)) + "\n")
+    return (
+        f"kvartal venter på godkendelse: {quarter.label_da}",
+        "\n".join(lines + _footer(run_url)) + "\n",
+    )
 
 
-def decided(quarter: Quarter, decision: str, who: str, why: str, waived: list[str],
-            record: str, run_url: str | None) -> tuple[str, str]:
+def decided(
+    quarter: Quarter,
+    decision: str,
+    who: str,
+    why: str,
+    waived: list[str],
+    record: str,
+    run_url: str | None,
+) -> tuple[str, str]:
     if decision == "godkend":
-        lines = [f"{who} har godkendt {len(waived)} afvigelser for {quarter.label_da}; "
-                 "kørslen fortsætter og udgiver rapporten.", "", f"Begrundelse: {why}", "",
-                 "Afvigelser:", *[f"- {k}" for k in waived]]
+        lines = [
+            f"{who} har godkendt {len(waived)} afvigelser for {quarter.label_da}; "
+            "kørslen fortsætter og udgiver rapporten.",
+            "",
+            f"Begrundelse: {why}",
+            "",
+            "Afvigelser:",
+            *[f"- {k}" for k in waived],
+        ]
         subject = f"kvartal: {quarter.label_da} godkendt af {who}"
     else:
-        lines = [f"{who} har afvist udgivelsen af {quarter.label_da}. Intet er udgivet; "
-                 "centrene skal rette filerne, hvorefter kvartalet køres igen.", "",
-                 f"Begrundelse: {why}"]
+        lines = [
+            f"{who} har afvist udgivelsen af {quarter.label_da}. Intet er udgivet; "
+            "centrene skal rette filerne, hvorefter kvartalet køres igen.",
+            "",
+            f"Begrundelse: {why}",
+        ]
         subject = f"kvartal: {quarter.label_da} afvist af {who}"
     lines += ["", f"Beslutningen er registreret i {record}"]
     return subject, "\n".join(lines + _footer(run_url)) + "\n"
 
 
-def timed_out(quarter: Quarter, deadline: datetime, record: str,
-              run_url: str | None) -> tuple[str, str]:
+def timed_out(
+    quarter: Quarter, deadline: datetime, record: str, run_url: str | None
+) -> tuple[str, str]:
     from kvartal.approval import deadline_text
 
-    lines = [f"Ingen har godkendt eller afvist kørslen for {quarter.label_da} inden fristen "
-             f"{deadline_text(deadline)}. Kørslen er stoppet, og intet er udgivet.", "",
-             "Ret fejlene eller skriv afvigelserne i afvigelser.csv, og kør kvartalet igen "
-             "(kvartal run, eller »Run« på deploymentet i Prefect).", "",
-             f"Registreret i {record}"]
-    return (f"kvartal: fristen for {quarter.label_da} er overskredet",
-            "\n".join(lines + _footer(run_url)) + "\n")
+    lines = [
+        f"Ingen har godkendt eller afvist kørslen for {quarter.label_da} inden fristen "
+        f"{deadline_text(deadline)}. Kørslen er stoppet, og intet er udgivet.",
+        "",
+        "Ret fejlene eller skriv afvigelserne i afvigelser.csv, og kør kvartalet igen "
+        "(kvartal run, eller »Run« på deploymentet i Prefect).",
+        "",
+        f"Registreret i {record}",
+    ]
+    return (
+        f"kvartal: fristen for {quarter.label_da} er overskredet",
+        "\n".join(lines + _footer(run_url)) + "\n",
+    )
 
 
 def failed(quarter: Quarter, message: str, run_url: str | None) -> tuple[str, str]:
     lines = [f"Kørslen for {quarter.label_da} er stoppet uden udgivelse:", "", message]
-    return (f"kvartal: {quarter.label_da} kan ikke udgives",
-            "\n".join(lines + _footer(run_url)) + "\n")
+    return (
+        f"kvartal: {quarter.label_da} kan ikke udgives",
+        "\n".join(lines + _footer(run_url)) + "\n",
+    )
 
 
 def send(subject: str, text: str) -> list[str]:
@@ -83,8 +125,11 @@ def send(subject: str, text: str) -> list[str]:
     to = settings().operator_addresses
     smtp = notify.SmtpSettings.from_env()
     if not to or smtp is None:
-        log.info("Ingen operatøradresser eller SMTP-server sat (KVARTAL_OPERATOR_EMAILS, "
-                 "KVARTAL_SMTP_HOST); ingen e-mail sendt: %s", subject)
+        log.info(
+            "Ingen operatøradresser eller SMTP-server sat (KVARTAL_OPERATOR_EMAILS, "
+            "KVARTAL_SMTP_HOST); ingen e-mail sendt: %s",
+            subject,
+        )
         return []
     for address in to:
         notify.send_mail(smtp, address, subject, text)

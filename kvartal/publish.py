@@ -75,8 +75,15 @@ class Claim:
     @classmethod
     def from_bytes(cls, raw: bytes) -> Claim:
         d = json.loads(raw)
-        return cls(int(d["generation"]), str(d["fingerprint"]), str(d["published_at"]),
-                   str(d["owner"]), str(d["host"]), int(d["pid"]), float(d["claimed_at"]))
+        return cls(
+            int(d["generation"]),
+            str(d["fingerprint"]),
+            str(d["published_at"]),
+            str(d["owner"]),
+            str(d["host"]),
+            int(d["pid"]),
+            float(d["claimed_at"]),
+        )
 
     def moment(self) -> datetime:
         return datetime.fromisoformat(self.published_at)
@@ -129,7 +136,10 @@ def fingerprint(sources: list[SourceFile], settings: dict[str, Any]) -> str:
             "settings": settings,
             "sources": sorted([s.path, s.sha256] for s in sources),
         },
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -155,8 +165,9 @@ def published_versions(storage: Storage, quarter: str) -> list[int]:
 
 def _published(storage: Storage, quarter: str) -> list[int]:
     """Version numbers that exist, i.e. have a manifest; newest first."""
-    return sorted((n for n, names in _versions(storage, quarter).items() if MANIFEST in names),
-                  reverse=True)
+    return sorted(
+        (n for n, names in _versions(storage, quarter).items() if MANIFEST in names), reverse=True
+    )
 
 
 def _read_manifest(storage: Storage, quarter: str, version: int) -> dict[str, Any]:
@@ -188,8 +199,11 @@ def index_entries(storage: Storage) -> list[IndexEntry]:
         versions = []
         for n in sorted(numbers, reverse=True):
             manifest = _read_manifest(storage, quarter, n)
-            versions.append(IndexVersion(n, str(manifest.get("published_at", "")),
-                                         _manifest_keys(quarter, n, manifest)))
+            versions.append(
+                IndexVersion(
+                    n, str(manifest.get("published_at", "")), _manifest_keys(quarter, n, manifest)
+                )
+            )
         entries.append((order, IndexEntry(quarter, versions)))
     return [entry for _, entry in sorted(entries, key=lambda pair: pair[0], reverse=True)]
 
@@ -204,13 +218,22 @@ def _check_names(files: dict[str, bytes]) -> None:
         raise ValueError("render returned no files: there is nothing to publish")
     for name in files:
         parts = name.split("/")
-        if name == MANIFEST or name.startswith("versions/") or any(
-                part in ("", ".", "..") for part in parts):
+        if (
+            name == MANIFEST
+            or name.startswith("versions/")
+            or any(part in ("", ".", "..") for part in parts)
+        ):
             raise ValueError(f"{name!r} cannot be published as a file of a version")
 
 
-def build_manifest(quarter: str, version: int, fingerprint_: str, files: dict[str, bytes],
-                   extra: dict[str, Any], published_at: datetime | None = None) -> bytes:
+def build_manifest(
+    quarter: str,
+    version: int,
+    fingerprint_: str,
+    files: dict[str, bytes],
+    extra: dict[str, Any],
+    published_at: datetime | None = None,
+) -> bytes:
     clash = sorted(set(extra) & set(CORE_FIELDS))
     if clash:
         raise ValueError(f"manifest_extra may not set {', '.join(clash)}")
@@ -221,8 +244,10 @@ def build_manifest(quarter: str, version: int, fingerprint_: str, files: dict[st
         "version": version,
         "fingerprint": fingerprint_,
         "published_at": _iso(moment),
-        "files": [{"name": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
-                  for name, data in sorted(files.items())],
+        "files": [
+            {"name": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+            for name, data in sorted(files.items())
+        ],
     }
     text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
     return (text + "\n").encode("utf-8")
@@ -259,7 +284,6 @@ def _lease() -> float:
     return float(settings().publish_lease)
 
 
-
 def _writer_alive(claim: Claim) -> bool:
     """A claim is honoured while its run may still be writing: not after the lease, and
     not after its process died on this machine (a killed run is taken over at once)."""
@@ -277,11 +301,11 @@ def _busy(storage: Storage, quarter: str, version: int, claim: Claim) -> str:
         f"(maskine {claim.host}, proces {claim.pid}, startet {started}). Kør igen, når den er "
         "færdig; en afbrudt kørsel overtages automatisk, når dens proces er væk eller efter "
         f"{int(_lease())} s. / Another run is publishing version {version} of {quarter} "
-        "right now.")
+        "right now."
+    )
 
 
-def _take(storage: Storage, quarter: str, version: int, fingerprint_: str,
-          now: datetime) -> Claim:
+def _take(storage: Storage, quarter: str, version: int, fingerprint_: str, now: datetime) -> Claim:
     """Our claim on the version: resumed, new, or taken over from a writer that is gone."""
     claims = _claims(storage, quarter, version)
     top = claims[-1] if claims else None
@@ -294,14 +318,18 @@ def _take(storage: Storage, quarter: str, version: int, fingerprint_: str,
         generation=top.generation + 1 if top else 1,
         fingerprint=fingerprint_,
         published_at=top.published_at if top is not None and same else _iso(now),
-        owner=_OWNER, host=_HOST, pid=os.getpid(), claimed_at=time.time())
+        owner=_OWNER,
+        host=_HOST,
+        pid=os.getpid(),
+        claimed_at=time.time(),
+    )
     key = f"{claim_prefix(quarter, version)}/{claim.generation}.json"
     try:
-        storage.write(key, claim.to_bytes(), content_type="application/json",
-                      create_only=True)
+        storage.write(key, claim.to_bytes(), content_type="application/json", create_only=True)
     except AlreadyExists:
-        raise PublishConflict(_busy(storage, quarter, version, Claim.from_bytes(
-            storage.read(key)))) from None
+        raise PublishConflict(
+            _busy(storage, quarter, version, Claim.from_bytes(storage.read(key)))
+        ) from None
     return claim
 
 
@@ -328,8 +356,7 @@ def _still_ours(storage: Storage, quarter: str, version: int, claim: Claim) -> N
 # planning and publishing -------------------------------------------------------------------
 
 
-def plan(storage: Storage, quarter: str, fingerprint_: str,
-         now: datetime | None = None) -> Plan:
+def plan(storage: Storage, quarter: str, fingerprint_: str, now: datetime | None = None) -> Plan:
     """The version a run would publish and the time its files carry; reads only.
 
     An unfinished version left by an interrupted run with the same fingerprint keeps that
@@ -346,11 +373,16 @@ def plan(storage: Storage, quarter: str, fingerprint_: str,
     return Plan(n, False, _now(now))
 
 
-def publish(storage: Storage, quarter: str, *, fingerprint: str,
-            render: Callable[[int, datetime], dict[str, bytes]],
-            manifest_extra: dict[str, Any],
-            index_renderer: Callable[[list[IndexEntry]], bytes],
-            now: datetime | None = None) -> PublishResult:
+def publish(
+    storage: Storage,
+    quarter: str,
+    *,
+    fingerprint: str,
+    render: Callable[[int, datetime], dict[str, bytes]],
+    manifest_extra: dict[str, Any],
+    index_renderer: Callable[[list[IndexEntry]], bytes],
+    now: datetime | None = None,
+) -> PublishResult:
     """Publish the quarter as a new version unless the newest already has this fingerprint.
 
     `render(n, published_at)` must give the same bytes for the same arguments: a run that
@@ -374,14 +406,19 @@ def publish(storage: Storage, quarter: str, *, fingerprint: str,
             _promote(storage, quarter, n, files, manifest_bytes, written)
         _write_index(storage, index_renderer, written)
         _drop_claims(storage, quarter, n)
-        return PublishResult(quarter, n, False, _manifest_keys(quarter, n, manifest),
-                             storage.location(f"{quarter}/report.html"), written,
-                             str(manifest.get("published_at", "")))
+        return PublishResult(
+            quarter,
+            n,
+            False,
+            _manifest_keys(quarter, n, manifest),
+            storage.location(f"{quarter}/report.html"),
+            written,
+            str(manifest.get("published_at", "")),
+        )
 
     n = latest[0] + 1 if latest is not None else 1
     claims = _claims(storage, quarter, n)
-    moment = (claims[-1].moment() if claims and claims[-1].fingerprint == fingerprint
-              else _now(now))
+    moment = claims[-1].moment() if claims and claims[-1].fingerprint == fingerprint else _now(now)
     # Rendered and checked before anything is written: bad output leaves no debris.
     files = render(n, moment)
     _check_names(files)
@@ -411,9 +448,15 @@ def publish(storage: Storage, quarter: str, *, fingerprint: str,
     _promote(storage, quarter, n, files, manifest_bytes, written)
     _write_index(storage, index_renderer, written)
     _drop_claims(storage, quarter, n)
-    return PublishResult(quarter, n, True, [*(version_key(quarter, n, name)
-                                               for name in sorted(files)), manifest_key],
-                         storage.location(f"{quarter}/report.html"), written, _iso(moment))
+    return PublishResult(
+        quarter,
+        n,
+        True,
+        [*(version_key(quarter, n, name) for name in sorted(files)), manifest_key],
+        storage.location(f"{quarter}/report.html"),
+        written,
+        _iso(moment),
+    )
 
 
 def _current_manifest(storage: Storage, quarter: str) -> bytes | None:
@@ -423,8 +466,14 @@ def _current_manifest(storage: Storage, quarter: str) -> bytes | None:
         return None
 
 
-def _promote(storage: Storage, quarter: str, version: int, files: dict[str, bytes],
-             manifest_bytes: bytes, written: list[str]) -> None:
+def _promote(
+    storage: Storage,
+    quarter: str,
+    version: int,
+    files: dict[str, bytes],
+    manifest_bytes: bytes,
+    written: list[str],
+) -> None:
     """The copy at `<quarter>/`: manifest away first, files, manifest back last.
 
     Between the first and the last step there is no `<quarter>/manifest.json`, so no
@@ -452,14 +501,16 @@ def _promote(storage: Storage, quarter: str, version: int, files: dict[str, byte
             return
         storage.write(manifest_key, manifest_bytes)
         written.append(manifest_key)
-        pending = [name for name in sorted(files) if not _holds(storage, f"{quarter}/{name}",
-                                                                files[name])]
+        pending = [
+            name for name in sorted(files) if not _holds(storage, f"{quarter}/{name}", files[name])
+        ]
         if not pending:
             return
         storage.delete(manifest_key)
     raise PublishConflict(
         f"{storage.location(quarter)}: filerne blev ved med at blive overskrevet under "
-        "kopieringen; en anden kørsel skriver samme sted. Kør igen, når den er færdig.")
+        "kopieringen; en anden kørsel skriver samme sted. Kør igen, når den er færdig."
+    )
 
 
 def _holds(storage: Storage, key: str, data: bytes) -> bool:
@@ -469,8 +520,9 @@ def _holds(storage: Storage, key: str, data: bytes) -> bool:
         return False
 
 
-def _write_index(storage: Storage, index_renderer: Callable[[list[IndexEntry]], bytes],
-                 written: list[str]) -> None:
+def _write_index(
+    storage: Storage, index_renderer: Callable[[list[IndexEntry]], bytes], written: list[str]
+) -> None:
     page = index_renderer(index_entries(storage))
     try:
         if storage.read(INDEX) == page:

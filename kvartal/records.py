@@ -43,7 +43,6 @@ from kvartal.typed import choice, default_aggregation, waiver_from
 __all__ = ["parse_figures", "parse_targets", "parse_waivers"]
 
 
-
 class _Skip(Exception):
     """This row cannot be typed; validation reports why."""
 
@@ -55,8 +54,9 @@ def _key(file: str, cell: str) -> tuple[str, str]:
 class _Row:
     """One frame row with waived cells blanked out."""
 
-    def __init__(self, frame: SheetFrame, row: int, values: dict[str, Any],
-                 excluded: set[tuple[str, str]]) -> None:
+    def __init__(
+        self, frame: SheetFrame, row: int, values: dict[str, Any], excluded: set[tuple[str, str]]
+    ) -> None:
         self.frame = frame
         self.row = row
         self.values = values
@@ -65,8 +65,10 @@ class _Row:
     def raw(self, column: str) -> object:
         if column not in self.frame.letters:
             return None
-        if self.excluded and _key(self.frame.file, self.frame.cell(self.row, column)) \
-                in self.excluded:
+        if (
+            self.excluded
+            and _key(self.frame.file, self.frame.cell(self.row, column)) in self.excluded
+        ):
             return None
         v = self.values.get(column)
         if isinstance(v, float) and v != v:  # NaN from pandas is an empty cell
@@ -260,8 +262,7 @@ def _figure(row: _Row) -> Figure | None:
         target_id=target_id,
         reached=reached,
         comment=comment,
-        approximate=any(p is not None and p.approximate for p in (value, numerator,
-                                                                    denominator)),
+        approximate=any(p is not None and p.approximate for p in (value, numerator, denominator)),
         source=row.source(),
     )
 

@@ -44,13 +44,19 @@ class Register:
     source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"summary_to": self.summary_to, "source": self.source,
-                "inboxes": [asdict(e) for e in self.inboxes]}
+        return {
+            "summary_to": self.summary_to,
+            "source": self.source,
+            "inboxes": [asdict(e) for e in self.inboxes],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Register:
-        return cls(summary_to=data["summary_to"], source=data.get("source", ""),
-                   inboxes=tuple(InboxEntry(**e) for e in data["inboxes"]))
+        return cls(
+            summary_to=data["summary_to"],
+            source=data.get("source", ""),
+            inboxes=tuple(InboxEntry(**e) for e in data["inboxes"]),
+        )
 
 
 def slug(name: str) -> str:
@@ -125,18 +131,22 @@ def parse_register(text: str, *, source: str, base: Path) -> Register:
             continue
         key = slug(values["name"])
         if key in seen:
-            problems.append(f"{where}: navnet {values['name']!r} er allerede brugt af "
-                            f"indbakke nr. {seen[key]}")
+            problems.append(
+                f"{where}: navnet {values['name']!r} er allerede brugt af indbakke nr. {seen[key]}"
+            )
             continue
         seen[key] = number
-        entries.append(InboxEntry(
-            name=values["name"],
-            inbox=_location(values["inbox"], base),
-            publish_to=_location(values["publish_to"], base),
-            review_to=_location(values["review_to"], base),
-        ))
+        entries.append(
+            InboxEntry(
+                name=values["name"],
+                inbox=_location(values["inbox"], base),
+                publish_to=_location(values["publish_to"], base),
+                review_to=_location(values["review_to"], base),
+            )
+        )
     if problems:
         raise RegisterError("Registret kan ikke køres:\n" + "\n".join(problems))
     assert isinstance(summary_to, str)
-    return Register(summary_to=_location(summary_to.strip(), base), inboxes=tuple(entries),
-                    source=source)
+    return Register(
+        summary_to=_location(summary_to.strip(), base), inboxes=tuple(entries), source=source
+    )

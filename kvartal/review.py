@@ -24,8 +24,9 @@ class Frames:
 def frames_of(inputs: Inputs) -> Frames:
     return Frames(
         catalogue=[sheet_frame(s, "catalogue") for s in inputs.catalogue],
-        figures={q: [sheet_frame(s, "figures") for s in sheets]
-                 for q, sheets in inputs.figures.items()},
+        figures={
+            q: [sheet_frame(s, "figures") for s in sheets] for q, sheets in inputs.figures.items()
+        },
         waivers=sheet_frame(inputs.waivers, "waivers") if inputs.waivers else None,
     )
 
@@ -34,10 +35,16 @@ def write_review(storage: Storage, quarter: Quarter, result: object) -> str:
     """Write validation.json then validation.html; returns where a person opens the HTML."""
     from kvartal.validation import review_html, review_json
 
-    storage.write(f"{quarter}/validation.json", review_json(result, quarter),  # type: ignore[arg-type]
-                  content_type="application/json")
-    storage.write(f"{quarter}/validation.html", review_html(result, quarter),  # type: ignore[arg-type]
-                  content_type="text/html; charset=utf-8")
+    storage.write(
+        f"{quarter}/validation.json",
+        review_json(result, quarter),  # type: ignore[arg-type]
+        content_type="application/json",
+    )
+    storage.write(
+        f"{quarter}/validation.html",
+        review_html(result, quarter),  # type: ignore[arg-type]
+        content_type="text/html; charset=utf-8",
+    )
     return link_to(storage, f"{quarter}/validation.html")
 
 

@@ -69,12 +69,12 @@ def exit_status(outcomes: list[InboxOutcome]) -> int:
 
 
 def counts(outcomes: list[InboxOutcome]) -> dict[str, int]:
-    return {s: sum(1 for o in outcomes if o.status == s)
-            for s in ("udgivet", "blokeret", "fejl")}
+    return {s: sum(1 for o in outcomes if o.status == s) for s in ("udgivet", "blokeret", "fejl")}
 
 
-def summary_json(quarter: Quarter, outcomes: list[InboxOutcome], register: str = "",
-                 run_id: str | None = None) -> dict[str, Any]:
+def summary_json(
+    quarter: Quarter, outcomes: list[InboxOutcome], register: str = "", run_id: str | None = None
+) -> dict[str, Any]:
     return {
         "quarter": str(quarter),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -98,38 +98,63 @@ def summary_html(summary: dict[str, Any]) -> bytes:
     rows = []
     for item in summary["inboxes"]:
         o = InboxOutcome.from_dict(item)
-        rows.append({
-            "name": o.name, "status": o.status,
-            "version": o.version if o.version is not None else "",
-            "errors": o.errors if o.status == "blokeret" else "",
-            "text": (("Allerede udgivet med samme indhold" if o.already_published
-                      else "Udgivet") if o.status == "udgivet"
-                     else (f"{o.errors} fejl blokerer udgivelsen"
-                           + (f"; {o.reason}" if o.reason else ""))
-                     if o.status == "blokeret" else (o.reason or "Ukendt fejl")),
-            "href": _href(o.report if o.status == "udgivet" else o.review),
-            "link_text": ("Rapporten" if o.status == "udgivet" else "Valideringsrapporten"),
-        })
-    text = environment().get_template("oversigt.html.j2").render(
-        quarter=summary["quarter"], label=quarter.label_da, counts=summary["counts"],
-        created=summary["created"], rows=rows)
+        rows.append(
+            {
+                "name": o.name,
+                "status": o.status,
+                "version": o.version if o.version is not None else "",
+                "errors": o.errors if o.status == "blokeret" else "",
+                "text": (
+                    ("Allerede udgivet med samme indhold" if o.already_published else "Udgivet")
+                    if o.status == "udgivet"
+                    else (
+                        f"{o.errors} fejl blokerer udgivelsen"
+                        + (f"; {o.reason}" if o.reason else "")
+                    )
+                    if o.status == "blokeret"
+                    else (o.reason or "Ukendt fejl")
+                ),
+                "href": _href(o.report if o.status == "udgivet" else o.review),
+                "link_text": ("Rapporten" if o.status == "udgivet" else "Valideringsrapporten"),
+            }
+        )
+    text = (
+        environment()
+        .get_template("oversigt.html.j2")
+        .render(
+            quarter=summary["quarter"],
+            label=quarter.label_da,
+            counts=summary["counts"],
+            created=summary["created"],
+            rows=rows,
+        )
+    )
     return text.encode("utf-8")
 
 
 def write_summary(storage: Storage, summary: dict[str, Any]) -> str:
     """oversigt.json then oversigt.html, replacing an earlier run's overview of the quarter."""
     quarter = summary["quarter"]
-    storage.write(f"{quarter}/oversigt.json",
-                  json.dumps(summary, ensure_ascii=False, indent=2).encode("utf-8"),
-                  content_type="application/json")
-    storage.write(f"{quarter}/oversigt.html", summary_html(summary),
-                  content_type="text/html; charset=utf-8")
+    storage.write(
+        f"{quarter}/oversigt.json",
+        json.dumps(summary, ensure_ascii=False, indent=2).encode("utf-8"),
+        content_type="application/json",
+    )
+    storage.write(
+        f"{quarter}/oversigt.html", summary_html(summary), content_type="text/html; charset=utf-8"
+    )
     return storage.location(f"{quarter}/oversigt.html")
 
 
 def table_rows(outcomes: list[InboxOutcome]) -> list[dict[str, Any]]:
     """The overview as a Prefect table artifact: the same facts, Danish column names."""
-    return [{"indbakke": o.name, "status": o.status,
-             "version": o.version if o.version is not None else "",
-             "fejl": o.errors if o.errors is not None else "",
-             "detaljer": o.detail} for o in outcomes]
+    return [
+        {
+            "indbakke": o.name,
+            "status": o.status,
+            "version": o.version if o.version is not None else "",
+            "fejl": o.errors if o.errors is not None else "",
+            "detaljer": o.detail,
+        }
+        for o in outcomes
+    ]

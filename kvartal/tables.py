@@ -127,8 +127,10 @@ def sheet_frame(raw: RawSheet, kind: str) -> SheetFrame:
         records.append(record)
 
     columns = present + META_COLUMNS
-    df = pd.DataFrame.from_records(records, columns=columns) if records else pd.DataFrame(
-        {c: pd.Series([], dtype=object) for c in columns}
+    df = (
+        pd.DataFrame.from_records(records, columns=columns)
+        if records
+        else pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
     )
     df = df.astype({c: object for c in present + ["_file", "_sheet"]})
     df["_row"] = df["_row"].astype("int64")
@@ -139,8 +141,16 @@ def sheet_frame(raw: RawSheet, kind: str) -> SheetFrame:
         df[c] = df[c].astype(object)
 
     missing = [c for c in REQUIRED[kind] if c not in positions]
-    return SheetFrame(file=raw.file, sheet=raw.sheet, kind=kind, df=df, letters=letters,
-                      missing=missing, extra=extra, header_row=raw.header_row)
+    return SheetFrame(
+        file=raw.file,
+        sheet=raw.sheet,
+        kind=kind,
+        df=df,
+        letters=letters,
+        missing=missing,
+        extra=extra,
+        header_row=raw.header_row,
+    )
 
 
 def _is_nan(v: object) -> bool:

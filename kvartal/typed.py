@@ -52,8 +52,7 @@ def choice(v: object, allowed: Iterable[str]) -> str | None:
     if not isinstance(v, str):
         return None
     wanted = _word(v)
-    return next((option for option in allowed if _word(option) == wanted), None) if wanted \
-        else None
+    return next((option for option in allowed if _word(option) == wanted), None) if wanted else None
 
 
 def _word(text: str) -> str:
@@ -74,8 +73,9 @@ def _text(v: object) -> str | None:
     return text or None
 
 
-def waiver_from(values: Mapping[str, object], waiver_file: str,
-                source: CellRef | None = None) -> Waiver | None:
+def waiver_from(
+    values: Mapping[str, object], waiver_file: str, source: CellRef | None = None
+) -> Waiver | None:
     """One `afvigelser.csv` row as a Waiver; None when it lacks a file, reason or approver
     (validation reports that row as `afvigelse_ufuldstaendig`, and it waives nothing).
 

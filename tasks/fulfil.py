@@ -23,8 +23,9 @@ class Fulfilment:
 
 
 @task(name="fulfil", cache_policy=NONE)
-def calculate_fulfilment(frames: Frames, quarter: Quarter, excluded: set[tuple[str, str]],
-                         at_risk: float) -> Fulfilment:
+def calculate_fulfilment(
+    frames: Frames, quarter: Quarter, excluded: set[tuple[str, str]], at_risk: float
+) -> Fulfilment:
     """Fulfilment for the quarter, and for the one before it (the report's ↑ ↓ →)."""
     targets = parse_targets(frames.catalogue, excluded)
     figures = parse_figures([f for fs in frames.figures.values() for f in fs], excluded)
@@ -34,8 +35,14 @@ def calculate_fulfilment(frames: Frames, quarter: Quarter, excluded: set[tuple[s
 
 
 @task(name="account-rows", cache_policy=NONE)
-def account_rows(frames: Frames, fulfilment: Fulfilment,
-                 validation: ValidationResult) -> Accounting:
+def account_rows(
+    frames: Frames, fulfilment: Fulfilment, validation: ValidationResult
+) -> Accounting:
     """Every row read feeds a target or is named by a problem, or the run fails here."""
-    return check_accounting(frames.catalogue, frames.figures, fulfilment.targets,
-                            fulfilment.figures, validation.problems)
+    return check_accounting(
+        frames.catalogue,
+        frames.figures,
+        fulfilment.targets,
+        fulfilment.figures,
+        validation.problems,
+    )

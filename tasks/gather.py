@@ -20,8 +20,13 @@ def _worth_retrying(task: object, task_run: object, state: State) -> bool:
     return False
 
 
-@task(name="gather", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE,
-      retry_condition_fn=_worth_retrying)
+@task(
+    name="gather",
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    cache_policy=NONE,
+    retry_condition_fn=_worth_retrying,
+)
 def gather_inputs(inbox: str, quarter: Quarter) -> Inputs:
     """Read the catalogue and the figures; retried because an S3 inbox can fail in transit."""
     return gather(open_storage(inbox), quarter)

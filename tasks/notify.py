@@ -14,8 +14,9 @@ REPORT_FILES = ("report.html", "report.pdf", "report.xlsx")
 
 
 @task(name="notify-recipients", retries=2, retry_delay_seconds=[5, 20], cache_policy=NONE)
-def notify_recipients(publish_to: str, review_to: str, quarter: Quarter,
-                      fulfilment: Fulfilment) -> dict[int, list[str]]:
+def notify_recipients(
+    publish_to: str, review_to: str, quarter: Quarter, fulfilment: Fulfilment
+) -> dict[int, list[str]]:
     """Every recipient gets one mail per published version of the quarter: what the ledger
     says is owed, whichever run published it. Returns who was mailed, by version; raises
     (the task fails, the flow logs it, the next run tries again) if anyone is still owed."""
@@ -35,8 +36,9 @@ def notify_recipients(publish_to: str, review_to: str, quarter: Quarter,
         return str(presign(key, expiry)) if presign else storage.location(key)
 
     titles = {t.target_id: t.title for t in fulfilment.targets}
-    delivery = notify.deliver_owed(storage, open_storage(review_to), quarter, recipients,
-                                   smtp, titles, link, REPORT_FILES)
+    delivery = notify.deliver_owed(
+        storage, open_storage(review_to), quarter, recipients, smtp, titles, link, REPORT_FILES
+    )
     for version, sent in sorted(delivery.sent.items()):
         logger.info("Version %d af %s: mail sendt til %s", version, quarter, ", ".join(sent))
     return delivery.sent
@@ -49,8 +51,9 @@ def notify_operators(subject: str, text: str) -> list[str]:
 
     sent = operator_mail.send(subject, text)
     if not sent:
-        get_run_logger().info("Ingen operatøradresser eller SMTP-server sat; ingen e-mail: %s",
-                              subject)
+        get_run_logger().info(
+            "Ingen operatøradresser eller SMTP-server sat; ingen e-mail: %s", subject
+        )
     return sent
 
 
@@ -59,8 +62,9 @@ DEADLINE_DEPLOYMENT = "kvartal-frist"
 
 
 @task(name="schedule-deadline", retries=2, retry_delay_seconds=[5, 20], cache_policy=NONE)
-def schedule_deadline(quarter: Quarter, run_id: str | None, review_to: str,
-                      timeout: int) -> datetime:
+def schedule_deadline(
+    quarter: Quarter, run_id: str | None, review_to: str, timeout: int
+) -> datetime:
     """The decision's deadline, and a run of the deadline deployment scheduled for it.
 
     That run holds no process while it waits; at the deadline it fails an undecided run
@@ -77,18 +81,24 @@ def schedule_deadline(quarter: Quarter, run_id: str | None, review_to: str,
         return deadline
     with get_client(sync_client=True) as client:
         try:
-            deployment = client.read_deployment_by_name(
-                f"{DEADLINE_FLOW}/{DEADLINE_DEPLOYMENT}")
+            deployment = client.read_deployment_by_name(f"{DEADLINE_FLOW}/{DEADLINE_DEPLOYMENT}")
         except ObjectNotFound:
             get_run_logger().warning(
                 "Deploymentet %s/%s findes ikke (kør kvartal deploy): fristen overvåges "
-                "kun af Prefect, uden registrering og uden mail", DEADLINE_FLOW,
-                DEADLINE_DEPLOYMENT)
+                "kun af Prefect, uden registrering og uden mail",
+                DEADLINE_FLOW,
+                DEADLINE_DEPLOYMENT,
+            )
             return deadline
         client.create_flow_run_from_deployment(
             deployment.id,
-            parameters={"flow_run_id": run_id, "quarter": str(quarter),
-                        "review_to": review_to, "deadline": deadline.isoformat()},
+            parameters={
+                "flow_run_id": run_id,
+                "quarter": str(quarter),
+                "review_to": review_to,
+                "deadline": deadline.isoformat(),
+            },
             state=Scheduled(scheduled_time=deadline),
-            tags=["kvartal", "frist"])
+            tags=["kvartal", "frist"],
+        )
     return deadline

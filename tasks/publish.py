@@ -31,11 +31,23 @@ def plan_version(publish_to: str, quarter: Quarter, fingerprint: str) -> Plan:
     return plan(open_storage(publish_to), str(quarter), fingerprint)
 
 
-@task(name="publish", retries=3, retry_delay_seconds=[2, 10, 30], cache_policy=NONE,
-      retry_condition_fn=worth_retrying)
-def publish_report(publish_to: str, quarter: Quarter, planned: Plan, files: dict[str, bytes],
-                   fingerprint: str, manifest_extra: dict[str, Any], fulfilment: Fulfilment,
-                   validation: ValidationResult) -> PublishResult:
+@task(
+    name="publish",
+    retries=3,
+    retry_delay_seconds=[2, 10, 30],
+    cache_policy=NONE,
+    retry_condition_fn=worth_retrying,
+)
+def publish_report(
+    publish_to: str,
+    quarter: Quarter,
+    planned: Plan,
+    files: dict[str, bytes],
+    fingerprint: str,
+    manifest_extra: dict[str, Any],
+    fulfilment: Fulfilment,
+    validation: ValidationResult,
+) -> PublishResult:
     """Retried because object storage fails in transit; the claim makes a retry resume."""
 
     def render(n: int, published_at: datetime) -> dict[str, bytes]:
@@ -45,15 +57,31 @@ def publish_report(publish_to: str, quarter: Quarter, planned: Plan, files: dict
         return render_files(quarter, n, published_at, fulfilment, validation)
 
     # `now`: a new version carries the planned time, so the files rendered for it are used
-    return publish(open_storage(publish_to), str(quarter), fingerprint=fingerprint,
-                   render=render, manifest_extra=manifest_extra, index_renderer=_index,
-                   now=planned.published_at)
+    return publish(
+        open_storage(publish_to),
+        str(quarter),
+        fingerprint=fingerprint,
+        render=render,
+        manifest_extra=manifest_extra,
+        index_renderer=_index,
+        now=planned.published_at,
+    )
 
 
 def _index(entries: list[IndexEntry]) -> bytes:
-    return render_index([
-        IndexQuarter(quarter=e.quarter,
-                     versions=[IndexVersion(version=v[0], published_at=v[1],
-                                            href=f"{e.quarter}/versions/{v[0]}/report.html")
-                               for v in e.versions])
-        for e in entries])
+    return render_index(
+        [
+            IndexQuarter(
+                quarter=e.quarter,
+                versions=[
+                    IndexVersion(
+                        version=v[0],
+                        published_at=v[1],
+                        href=f"{e.quarter}/versions/{v[0]}/report.html",
+                    )
+                    for v in e.versions
+                ],
+            )
+            for e in entries
+        ]
+    )

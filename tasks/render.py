@@ -13,8 +13,13 @@ from kvartal.validation import ValidationResult
 from tasks.fulfil import Fulfilment
 
 
-def render_files(quarter: Quarter, version: int, published_at: datetime,
-                 fulfilment: Fulfilment, validation: ValidationResult) -> dict[str, bytes]:
+def render_files(
+    quarter: Quarter,
+    version: int,
+    published_at: datetime,
+    fulfilment: Fulfilment,
+    validation: ValidationResult,
+) -> dict[str, bytes]:
     """The recipients' files, a function of the inputs and the publication time alone.
 
     No clock is read here: a run that finishes a version an interrupted run began must
@@ -36,6 +41,11 @@ def render_files(quarter: Quarter, version: int, published_at: datetime,
 
 
 @task(name="render", cache_policy=NONE)
-def render_report(quarter: Quarter, version: int, published_at: datetime,
-                  fulfilment: Fulfilment, validation: ValidationResult) -> dict[str, bytes]:
+def render_report(
+    quarter: Quarter,
+    version: int,
+    published_at: datetime,
+    fulfilment: Fulfilment,
+    validation: ValidationResult,
+) -> dict[str, bytes]:
     return render_files(quarter, version, published_at, fulfilment, validation)

@@ -13,8 +13,9 @@ from kvartal.validation import ValidationResult, validate
 @task(name="validate", cache_policy=NONE)
 def validate_inputs(inputs: Inputs) -> tuple[Frames, ValidationResult]:
     frames = frames_of(inputs)
-    result = validate(inputs.quarter, frames.catalogue, frames.figures, frames.waivers,
-                      inputs.problems)
+    result = validate(
+        inputs.quarter, frames.catalogue, frames.figures, frames.waivers, inputs.problems
+    )
     return frames, result
 
 
@@ -23,11 +24,17 @@ def write_review_files(result: ValidationResult, inputs: Inputs, review_to: str)
     """The operator's report, and the same problems as Prefect artifacts on the run."""
     location = write_review(open_storage(review_to), inputs.quarter, result)
     key = f"kvartal-{str(inputs.quarter).lower()}-validering"
-    create_markdown_artifact(key=key, markdown=review_markdown(result, inputs, location),
-                             description=f"Valideringen af {inputs.quarter.label_da}")
+    create_markdown_artifact(
+        key=key,
+        markdown=review_markdown(result, inputs, location),
+        description=f"Valideringen af {inputs.quarter.label_da}",
+    )
     if location.startswith(("http://", "https://")):
-        create_link_artifact(key=key + "-rapport", link=location,
-                             link_text=f"Valideringsrapporten for {inputs.quarter.label_da}")
+        create_link_artifact(
+            key=key + "-rapport",
+            link=location,
+            link_text=f"Valideringsrapporten for {inputs.quarter.label_da}",
+        )
     return location
 
 
@@ -40,15 +47,28 @@ def review_markdown(result: ValidationResult, inputs: Inputs, location: str) -> 
     waived error must read as waived, not as `fejl`."""
     waived = {p for p, _ in result.waived}
     q = inputs.quarter
-    lines = [f"# Validering af {q.label_da}", "",
-             f"{len(result.blocking)} fejl, {len(result.warnings)} advarsler, "
-             f"{len(result.waived)} godkendte afvigelser.", "",
-             f"Valideringsrapporten: {location}", ""]
+    lines = [
+        f"# Validering af {q.label_da}",
+        "",
+        f"{len(result.blocking)} fejl, {len(result.warnings)} advarsler, "
+        f"{len(result.waived)} godkendte afvigelser.",
+        "",
+        f"Valideringsrapporten: {location}",
+        "",
+    ]
     if result.problems:
-        lines += ["| Fil | Ark | Celle | Regel | Alvor | Værdi | Besked |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            "| Fil | Ark | Celle | Regel | Alvor | Værdi | Besked |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for p in result.problems:
             severity = "godkendt afvigelse" if p in waived else p.severity
-            lines.append("| " + " | ".join(_cell(v) for v in (
-                p.file, p.sheet, p.cell, p.rule, severity, p.value, p.message)) + " |")
+            lines.append(
+                "| "
+                + " | ".join(
+                    _cell(v)
+                    for v in (p.file, p.sheet, p.cell, p.rule, severity, p.value, p.message)
+                )
+                + " |"
+            )
     return "\n".join(lines) + "\n"

@@ -19,8 +19,14 @@ from tests.test_report import sample_index, sample_input
 
 CHROMIUM = os.environ.get("KVARTAL_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 AXE_OPTIONS = {
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
@@ -101,10 +107,12 @@ def test_index_has_no_axe_violations(browser: Any, site: Path) -> None:
 def test_axe_does_find_violations(browser: Any, tmp_path: Path) -> None:
     """The check above means something only if it can fail."""
     broken = tmp_path / "broken.html"
-    broken.write_text('<!DOCTYPE html><html><head><title>x</title></head><body>'
-                      '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
-                      '<p style="color:#bbb;background:#fff">svag kontrast</p></body></html>',
-                      encoding="utf-8")
+    broken.write_text(
+        "<!DOCTYPE html><html><head><title>x</title></head><body>"
+        '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
+        '<p style="color:#bbb;background:#fff">svag kontrast</p></body></html>',
+        encoding="utf-8",
+    )
     from axe_playwright_python.sync_playwright import Axe
 
     context = browser.new_context()

@@ -24,16 +24,16 @@ CATALOGUE = (
 )
 FIGURES_Q3 = (
     "Nr.;Nøgletal;Kvartal;Værdi;Mål-id\n"
-    "1.4;deltagere;2009Q3;30;1.4-B\n"          # row 2: feeds 1.4-b
-    "1.4;deltagere/unge;2009Q3;10;\n"          # row 3: a part feeds its whole
-    "1.10;ledige;2009Q3;3.5;\n"                # row 4: ambiguous number
-    "9.9;ukendt;2009Q3;5;\n"                   # row 5: unknown to the catalogue
-    "1.4;;2009Q3;;\n"                          # row 6: neither Nøgletal nor a value
+    "1.4;deltagere;2009Q3;30;1.4-B\n"  # row 2: feeds 1.4-b
+    "1.4;deltagere/unge;2009Q3;10;\n"  # row 3: a part feeds its whole
+    "1.10;ledige;2009Q3;3.5;\n"  # row 4: ambiguous number
+    "9.9;ukendt;2009Q3;5;\n"  # row 5: unknown to the catalogue
+    "1.4;;2009Q3;;\n"  # row 6: neither Nøgletal nor a value
 )
 FIGURES_Q2 = (
     "Nr.;Nøgletal;Kvartal;Værdi\n"
-    "1.10;LEDIGE;2009Q2;82\n"                  # row 2: an earlier quarter feeds too
-    "1.4;deltagere;2009-Q2;20\n"               # row 3
+    "1.10;LEDIGE;2009Q2;82\n"  # row 2: an earlier quarter feeds too
+    "1.4;deltagere;2009-Q2;20\n"  # row 3
 )
 
 
@@ -43,8 +43,10 @@ def frame(file: str, text: str, kind: str) -> SheetFrame:
 
 def inputs() -> tuple[list[SheetFrame], dict[Quarter, list[SheetFrame]]]:
     catalogue = [frame("targets/k.csv", CATALOGUE, "catalogue")]
-    figures = {Q3: [frame("2009Q3/c.csv", FIGURES_Q3, "figures")],
-               Q2: [frame("2009Q2/c.csv", FIGURES_Q2, "figures")]}
+    figures = {
+        Q3: [frame("2009Q3/c.csv", FIGURES_Q3, "figures")],
+        Q2: [frame("2009Q2/c.csv", FIGURES_Q2, "figures")],
+    }
     return catalogue, figures
 
 
@@ -69,8 +71,12 @@ def test_a_row_neither_used_nor_named_stops_the_run() -> None:
     targets = parse_targets(catalogue)
     rows = parse_figures([f for fs in figures.values() for f in fs])
     found = account(catalogue, figures, targets, rows, [])
-    assert found.unaccounted == [("2009Q3/c.csv", None, 4), ("2009Q3/c.csv", None, 5),
-                                 ("2009Q3/c.csv", None, 6), ("targets/k.csv", None, 4)]
+    assert found.unaccounted == [
+        ("2009Q3/c.csv", None, 4),
+        ("2009Q3/c.csv", None, 5),
+        ("2009Q3/c.csv", None, 6),
+        ("targets/k.csv", None, 4),
+    ]
     with pytest.raises(UnaccountedRows, match=r"2009Q3/c.csv række 4"):
         check_accounting(catalogue, figures, targets, rows, [])
 
@@ -93,8 +99,9 @@ sys.exit(cli.main(sys.argv[1:]))
 
 
 @pytest.mark.slow
-def test_the_flow_refuses_to_publish_when_a_row_would_vanish(tmp_path: Path,
-                                                              prefect_api: str) -> None:
+def test_the_flow_refuses_to_publish_when_a_row_would_vanish(
+    tmp_path: Path, prefect_api: str
+) -> None:
     """A row lost between validation and the arithmetic fails `kvartal run` with exit
     status 1, names the row, and publishes nothing."""
     import os
@@ -105,11 +112,26 @@ def test_the_flow_refuses_to_publish_when_a_row_would_vanish(tmp_path: Path,
     inbox = tmp_path / "inbox"
     shutil.copytree(EXAMPLE_INBOX, inbox)
     done = subprocess.run(
-        [sys.executable, "-c", DROP_ONE_ROW, "run", "--quarter", "2009Q3", "--inbox",
-         str(inbox), "--publish-to", str(tmp_path / "publish"), "--review-to",
-         str(tmp_path / "review")],
-        env=dict(os.environ, PREFECT_API_URL=prefect_api), capture_output=True, text=True,
-        timeout=900, cwd=Path(__file__).resolve().parent.parent)
+        [
+            sys.executable,
+            "-c",
+            DROP_ONE_ROW,
+            "run",
+            "--quarter",
+            "2009Q3",
+            "--inbox",
+            str(inbox),
+            "--publish-to",
+            str(tmp_path / "publish"),
+            "--review-to",
+            str(tmp_path / "review"),
+        ],
+        env=dict(os.environ, PREFECT_API_URL=prefect_api),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     assert done.returncode == 1, done.stderr[-3000:]
     assert "1 rækker er hverken brugt" in done.stderr
     assert "2009Q3/BIF Stab.csv række 2" in done.stderr
@@ -125,21 +147,31 @@ def test_odd_cells_are_named_not_lost() -> None:
     from kvartal.validation import validate
 
     catalogue, _ = inputs()
-    raw = RawSheet("2009Q3/odd.xlsx", "Tal", 1,
-                   ["Nr.", "Nøgletal", "Kvartal", "Værdi", "Kommentar"], [
-                       RawRow(2, ["1.4", "deltagere", "2009Q3", 1, True]),
-                       RawRow(3, ["1.4", date(2009, 4, 1), "2009Q3", 1, None]),
-                       RawRow(4, ["1.4", True, "2009Q3", 1, None]),
-                       RawRow(5, ["1.10", "ledige", 2009, 1, None]),
-                       RawRow(6, ["1.10", "ledige", date(2009, 9, 30), 1, None]),
-                   ], [])
+    raw = RawSheet(
+        "2009Q3/odd.xlsx",
+        "Tal",
+        1,
+        ["Nr.", "Nøgletal", "Kvartal", "Værdi", "Kommentar"],
+        [
+            RawRow(2, ["1.4", "deltagere", "2009Q3", 1, True]),
+            RawRow(3, ["1.4", date(2009, 4, 1), "2009Q3", 1, None]),
+            RawRow(4, ["1.4", True, "2009Q3", 1, None]),
+            RawRow(5, ["1.10", "ledige", 2009, 1, None]),
+            RawRow(6, ["1.10", "ledige", date(2009, 9, 30), 1, None]),
+        ],
+        [],
+    )
     figures = {Q3: [sheet_frame(raw, "figures")]}
     result = validate(Q3, catalogue, figures, None, [])
     assert {(p.cell, p.rule) for p in result.problems if p.file == "2009Q3/odd.xlsx"} == {
-        ("B3", "ugyldigt_nummer"), ("B4", "ugyldigt_nummer"),
-        ("C5", "forkert_kvartal"), ("C6", "forkert_kvartal")}
+        ("B3", "ugyldigt_nummer"),
+        ("B4", "ugyldigt_nummer"),
+        ("C5", "forkert_kvartal"),
+        ("C6", "forkert_kvartal"),
+    }
     rows = parse_figures(figures[Q3], result.excluded)
     assert [f.comment for f in rows] == ["SAND"]
-    accounting = check_accounting(catalogue, figures, parse_targets(catalogue), rows,
-                                  result.problems)
+    accounting = check_accounting(
+        catalogue, figures, parse_targets(catalogue), rows, result.problems
+    )
     assert accounting.unaccounted == []

@@ -15,8 +15,17 @@ Q3 = Quarter(2009, 3)
 
 
 def _problem(file: str, cell: str | None, rule: str) -> Problem:
-    return Problem(file=file, sheet=None, cell=cell, column=None, row=None, rule=rule,
-                   severity="fejl", value=None, message=f"{rule} i {file}")
+    return Problem(
+        file=file,
+        sheet=None,
+        cell=cell,
+        column=None,
+        row=None,
+        rule=rule,
+        severity="fejl",
+        value=None,
+        message=f"{rule} i {file}",
+    )
 
 
 BAD_CELL = _problem("2009Q3/centre.csv", "D3", "ikke_tal")
@@ -26,26 +35,44 @@ LOCKED_CATALOGUE = _problem("targets/katalog.xlsx", None, "fil_beskyttet")
 BAD_TARGET_CELL = _problem("targets/katalog.xlsx", "K4", "ikke_tal")
 
 
-@pytest.mark.parametrize(("problem", "expected"), [
-    (BAD_CELL, True), (BAD_TARGET_CELL, True),  # one cell can be left out
-    (NO_QUARTER, False), (NO_CATALOGUE, False), (LOCKED_CATALOGUE, False),
-])
+@pytest.mark.parametrize(
+    ("problem", "expected"),
+    [
+        (BAD_CELL, True),
+        (BAD_TARGET_CELL, True),  # one cell can be left out
+        (NO_QUARTER, False),
+        (NO_CATALOGUE, False),
+        (LOCKED_CATALOGUE, False),
+    ],
+)
 def test_what_can_be_waived(problem, expected):
     assert waivable(problem) is expected
 
 
 def test_the_form_has_the_contract_fields_and_offers_only_waivable_errors():
-    form = decision_form([BAD_CELL, LOCKED_CATALOGUE], Q3, "https://drift.example/x",
-                         None, datetime(2009, 10, 13, 4, 0, tzinfo=UTC))
+    form = decision_form(
+        [BAD_CELL, LOCKED_CATALOGUE],
+        Q3,
+        "https://drift.example/x",
+        None,
+        datetime(2009, 10, 13, 4, 0, tzinfo=UTC),
+    )
     schema = form.model_json_schema()
-    assert set(schema["properties"]) == {"beslutning", "afvigelser", "begrundelse",
-                                         "godkendt_af"}
-    answer = form(beslutning="godkend", afvigelser=["2009Q3/centre.csv:D3:ikke_tal"],
-                  begrundelse="tastefejl", godkendt_af="Olsen")
+    assert set(schema["properties"]) == {"beslutning", "afvigelser", "begrundelse", "godkendt_af"}
+    answer = form(
+        beslutning="godkend",
+        afvigelser=["2009Q3/centre.csv:D3:ikke_tal"],
+        begrundelse="tastefejl",
+        godkendt_af="Olsen",
+    )
     assert answer.afvigelser == ["2009Q3/centre.csv:D3:ikke_tal"]
     with pytest.raises(ValueError):  # the catalogue cannot be chosen
-        form(beslutning="godkend", afvigelser=["targets/katalog.xlsx::fil_beskyttet"],
-             begrundelse="", godkendt_af="Olsen")
+        form(
+            beslutning="godkend",
+            afvigelser=["targets/katalog.xlsx::fil_beskyttet"],
+            begrundelse="",
+            godkendt_af="Olsen",
+        )
     with pytest.raises(ValueError):
         form(beslutning="måske", afvigelser=[], begrundelse="", godkendt_af="Olsen")
 
@@ -64,4 +91,7 @@ def test_a_decision_is_recorded_once_per_run(tmp_path):
 
     record = json.loads((tmp_path / "2009Q3" / "beslutninger" / "run-1.json").read_text())
     assert (record["beslutning"], record["beslutter"], record["begrundelse"]) == (
-        "afvis", "Olsen", "retter filen")
+        "afvis",
+        "Olsen",
+        "retter filen",
+    )

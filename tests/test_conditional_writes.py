@@ -42,8 +42,14 @@ def test_s3rver_overwrites_a_create_only_write(s3rver_env: str) -> None:
 def test_publishing_to_s3rver_is_refused_before_anything_is_written(s3rver_env: str) -> None:
     storage = open_storage(s3rver_env)
     with pytest.raises(ConditionalWritesUnsupported) as err:
-        publish(storage, "2009Q3", fingerprint="fp", render=publish_child.render_for("a"),
-                manifest_extra={}, index_renderer=publish_child.index)
+        publish(
+            storage,
+            "2009Q3",
+            fingerprint="fp",
+            render=publish_child.render_for("a"),
+            manifest_extra={},
+            index_renderer=publish_child.index,
+        )
     message = str(err.value)
     assert "overskriver objekter, selv når en skrivning kun må oprette" in message
     assert "If-None-Match: *" in message and s3rver_env in message
@@ -51,7 +57,8 @@ def test_publishing_to_s3rver_is_refused_before_anything_is_written(s3rver_env: 
 
 
 def test_kvartal_run_to_s3rver_exits_1_with_the_reason_and_no_retries(
-        s3rver_env: str, prefect_api: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    s3rver_env: str, prefect_api: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     import os
     import shutil
     import subprocess
@@ -62,13 +69,29 @@ def test_kvartal_run_to_s3rver_exits_1_with_the_reason_and_no_retries(
     inbox = tmp_path / "inbox"
     shutil.copytree(data, inbox)
     figures = inbox / "2009Q3" / "centre.csv"
-    figures.write_text(figures.read_text(encoding="utf-8").replace(";1.5;", ";2;"),
-                       encoding="utf-8")
+    figures.write_text(
+        figures.read_text(encoding="utf-8").replace(";1.5;", ";2;"), encoding="utf-8"
+    )
     done = subprocess.run(
-        [sys.executable, "-m", "kvartal.cli", "run", "--quarter", "2009Q3", "--inbox",
-         str(inbox), "--publish-to", s3rver_env, "--review-to", str(tmp_path / "review")],
-        env={**os.environ, "PREFECT_API_URL": prefect_api}, capture_output=True, text=True,
-        timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "kvartal.cli",
+            "run",
+            "--quarter",
+            "2009Q3",
+            "--inbox",
+            str(inbox),
+            "--publish-to",
+            s3rver_env,
+            "--review-to",
+            str(tmp_path / "review"),
+        ],
+        env={**os.environ, "PREFECT_API_URL": prefect_api},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 1, done.stderr[-3000:]
     assert "overskriver objekter, selv når en skrivning kun må oprette" in done.stderr
     assert "Retry 1/" not in done.stderr

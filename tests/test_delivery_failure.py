@@ -23,17 +23,40 @@ def test_publication_stands_when_the_mail_server_is_down(tmp_path, prefect_api, 
     shutil.copytree(DATA, inbox)
     (inbox / "2009Q3" / "afvigelser.csv").write_text(
         "Fil;Celle;Regel;Begrundelse;Godkendt af\n"
-        "2009Q3/centre.csv;D3;ikke_tal;Tastefejl;Operatør Olsen\n", encoding="utf-8")
+        "2009Q3/centre.csv;D3;ikke_tal;Tastefejl;Operatør Olsen\n",
+        encoding="utf-8",
+    )
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         dead_port = s.getsockname()[1]
-    env = dict(os.environ, PREFECT_API_URL=prefect_api, KVARTAL_SMTP_HOST="127.0.0.1",
-               KVARTAL_SMTP_PORT=str(dead_port), KVARTAL_SMTP_FROM="kvartal@kommune.example",
-               KVARTAL_RECIPIENTS="*=udvalg@kommune.example")
+    env = dict(
+        os.environ,
+        PREFECT_API_URL=prefect_api,
+        KVARTAL_SMTP_HOST="127.0.0.1",
+        KVARTAL_SMTP_PORT=str(dead_port),
+        KVARTAL_SMTP_FROM="kvartal@kommune.example",
+        KVARTAL_RECIPIENTS="*=udvalg@kommune.example",
+    )
     done = subprocess.run(
-        [sys.executable, "-m", "kvartal.cli", "run", "--quarter", "2009Q3", "--inbox",
-         str(inbox), "--publish-to", str(tmp_path / "published"), "--review-to",
-         str(tmp_path / "review")], env=env, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "kvartal.cli",
+            "run",
+            "--quarter",
+            "2009Q3",
+            "--inbox",
+            str(inbox),
+            "--publish-to",
+            str(tmp_path / "published"),
+            "--review-to",
+            str(tmp_path / "review"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "published" / "2009Q3" / "manifest.json").is_file()
     assert "E-mail til modtagerne mislykkedes" in done.stderr
@@ -43,11 +66,28 @@ def test_publication_stands_when_the_mail_server_is_down(tmp_path, prefect_api, 
     mail, settings = smtp
     env["KVARTAL_SMTP_PORT"] = str(settings.port)
     again = subprocess.run(
-        [sys.executable, "-m", "kvartal.cli", "run", "--quarter", "2009Q3", "--inbox",
-         str(inbox), "--publish-to", str(tmp_path / "published"), "--review-to",
-         str(tmp_path / "review")], env=env, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "kvartal.cli",
+            "run",
+            "--quarter",
+            "2009Q3",
+            "--inbox",
+            str(inbox),
+            "--publish-to",
+            str(tmp_path / "published"),
+            "--review-to",
+            str(tmp_path / "review"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert again.returncode == 0, again.stderr[-3000:]
     assert "allerede udgivet" in again.stdout
     assert [(rcpts, m["Subject"]) for rcpts, m in mail.messages] == [
-        (["udvalg@kommune.example"], "Status 3. kvartal 2009, version 1")]
+        (["udvalg@kommune.example"], "Status 3. kvartal 2009, version 1")
+    ]
     assert len(list((tmp_path / "review" / "deliveries" / "2009Q3" / "v1").iterdir())) == 1

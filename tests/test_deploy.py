@@ -63,12 +63,21 @@ def test_a_deployed_run_completes_on_a_worker_started_in_another_folder(operatio
     created = ops.prefect("work-pool", "create", "kvartal", "--type", "process")
     assert created.returncode == 0, created.stdout + created.stderr
 
-    done = ops.kvartal("deploy", "--work-pool", "kvartal", cwd=deployer, KVARTAL_INBOX=str(inbox),
-                       KVARTAL_PUBLISH_TO="udgivet", KVARTAL_REVIEW_TO="gennemsyn")
+    done = ops.kvartal(
+        "deploy",
+        "--work-pool",
+        "kvartal",
+        cwd=deployer,
+        KVARTAL_INBOX=str(inbox),
+        KVARTAL_PUBLISH_TO="udgivet",
+        KVARTAL_REVIEW_TO="gennemsyn",
+    )
     assert done.returncode == 0, done.stderr
     # relative folders are made absolute against the deploying folder, and said so
-    assert f"KVARTAL_PUBLISH_TO='udgivet' er en relativ mappe; registreret som " \
-           f"{deployer / 'udgivet'}" in done.stdout
+    assert (
+        f"KVARTAL_PUBLISH_TO='udgivet' er en relativ mappe; registreret som "
+        f"{deployer / 'udgivet'}" in done.stdout
+    )
     assert "quarterly-report/kvartalsrapport registreret" in done.stdout
 
     with _client(ops) as client:
@@ -76,30 +85,42 @@ def test_a_deployed_run_completes_on_a_worker_started_in_another_folder(operatio
         assert deployment.entrypoint == "flows.quarterly.quarterly_report"
         assert deployment.work_pool_name == "kvartal"
         assert deployment.parameters == {
-            "inbox": str(inbox), "publish_to": str(deployer / "udgivet"),
-            "review_to": str(deployer / "gennemsyn"), "interactive": False}
+            "inbox": str(inbox),
+            "publish_to": str(deployer / "udgivet"),
+            "review_to": str(deployer / "gennemsyn"),
+            "interactive": False,
+        }
         (schedule,) = deployment.schedules
         assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == (
-            "0 6 10 1,4,7,10 *", "Europe/Copenhagen", True)
+            "0 6 10 1,4,7,10 *",
+            "Europe/Copenhagen",
+            True,
+        )
 
         # The scheduler service (every 2 s here) must create runs at 06:00 Danish time on
         # the 10th of January, April, July and October.
         from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 
         def scheduled():  # type: ignore[no-untyped-def]
-            runs = client.read_flow_runs(deployment_filter=DeploymentFilter(
-                id=DeploymentFilterId(any_=[deployment.id])))
+            runs = client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
+            )
             return runs if len(runs) >= 3 else None
 
         for run in wait_for("scheduled runs", scheduled, 120, ops.log):
             local = run.expected_start_time.astimezone(CPH)
             assert (local.month, local.day, local.hour, local.minute) in {
-                (1, 10, 6, 0), (4, 10, 6, 0), (7, 10, 6, 0), (10, 10, 6, 0)}
+                (1, 10, 6, 0),
+                (4, 10, 6, 0),
+                (7, 10, 6, 0),
+                (10, 10, 6, 0),
+            }
 
         # A worker started elsewhere runs an explicit quarter to completion.
         ops.start_worker("kvartal", cwd=tmp_path / "somewhere-else")
-        run = client.create_flow_run_from_deployment(deployment.id,
-                                                     parameters={"quarter": "2009Q3"})
+        run = client.create_flow_run_from_deployment(
+            deployment.id, parameters={"quarter": "2009Q3"}
+        )
 
         def finished():  # type: ignore[no-untyped-def]
             state = client.read_flow_run(run.id).state

@@ -42,7 +42,12 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def child(where: str, fp: str, tag: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tests.support.publish_child", where, Q, fp, tag],
-        env={**os.environ, **env}, cwd=REPO, capture_output=True, text=True, timeout=120)
+        env={**os.environ, **env},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def boundaries(where: str) -> list[str]:
@@ -85,7 +90,8 @@ def test_a_kill_at_any_write_boundary_is_made_good_by_the_next_run(location: str
         assert latest is not None and latest[0] == expected, (k, points[k - 1])
         assert latest[1]["fingerprint"] == fp and latest[1]["tag"] == tag
         assert storage.read(f"{Q}/manifest.json") == storage.read(
-            f"{Q}/versions/{expected}/manifest.json")
+            f"{Q}/versions/{expected}/manifest.json"
+        )
         assert violations(storage, Q) == []
         # version 1 is untouched; the index lists every version
         assert json.loads(storage.read(f"{Q}/versions/1/manifest.json"))["fingerprint"] == "fp-1"
@@ -122,8 +128,10 @@ def test_readers_polling_during_publications_never_see_a_mixed_quarter(location:
     storage = open_storage(where)
     publish_child.run(where, Q, "fp-0", "start")
     stop, seen, reads = threading.Event(), [], [0]
-    readers = [threading.Thread(target=_poll, args=(open_storage(where), stop, seen, reads))
-               for _ in range(2)]
+    readers = [
+        threading.Thread(target=_poll, args=(open_storage(where), stop, seen, reads))
+        for _ in range(2)
+    ]
     for r in readers:
         r.start()
     try:
@@ -144,12 +152,20 @@ def test_readers_polling_during_publications_never_see_a_mixed_quarter(location:
 def test_two_publishers_at_once_never_mix_and_a_conflict_says_so(location: str) -> None:
     for round_ in range(4):
         where = f"{location}/race-{round_}"
-        procs = [subprocess.Popen(
-            [sys.executable, "-m", "tests.support.publish_child", where, Q, f"fp-{who}", who],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for who in ("a", "b")]
-        outcomes = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read())  # type: ignore[union-attr]
-                    for p in procs]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.support.publish_child", where, Q, f"fp-{who}", who],
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for who in ("a", "b")
+        ]
+        outcomes = [
+            (p.wait(timeout=120), p.stdout.read(), p.stderr.read())  # type: ignore[union-attr]
+            for p in procs
+        ]
         storage = open_storage(where)
         assert violations(storage, Q) == []
         won = [json.loads(out) for rc, out, _ in outcomes if rc == 0]
@@ -161,7 +177,8 @@ def test_two_publishers_at_once_never_mix_and_a_conflict_says_so(location: str) 
         latest = latest_version(storage, Q)
         assert latest is not None and latest[0] == len(won)
         assert storage.read(f"{Q}/manifest.json") == storage.read(
-            f"{Q}/versions/{len(won)}/manifest.json")
+            f"{Q}/versions/{len(won)}/manifest.json"
+        )
         # whoever lost publishes on the next attempt, without cleanup
         if lost:
             first = json.loads(storage.read(f"{Q}/versions/1/manifest.json"))["fingerprint"]

@@ -32,8 +32,9 @@ class BudgetStorage(LocalStorage):
         super().__init__(root)
         self.budget = budget
 
-    def write(self, key: str, data: bytes, *, content_type: str | None = None,
-              create_only: bool = False) -> None:
+    def write(
+        self, key: str, data: bytes, *, content_type: str | None = None, create_only: bool = False
+    ) -> None:
         if len(data) > self.budget:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self.location(key))
         self.budget -= len(data)
@@ -43,8 +44,9 @@ class BudgetStorage(LocalStorage):
 def _mount(where: Path, kb: int) -> bool:
     where.mkdir(parents=True, exist_ok=True)
     try:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kb}k", "tmpfs",
-                               str(where)], capture_output=True)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={kb}k", "tmpfs", str(where)], capture_output=True
+        )
     except FileNotFoundError:  # no mount(8) here
         return False
     return done.returncode == 0
@@ -61,12 +63,19 @@ def disks(tmp_path: Path) -> Iterator[list[Path]]:
 def _publish(storage: LocalStorage, fp: str, tag: str) -> int:
     from kvartal.publish import publish
 
-    return publish(storage, Q, fingerprint=fp, render=publish_child.render_for(tag),
-                   manifest_extra={"tag": tag}, index_renderer=publish_child.index).version
+    return publish(
+        storage,
+        Q,
+        fingerprint=fp,
+        render=publish_child.render_for(tag),
+        manifest_extra={"tag": tag},
+        index_renderer=publish_child.index,
+    ).version
 
 
 def test_a_full_disk_mid_publication_is_finished_once_space_is_freed(
-        tmp_path: Path, disks: list[Path]) -> None:
+    tmp_path: Path, disks: list[Path]
+) -> None:
     failures = 0
     for kb in BUDGETS_KB:
         where = tmp_path / f"disk-{kb}"

@@ -9,8 +9,9 @@ from kvartal.gather import gather
 from kvartal.quarters import Quarter
 from kvartal.storage import LocalStorage
 
-HEADER = ("Aftale;Nr.;Indsats;Mål-id;Måltype;Målbeskrivelse;Nøgletal;Enhed;Retning;Målværdi;"
-          "Fra;Til\n")
+HEADER = (
+    "Aftale;Nr.;Indsats;Mål-id;Måltype;Målbeskrivelse;Nøgletal;Enhed;Retning;Målværdi;Fra;Til\n"
+)
 
 
 def _write(root: Path, rel: str, text: str, encoding: str = "utf-8") -> None:
@@ -22,7 +23,8 @@ def _write(root: Path, rel: str, text: str, encoding: str = "utf-8") -> None:
 def _catalogue(root: Path, *windows: tuple[str, str]) -> None:
     rows = "".join(
         f"Aftale 2013;{i};Indsats {i};{i}-a;Indsatsmål;Mål;aftaler;antal;mindst;850;{a};{b}\n"
-        for i, (a, b) in enumerate(windows, start=1))
+        for i, (a, b) in enumerate(windows, start=1)
+    )
     _write(root, "targets/katalog.csv", HEADER + rows)
 
 
@@ -52,8 +54,11 @@ def test_lock_files_hidden_files_and_waivers_are_not_figures(tmp_path):
     _figures(tmp_path, "2009Q3")
     _write(tmp_path, "2009Q3/~$centre.xlsx", "lock")
     _write(tmp_path, "2009Q3/.DS_Store", "junk")
-    _write(tmp_path, "2009Q3/afvigelser.csv",
-           "Fil;Celle;Regel;Begrundelse;Godkendt af\ncentre.csv;D2;;Kendt fejl;Olsen\n")
+    _write(
+        tmp_path,
+        "2009Q3/afvigelser.csv",
+        "Fil;Celle;Regel;Begrundelse;Godkendt af\ncentre.csv;D2;;Kendt fejl;Olsen\n",
+    )
     inputs = gather(LocalStorage(tmp_path), Quarter(2009, 3))
     assert [s.file for s in inputs.figures[Quarter(2009, 3)]] == ["2009Q3/centre.csv"]
     assert inputs.waivers is not None and inputs.waivers.file == "2009Q3/afvigelser.csv"
@@ -88,21 +93,32 @@ def test_a_milestone_reached_in_an_earlier_quarter_needs_no_new_figure(tmp_path)
     from kvartal.review import frames_of
     from kvartal.validation import validate
 
-    _write(tmp_path, "targets/katalog.csv",
-           "Aftale;Nr.;Indsats;Mål-id;Måltype;Målbeskrivelse;Nøgletal;Enhed;Retning;Målværdi;"
-           "Fra;Til;Frist\n"
-           "Aftale 2009;2.2;Konsulenter;2.2-a;Indsatsmål;4 konsulenter ansat;;milepæl;;;"
-           "2009Q1;2009Q4;31.01.2009\n"
-           "Aftale 2009;2.3;Information;2.3-b;Indsatsmål;Pjecer udarbejdet;;milepæl;;;"
-           "2009Q1;2009Q4;31.12.2009\n")
-    _write(tmp_path, "2009Q1/c.csv", "Nr.;Nøgletal;Kvartal;Værdi;Mål-id;Milepæl nået\n"
-                                     "2.2;;2009Q1;;2.2-a;31.03.2009\n2.3;;2009Q1;;2.3-b;nej\n")
-    _write(tmp_path, "2009Q3/c.csv", "Nr.;Nøgletal;Kvartal;Værdi;Mål-id;Milepæl nået\n"
-                                     "1.1;x;2009Q3;;;\n")
+    _write(
+        tmp_path,
+        "targets/katalog.csv",
+        "Aftale;Nr.;Indsats;Mål-id;Måltype;Målbeskrivelse;Nøgletal;Enhed;Retning;Målværdi;"
+        "Fra;Til;Frist\n"
+        "Aftale 2009;2.2;Konsulenter;2.2-a;Indsatsmål;4 konsulenter ansat;;milepæl;;;"
+        "2009Q1;2009Q4;31.01.2009\n"
+        "Aftale 2009;2.3;Information;2.3-b;Indsatsmål;Pjecer udarbejdet;;milepæl;;;"
+        "2009Q1;2009Q4;31.12.2009\n",
+    )
+    _write(
+        tmp_path,
+        "2009Q1/c.csv",
+        "Nr.;Nøgletal;Kvartal;Værdi;Mål-id;Milepæl nået\n"
+        "2.2;;2009Q1;;2.2-a;31.03.2009\n2.3;;2009Q1;;2.3-b;nej\n",
+    )
+    _write(
+        tmp_path,
+        "2009Q3/c.csv",
+        "Nr.;Nøgletal;Kvartal;Værdi;Mål-id;Milepæl nået\n1.1;x;2009Q3;;;\n",
+    )
     inputs = gather(LocalStorage(tmp_path), Quarter(2009, 3))
     frames = frames_of(inputs)
-    result = validate(Quarter(2009, 3), frames.catalogue, frames.figures, frames.waivers,
-                      inputs.problems)
+    result = validate(
+        Quarter(2009, 3), frames.catalogue, frames.figures, frames.waivers, inputs.problems
+    )
     missing = {p.value for p in result.problems if p.rule == "mangler_tal"}
     assert "2.3-b" in missing  # not reached yet: the centre must still report
     assert "2.2-a" not in missing
@@ -118,9 +134,22 @@ def test_no_inbox_at_all_is_a_wrong_location_not_a_validation_error(tmp_path):
 
     with pytest.raises(InboxNotFound):
         gather(LocalStorage(tmp_path / "nowhere"), Quarter(2009, 3))
-    done = subprocess.run([sys.executable, "-m", "kvartal.cli", "validate", "--quarter",
-                           "2009Q3", "--inbox", str(tmp_path / "nowhere"), "--review-to",
-                           str(tmp_path / "review")], capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kvartal.cli",
+            "validate",
+            "--quarter",
+            "2009Q3",
+            "--inbox",
+            str(tmp_path / "nowhere"),
+            "--review-to",
+            str(tmp_path / "review"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 1
     assert "Indbakken" in done.stderr and "findes ikke" in done.stderr

@@ -118,8 +118,9 @@ def test_numeric_cells_taken_as_they_are(cell: object, expected: float) -> None:
     assert isinstance(parsed.value, float) if parsed else False
 
 
-@pytest.mark.parametrize("cell", [True, False, date(2009, 1, 1), datetime(2009, 1, 1),
-                                  float("inf"), object()])
+@pytest.mark.parametrize(
+    "cell", [True, False, date(2009, 1, 1), datetime(2009, 1, 1), float("inf"), object()]
+)
 def test_non_numeric_cells_refused(cell: object) -> None:
     with pytest.raises(NumberError):
         parse_number(cell)
@@ -145,8 +146,9 @@ def test_dates(cell: object, expected: date | None) -> None:
     assert parse_date(cell) == expected
 
 
-@pytest.mark.parametrize("cell", ["12/31/2009", "31.12.09", "2009-02-30", "i morgen",
-                                  "2009", 40178, 3.5, True])
+@pytest.mark.parametrize(
+    "cell", ["12/31/2009", "31.12.09", "2009-02-30", "i morgen", "2009", 40178, 3.5, True]
+)
 def test_bad_dates(cell: object) -> None:
     with pytest.raises(DateError) as info:
         parse_date(cell)
@@ -155,9 +157,17 @@ def test_bad_dates(cell: object) -> None:
 
 @pytest.mark.parametrize(
     ("cell", "expected"),
-    [("ja", True), ("Ja ", True), ("NEJ", False), (True, True), (False, False),
-     ("2009-11-15", date(2009, 11, 15)), (datetime(2009, 11, 15), date(2009, 11, 15)),
-     (None, None), ("", None)],
+    [
+        ("ja", True),
+        ("Ja ", True),
+        ("NEJ", False),
+        (True, True),
+        (False, False),
+        ("2009-11-15", date(2009, 11, 15)),
+        (datetime(2009, 11, 15), date(2009, 11, 15)),
+        (None, None),
+        ("", None),
+    ],
 )
 def test_reached(cell: object, expected: object) -> None:
     assert parse_reached(cell) == expected
@@ -171,8 +181,18 @@ def test_bad_reached(cell: object) -> None:
 
 @pytest.mark.parametrize(
     ("cell", "expected"),
-    [("1.10", "1.10"), (" 1.4 ", "1.4"), (1.1, "1.1"), (2.0, "2"), (2, "2"), (3.25, "3.25"),
-     (f"{NBSP}1.5{NBSP}", "1.5"), ("1.4-b", "1.4-b"), (None, None), ("  ", None)],
+    [
+        ("1.10", "1.10"),
+        (" 1.4 ", "1.4"),
+        (1.1, "1.1"),
+        (2.0, "2"),
+        (2, "2"),
+        (3.25, "3.25"),
+        (f"{NBSP}1.5{NBSP}", "1.5"),
+        ("1.4-b", "1.4-b"),
+        (None, None),
+        ("  ", None),
+    ],
 )
 def test_text_key(cell: object, expected: str | None) -> None:
     assert parse_text_key(cell) == expected

@@ -26,8 +26,14 @@ TYPED = OFFICE / "typed"
 EXAMPLE_INBOX = Path(__file__).resolve().parent.parent / "examples" / "inbox"
 Q3 = Quarter(2009, 3)
 
-SAVED = ["libreoffice.xlsx", "libreoffice.ods", "libreoffice1904.xlsx",
-         "gnumeric.xlsx", "gnumeric.ods", "gnumeric1904.xlsx"]
+SAVED = [
+    "libreoffice.xlsx",
+    "libreoffice.ods",
+    "libreoffice1904.xlsx",
+    "gnumeric.xlsx",
+    "gnumeric.ods",
+    "gnumeric1904.xlsx",
+]
 
 
 @pytest.mark.parametrize("name", SAVED)
@@ -43,7 +49,9 @@ def test_typed_cells_read_as_the_program_shows_them(name: str) -> None:
         ["1.2", 6.5, 1032, date(2009, 3, 31), 1033],
     ]
     assert [(n.rule, n.cell, n.severity, n.value) for n in raw.notes] == [
-        ("formel", "E2", "advarsel", "86"), ("formel", "E3", "advarsel", "1033")]
+        ("formel", "E2", "advarsel", "86"),
+        ("formel", "E3", "advarsel", "1033"),
+    ]
 
 
 def test_gnumeric_ods_percent_is_a_float_with_a_percentage_style() -> None:
@@ -68,10 +76,13 @@ def test_formula_without_a_saved_value_is_an_error_at_the_cell() -> None:
     raw = read_sheet("2009Q3/source.xlsx", (TYPED / "source.xlsx").read_bytes(), "Tal")
     assert [r.values[4] for r in raw.rows] == [None, None]
     assert [(n.rule, n.cell, n.severity) for n in raw.notes] == [
-        ("formel_uden_vaerdi", "E2", "fejl"), ("formel_uden_vaerdi", "E3", "fejl")]
+        ("formel_uden_vaerdi", "E2", "fejl"),
+        ("formel_uden_vaerdi", "E3", "fejl"),
+    ]
 
 
 # --- the example inbox, saved again by each program -------------------------------------
+
 
 def _inbox(tmp_path: Path, program: str | None, variant: str = "same") -> Path:
     """The example inbox with every workbook replaced by the program's saved copy."""
@@ -99,8 +110,7 @@ def _publishable(inbox: Path) -> tuple[list[dict[str, Any]], list[str]]:
     frames = frames_of(inputs)
     result = validate(Q3, frames.catalogue, frames.figures, frames.waivers, inputs.problems)
     targets = parse_targets(frames.catalogue, result.excluded)
-    figures = parse_figures([f for fs in frames.figures.values() for f in fs],
-                            result.excluded)
+    figures = parse_figures([f for fs in frames.figures.values() for f in fs], result.excluded)
     out = [r.to_json() for r in evaluate(targets, figures, Q3)]
     return json.loads(json.dumps(out)), sorted(p.rule for p in result.problems)
 
@@ -110,12 +120,18 @@ def original(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, A
     return _publishable(_inbox(tmp_path_factory.mktemp("original"), None))
 
 
-@pytest.mark.parametrize(("program", "variant"), [
-    ("libreoffice", "same"), ("libreoffice", "swapped"),
-    ("gnumeric", "same"), ("gnumeric", "swapped")])
-def test_round_trip_publishes_the_same_figures(tmp_path: Path, program: str, variant: str,
-                                               original: tuple[list[dict[str, Any]],
-                                                               list[str]]) -> None:
+@pytest.mark.parametrize(
+    ("program", "variant"),
+    [
+        ("libreoffice", "same"),
+        ("libreoffice", "swapped"),
+        ("gnumeric", "same"),
+        ("gnumeric", "swapped"),
+    ],
+)
+def test_round_trip_publishes_the_same_figures(
+    tmp_path: Path, program: str, variant: str, original: tuple[list[dict[str, Any]], list[str]]
+) -> None:
     """Saved again by LibreOffice or Gnumeric, in the same format or the other one, the
     example inbox gives exactly the fulfilment of the original, and the same findings."""
     figures, rules = _publishable(_inbox(tmp_path, program, variant))
@@ -133,25 +149,37 @@ def test_reader_warnings_reach_the_operator_and_the_report(tmp_path: Path) -> No
     from kvartal.validation import review_html, review_json, validate
 
     inbox = _inbox(tmp_path, None)
-    shutil.copyfile(OFFICE / "formula" / "2009Q3" / "Økonomiforvaltningen.xlsx",
-                    inbox / "2009Q3" / "Økonomiforvaltningen.xlsx")
+    shutil.copyfile(
+        OFFICE / "formula" / "2009Q3" / "Økonomiforvaltningen.xlsx",
+        inbox / "2009Q3" / "Økonomiforvaltningen.xlsx",
+    )
     inputs = gather(open_storage(str(inbox)), Q3)
     frames = frames_of(inputs)
     result = validate(Q3, frames.catalogue, frames.figures, frames.waivers, inputs.problems)
     assert result.blocking == []
     listed = [p for p in json.loads(review_json(result, Q3)) if p["rule"] == "formel"]
     assert [(p["file"], p["sheet"], p["cell"], p["severity"], p["value"]) for p in listed] == [
-        ("2009Q3/Økonomiforvaltningen.xlsx", "Tal", "D2", "advarsel", "31")]
+        ("2009Q3/Økonomiforvaltningen.xlsx", "Tal", "D2", "advarsel", "31")
+    ]
     assert "formel" in review_html(result, Q3).decode("utf-8")
 
     targets = parse_targets(frames.catalogue, result.excluded)
     figures = parse_figures([f for fs in frames.figures.values() for f in fs], result.excluded)
     results = evaluate(targets, figures, Q3)
     assert next(r for r in results if r.target_id.startswith("1.6")).actual == 31
-    page = render_html(ReportInput(
-        quarter=Q3, version=1, targets=targets, results=results, previous={},
-        figures=[f for f in figures if f.quarter == Q3], warnings=result.warnings,
-        waivers=result.waived, updated=date(2009, 11, 26))).decode("utf-8")
+    page = render_html(
+        ReportInput(
+            quarter=Q3,
+            version=1,
+            targets=targets,
+            results=results,
+            previous={},
+            figures=[f for f in figures if f.quarter == Q3],
+            warnings=result.warnings,
+            waivers=result.waived,
+            updated=date(2009, 11, 26),
+        )
+    ).decode("utf-8")
     assert "celle D2" in page and "Cellen indeholder en formel" in page
 
 
@@ -167,8 +195,9 @@ def test_example_ods_dates_are_date_cells_with_a_date_style() -> None:
     assert cell is not None
     style = re.search(r'table:style-name="([^"]+)"', cell.group(0))
     assert style is not None
-    data_style = re.search(rf'style:name="{style.group(1)}"[^>]*style:data-style-name="([^"]+)"',
-                           content)
+    data_style = re.search(
+        rf'style:name="{style.group(1)}"[^>]*style:data-style-name="([^"]+)"', content
+    )
     assert data_style is not None
     assert re.search(rf'<number:date-style[^>]*style:name="{data_style.group(1)}"', content)
     for program in ("libreoffice", "gnumeric"):
@@ -178,8 +207,9 @@ def test_example_ods_dates_are_date_cells_with_a_date_style() -> None:
 
 
 @pytest.mark.slow
-def test_round_trip_through_gnumeric_publishes_identical_figures(tmp_path: Path,
-                                                                 prefect_api: str) -> None:
+def test_round_trip_through_gnumeric_publishes_identical_figures(
+    tmp_path: Path, prefect_api: str
+) -> None:
     """`kvartal run` on the example inbox and on its Gnumeric copy in the other format
     (percent cells become floats with a percentage style, .xlsx becomes .ods) publishes
     byte-identical fulfilment.json files."""
@@ -191,14 +221,27 @@ def test_round_trip_through_gnumeric_publishes_identical_figures(tmp_path: Path,
     for name, program in (("original", None), ("gnumeric", "gnumeric")):
         inbox = _inbox(tmp_path / name, program, "swapped")
         done = subprocess.run(
-            [sys.executable, "-m", "kvartal.cli", "run", "--quarter", "2009Q3",
-             "--inbox", str(inbox), "--publish-to", str(tmp_path / name / "publish"),
-             "--review-to", str(tmp_path / name / "review")],
-            env=dict(os.environ, PREFECT_API_URL=prefect_api), capture_output=True,
-            text=True, timeout=900)
+            [
+                sys.executable,
+                "-m",
+                "kvartal.cli",
+                "run",
+                "--quarter",
+                "2009Q3",
+                "--inbox",
+                str(inbox),
+                "--publish-to",
+                str(tmp_path / name / "publish"),
+                "--review-to",
+                str(tmp_path / name / "review"),
+            ],
+            env=dict(os.environ, PREFECT_API_URL=prefect_api),
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
-        published.append((tmp_path / name / "publish" / "2009Q3" / "fulfilment.json")
-                         .read_bytes())
+        published.append((tmp_path / name / "publish" / "2009Q3" / "fulfilment.json").read_bytes())
     assert published[0] == published[1]
 
 
@@ -209,9 +252,12 @@ def test_the_fixture_script_reproduces_what_the_tests_read(tmp_path: Path) -> No
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, str(OFFICE / "make_office_fixtures.py"),
-                           "--out", str(tmp_path)], capture_output=True, text=True,
-                          timeout=900)
+    done = subprocess.run(
+        [sys.executable, str(OFFICE / "make_office_fixtures.py"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     for name in SAVED:
         made = read_sheet(f"2009Q3/{name}", (tmp_path / "typed" / name).read_bytes(), "Tal")
@@ -219,6 +265,9 @@ def test_the_fixture_script_reproduces_what_the_tests_read(tmp_path: Path) -> No
         assert [r.values for r in made.rows] == [r.values for r in kept.rows], name
         assert made.notes == kept.notes, name
     made_files = {p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()}
-    kept_files = {p.relative_to(OFFICE) for p in OFFICE.rglob("*")
-                  if p.is_file() and p.suffix in (".xlsx", ".ods")}
+    kept_files = {
+        p.relative_to(OFFICE)
+        for p in OFFICE.rglob("*")
+        if p.is_file() and p.suffix in (".xlsx", ".ods")
+    }
     assert made_files == kept_files

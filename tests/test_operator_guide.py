@@ -24,8 +24,11 @@ IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
 def ui_operations(tmp_path: Path, postgres: Any) -> Any:
     from tests.support.operations import _database
 
-    ops = Operations(root=tmp_path / "prefect", ui=True,
-                     database_url=_database(postgres, f"ops_ui_{uuid.uuid4().hex[:12]}"))
+    ops = Operations(
+        root=tmp_path / "prefect",
+        ui=True,
+        database_url=_database(postgres, f"ops_ui_{uuid.uuid4().hex[:12]}"),
+    )
     ops.root.mkdir()
     ops.start_server()
     try:
@@ -39,8 +42,11 @@ def test_screenshots_of_a_run_waiting_for_a_decision(tmp_path, ui_operations, sm
     from playwright.sync_api import sync_playwright
 
     ops, (_, smtp_settings) = ui_operations, smtp
-    places = {"inbox": tmp_path / "inbox", "publish": tmp_path / "published",
-              "review": tmp_path / "review"}
+    places = {
+        "inbox": tmp_path / "inbox",
+        "publish": tmp_path / "published",
+        "review": tmp_path / "review",
+    }
     shutil.copytree(DATA, places["inbox"])
     env = _deployed(ops, places, smtp_settings.port)
     ops.start_worker("kvartal", cwd=tmp_path / "worker", **env)

@@ -17,15 +17,17 @@ pytestmark = pytest.mark.slow
 
 def _prefect(server, *args: str) -> subprocess.CompletedProcess[str]:
     prefect = Path(sys.executable).with_name("prefect")
-    return subprocess.run([str(prefect), *args], env=server.env(), capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [str(prefect), *args], env=server.env(), capture_output=True, text=True, timeout=120
+    )
 
 
 def test_server_on_postgres_keeps_a_work_pool_across_a_restart(prefect_server_pg, postgres):
     made = _prefect(prefect_server_pg, "work-pool", "create", "pg-check", "--type", "process")
     assert made.returncode == 0, made.stdout + made.stderr
-    assert "postgresql+asyncpg" in prefect_server_pg.server_env[
-        "PREFECT_API_DATABASE_CONNECTION_URL"]
+    assert (
+        "postgresql+asyncpg" in prefect_server_pg.server_env["PREFECT_API_DATABASE_CONNECTION_URL"]
+    )
 
     prefect_server_pg.restart()
 

@@ -34,8 +34,15 @@ from kvartal.storage.s3 import S3Storage
 REPORT_FILES = ["fulfilment.json", "report.html", "report.pdf", "report.xlsx"]
 EXTRA = {
     "sources": [{"path": "2009Q3/centre.xlsx", "sha256": "ab" * 32, "size": 1234}],
-    "waivers": [{"file": "2009Q3/centre.xlsx", "cell": "D7", "rule": "negativ-optaelling",
-                 "reason": "rettet i fagsystemet", "approved_by": "JH"}],
+    "waivers": [
+        {
+            "file": "2009Q3/centre.xlsx",
+            "cell": "D7",
+            "rule": "negativ-optaelling",
+            "reason": "rettet i fagsystemet",
+            "approved_by": "JH",
+        }
+    ],
     "run_id": "run-1",
     "kvartal_version": kvartal.__version__,
     "git_revision": "abc123",
@@ -64,8 +71,9 @@ class RecordingStorage:
     def location(self, key: str) -> str:
         return self.inner.location(key)
 
-    def write(self, key: str, data: bytes, *, content_type: str | None = None,
-              create_only: bool = False) -> None:
+    def write(
+        self, key: str, data: bytes, *, content_type: str | None = None, create_only: bool = False
+    ) -> None:
         if self.fail_on is not None and self.fail_on(key):
             raise RuntimeError(f"simulated crash before writing {key}")
         self.inner.write(key, data, content_type=content_type, create_only=create_only)
@@ -87,6 +95,7 @@ def renderer(tag: str) -> Callable[[int, datetime], dict[str, bytes]]:
             "report.xlsx": b"PK\x03\x04" + tag.encode(),
             "fulfilment.json": table,
         }
+
     return render
 
 
@@ -99,11 +108,21 @@ def index_renderer(entries: list[IndexEntry]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def do_publish(storage: Storage, fp: str, tag: str = "a", quarter: str = "2009Q3",
-               extra: dict[str, Any] | None = None) -> PublishResult:
-    return publish(storage, quarter, fingerprint=fp, render=renderer(tag),
-                   manifest_extra=EXTRA if extra is None else extra,
-                   index_renderer=index_renderer)
+def do_publish(
+    storage: Storage,
+    fp: str,
+    tag: str = "a",
+    quarter: str = "2009Q3",
+    extra: dict[str, Any] | None = None,
+) -> PublishResult:
+    return publish(
+        storage,
+        quarter,
+        fingerprint=fp,
+        render=renderer(tag),
+        manifest_extra=EXTRA if extra is None else extra,
+        index_renderer=index_renderer,
+    )
 
 
 @pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.slow)])
@@ -124,10 +143,11 @@ def snapshot(storage: Storage) -> dict[str, tuple[Any, ...]]:
     out: dict[str, tuple[Any, ...]] = {}
     if isinstance(storage, S3Storage):
         pages = storage.client.get_paginator("list_objects_v2").paginate(
-            Bucket=storage.bucket, Prefix=storage.prefix + "/")
+            Bucket=storage.bucket, Prefix=storage.prefix + "/"
+        )
         for page in pages:
             for obj in page.get("Contents", []):
-                key = obj["Key"][len(storage.prefix) + 1:]
+                key = obj["Key"][len(storage.prefix) + 1 :]
                 out[key] = (storage.read(key), obj["LastModified"], obj["ETag"])
     else:
         assert isinstance(storage, LocalStorage)
@@ -156,15 +176,16 @@ def test_first_publish_writes_version_1_and_everything_recipients_get(storage: S
     version_keys = [f"2009Q3/versions/1/{n}" for n in REPORT_FILES]
     assert result.keys == [*version_keys, "2009Q3/versions/1/manifest.json"]
     assert visible(storage) == sorted(
-        ["index.html", "2009Q3/manifest.json", *(f"2009Q3/{n}" for n in REPORT_FILES),
-         *result.keys])
+        ["index.html", "2009Q3/manifest.json", *(f"2009Q3/{n}" for n in REPORT_FILES), *result.keys]
+    )
 
     rendered = renderer("a")(1)
     raw = storage.read("2009Q3/versions/1/manifest.json")
     manifest = json.loads(raw.decode("utf-8"))
     # indented, keys sorted, UTF-8
-    assert raw == (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False)
-                   + "\n").encode("utf-8")
+    assert raw == (
+        json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    ).encode("utf-8")
     assert manifest["quarter"] == "2009Q3"
     assert manifest["version"] == 1
     assert manifest["fingerprint"] == "fp-1"
@@ -185,8 +206,10 @@ def test_first_publish_writes_version_1_and_everything_recipients_get(storage: S
     assert json.loads(storage.read("2009Q3/fulfilment.json"))["version"] == 1
 
     assert latest_version(storage, "2009Q3") == (1, manifest)
-    assert storage.read("index.html") == (
-        f"2009Q3 v1 {manifest['published_at']} {' '.join(result.keys)}\n").encode()
+    assert (
+        storage.read("index.html")
+        == (f"2009Q3 v1 {manifest['published_at']} {' '.join(result.keys)}\n").encode()
+    )
 
 
 def test_same_fingerprint_changes_nothing(storage: Storage) -> None:
@@ -234,16 +257,20 @@ def test_index_lists_every_quarter_newest_first(storage: Storage) -> None:
     do_publish(storage, "q3b", quarter="2009q3", tag="b")  # any accepted spelling
     index = storage.read("index.html").decode().splitlines()
     assert [line.split()[:2] for line in index] == [
-        ["2010Q1", "v1"], ["2009Q3", "v2"], ["2009Q3", "v1"], ["2009Q2", "v1"]]
+        ["2010Q1", "v1"],
+        ["2009Q3", "v2"],
+        ["2009Q3", "v1"],
+        ["2009Q2", "v1"],
+    ]
 
 
-def test_write_order_claim_files_manifest_then_copy_with_manifest_away(
-        storage: Storage) -> None:
+def test_write_order_claim_files_manifest_then_copy_with_manifest_away(storage: Storage) -> None:
     recorder = RecordingStorage(storage)
     do_publish(recorder, "fp-1")
     # an S3 location is first probed for conditional writes (tests/test_storage.py)
-    writes = [w for w in recorder.writes if not w.removeprefix("delete:").startswith(
-        ".kvartal/probe/")]
+    writes = [
+        w for w in recorder.writes if not w.removeprefix("delete:").startswith(".kvartal/probe/")
+    ]
     versioned = [f"2009Q3/versions/1/{n}" for n in REPORT_FILES]
     current = [f"2009Q3/{n}" for n in REPORT_FILES]
     assert writes[0] == ".kvartal/claims/2009Q3/v1/1.json"
@@ -256,8 +283,7 @@ def test_write_order_claim_files_manifest_then_copy_with_manifest_away(
     assert storage.list() == visible(storage)  # at rest: only what recipients get
 
 
-def test_interrupted_version_is_resumed_by_a_retry_with_the_same_bytes(
-        storage: Storage) -> None:
+def test_interrupted_version_is_resumed_by_a_retry_with_the_same_bytes(storage: Storage) -> None:
     dying = RecordingStorage(storage, fail_on=lambda key: key.endswith("report.pdf"))
     with pytest.raises(RuntimeError, match="simulated crash"):
         do_publish(dying, "fp-1")
@@ -280,21 +306,42 @@ def test_unclaimed_debris_in_an_unfinished_version_is_replaced(storage: Storage)
 
 def test_a_run_still_at_work_is_a_conflict_that_says_so(storage: Storage) -> None:
     alive = os.getppid()  # a live process on this machine that is not us
-    claim = Claim(1, "fp-other", "2009-11-26T09:00:00+00:00", "elsewhere", socket.gethostname(),
-                  alive, time.time())
+    claim = Claim(
+        1,
+        "fp-other",
+        "2009-11-26T09:00:00+00:00",
+        "elsewhere",
+        socket.gethostname(),
+        alive,
+        time.time(),
+    )
     storage.write(".kvartal/claims/2009Q3/v1/1.json", claim.to_bytes(), create_only=True)
-    with pytest.raises(PublishConflict, match=rf"En anden kørsel udgiver version 1 af 2009Q3.*"
-                                              rf"proces {alive}"):
+    with pytest.raises(
+        PublishConflict,
+        match=rf"En anden kørsel udgiver version 1 af 2009Q3.*"
+        rf"proces {alive}",
+    ):
         do_publish(storage, "fp-1")
     assert not storage.exists("2009Q3/versions/1/manifest.json")
     assert not storage.exists("2009Q3/manifest.json")
 
 
 def test_a_dead_runs_claim_is_taken_over(storage: Storage) -> None:
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
-    claim = Claim(1, "fp-other", "2009-11-26T09:00:00+00:00", "gone", socket.gethostname(),
-                  int(dead.stdout), time.time())
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    claim = Claim(
+        1,
+        "fp-other",
+        "2009-11-26T09:00:00+00:00",
+        "gone",
+        socket.gethostname(),
+        int(dead.stdout),
+        time.time(),
+    )
     storage.write(".kvartal/claims/2009Q3/v1/1.json", claim.to_bytes(), create_only=True)
     storage.write("2009Q3/versions/1/report.html", b"the dead run's rendering")
     result = do_publish(storage, "fp-1")
@@ -306,8 +353,9 @@ def test_a_dead_runs_claim_is_taken_over(storage: Storage) -> None:
 
 
 def test_a_dead_runs_version_with_the_same_inputs_keeps_its_time(storage: Storage) -> None:
-    claim = Claim(1, "fp-1", "2009-11-26T09:00:00+00:00", "gone", "another-machine", 1,
-                  time.time() - 3600)  # past the lease
+    claim = Claim(
+        1, "fp-1", "2009-11-26T09:00:00+00:00", "gone", "another-machine", 1, time.time() - 3600
+    )  # past the lease
     storage.write(".kvartal/claims/2009Q3/v1/1.json", claim.to_bytes(), create_only=True)
     seen: list[datetime] = []
 
@@ -315,12 +363,20 @@ def test_a_dead_runs_version_with_the_same_inputs_keeps_its_time(storage: Storag
         seen.append(published_at)
         return renderer("a")(n, published_at)
 
-    result = publish(storage, "2009Q3", fingerprint="fp-1", render=render,
-                     manifest_extra=EXTRA, index_renderer=index_renderer)
+    result = publish(
+        storage,
+        "2009Q3",
+        fingerprint="fp-1",
+        render=render,
+        manifest_extra=EXTRA,
+        index_renderer=index_renderer,
+    )
     assert result.created and result.published_at == "2009-11-26T09:00:00+00:00"
     assert seen == [datetime(2009, 11, 26, 9, 0, tzinfo=UTC)]
-    assert json.loads(storage.read("2009Q3/manifest.json"))["published_at"] == \
-        "2009-11-26T09:00:00+00:00"
+    assert (
+        json.loads(storage.read("2009Q3/manifest.json"))["published_at"]
+        == "2009-11-26T09:00:00+00:00"
+    )
 
 
 def test_interrupted_copy_is_finished_by_the_next_run(storage: Storage) -> None:
@@ -333,8 +389,7 @@ def test_interrupted_copy_is_finished_by_the_next_run(storage: Storage) -> None:
 
     result = do_publish(storage, "fp-1")
     assert (result.created, result.version) == (False, 1)
-    assert storage.read("2009Q3/manifest.json") == storage.read(
-        "2009Q3/versions/1/manifest.json")
+    assert storage.read("2009Q3/manifest.json") == storage.read("2009Q3/versions/1/manifest.json")
     assert storage.read("2009Q3/report.xlsx") == renderer("a")(1)["report.xlsx"]
     assert result.written[-2:] == ["2009Q3/manifest.json", "index.html"]
     assert do_publish(storage, "fp-1").written == []
@@ -359,12 +414,19 @@ def test_render_names_must_be_plain_files(tmp_path: Path) -> None:
     st = LocalStorage(tmp_path)
     bad_renderings: list[dict[str, bytes]] = [{"manifest.json": b"{}"}, {"../x.html": b""}, {}]
     for bad in bad_renderings:
+
         def render(n: int, at: datetime, files: dict[str, bytes] = bad) -> dict[str, bytes]:
             return files
 
         with pytest.raises(ValueError):
-            publish(st, "2009Q3", fingerprint="fp", render=render, manifest_extra={},
-                    index_renderer=index_renderer)
+            publish(
+                st,
+                "2009Q3",
+                fingerprint="fp",
+                render=render,
+                manifest_extra={},
+                index_renderer=index_renderer,
+            )
     assert st.list() == []
 
 
@@ -395,9 +457,15 @@ def test_a_new_version_carries_the_planned_time_and_renders_once(tmp_path: Path)
         calls.append((n, published_at))
         return renderer("a")(n, published_at)
 
-    result = publish(storage, "2009Q3", fingerprint="fp-1", render=render,
-                     manifest_extra=EXTRA, index_renderer=index_renderer,
-                     now=planned.published_at)
+    result = publish(
+        storage,
+        "2009Q3",
+        fingerprint="fp-1",
+        render=render,
+        manifest_extra=EXTRA,
+        index_renderer=index_renderer,
+        now=planned.published_at,
+    )
     assert calls == [(1, planned.published_at)]
     assert result.published_at == planned.published_at.isoformat(timespec="seconds")
     again = plan(storage, "2009Q3", "fp-1")

@@ -24,17 +24,31 @@ pytestmark = pytest.mark.slow
 
 def test_a_conflict_fails_the_task_at_once(tmp_path: Path, prefect_api: str) -> None:
     storage = LocalStorage(tmp_path)
-    live = Claim(1, "fp-other", "2009-11-26T09:00:00+00:00", "elsewhere",
-                 socket.gethostname(), os.getppid(), time.time())
+    live = Claim(
+        1,
+        "fp-other",
+        "2009-11-26T09:00:00+00:00",
+        "elsewhere",
+        socket.gethostname(),
+        os.getppid(),
+        time.time(),
+    )
     storage.write(".kvartal/claims/2009Q3/v1/1.json", live.to_bytes(), create_only=True)
     planned = Plan(1, False, datetime(2009, 11, 26, 9, tzinfo=UTC))
 
     @flow
     def publishing() -> tuple[object, object]:
-        state = publish_report(str(tmp_path), Quarter(2009, 3), planned,
-                               {"report.html": b"<p>x</p>"}, "fp-1", {},
-                               Fulfilment([], [], [], {}), ValidationResult(),
-                               return_state=True)
+        state = publish_report(
+            str(tmp_path),
+            Quarter(2009, 3),
+            planned,
+            {"report.html": b"<p>x</p>"},
+            "fp-1",
+            {},
+            Fulfilment([], [], [], {}),
+            ValidationResult(),
+            return_state=True,
+        )
         return state.result(raise_on_failure=False), state.state_details.task_run_id
 
     outcome, task_run_id = publishing()

@@ -8,8 +8,19 @@ import pytest
 from kvartal.quarters import Quarter, QuarterError
 
 
-@pytest.mark.parametrize("text", ["2009Q3", "2009q3", "2009K3", "2009-Q3", "Q3 2009",
-                                  "3. kvartal 2009", " 3.kvartal  2009 ", "K3 2009"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2009Q3",
+        "2009q3",
+        "2009K3",
+        "2009-Q3",
+        "Q3 2009",
+        "3. kvartal 2009",
+        " 3.kvartal  2009 ",
+        "K3 2009",
+    ],
+)
 def test_every_accepted_spelling_is_2009q3(text):
     assert Quarter.parse(text) == Quarter(2009, 3)
 
@@ -39,11 +50,14 @@ def test_days():
     assert Quarter(2009, 4).last_day == date(2009, 12, 31)
 
 
-@pytest.mark.parametrize(("moment", "expected"), [
-    (datetime(2009, 10, 10, 6, 0, tzinfo=ZoneInfo("Europe/Copenhagen")), Quarter(2009, 3)),
-    (datetime(2010, 1, 10, 6, 0, tzinfo=ZoneInfo("Europe/Copenhagen")), Quarter(2009, 4)),
-    (datetime(2009, 9, 30, 23, 59), Quarter(2009, 2)),
-    (date(2009, 12, 31), Quarter(2009, 3)),
-])
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (datetime(2009, 10, 10, 6, 0, tzinfo=ZoneInfo("Europe/Copenhagen")), Quarter(2009, 3)),
+        (datetime(2010, 1, 10, 6, 0, tzinfo=ZoneInfo("Europe/Copenhagen")), Quarter(2009, 4)),
+        (datetime(2009, 9, 30, 23, 59), Quarter(2009, 2)),
+        (date(2009, 12, 31), Quarter(2009, 3)),
+    ],
+)
 def test_a_run_reports_the_quarter_before_its_scheduled_time(moment, expected):
     assert Quarter.before(moment) == expected

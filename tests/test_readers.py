@@ -49,8 +49,7 @@ def workbook_bytes(build: Callable[[openpyxl.Workbook], None]) -> bytes:
 BASE_XLSX = workbook_bytes(lambda wb: setattr(wb.active, "title", "Tal"))
 
 
-def rezip(data: bytes, patch: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED
-          ) -> bytes:
+def rezip(data: bytes, patch: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression) as dst:
@@ -61,12 +60,15 @@ def rezip(data: bytes, patch: dict[str, bytes], compression: int = zipfile.ZIP_D
     return out.getvalue()
 
 
-def sheet_xml(cells: str, extra_before: str = "", extra_after: str = "",
-              prolog: str = "") -> bytes:
+def sheet_xml(cells: str, extra_before: str = "", extra_after: str = "", prolog: str = "") -> bytes:
     return (
-        '<?xml version="1.0" encoding="UTF-8"?>' + prolog +
-        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        + extra_before + f"<sheetData>{cells}</sheetData>" + extra_after + "</worksheet>"
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        + prolog
+        + '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + extra_before
+        + f"<sheetData>{cells}</sheetData>"
+        + extra_after
+        + "</worksheet>"
     ).encode()
 
 
@@ -97,8 +99,11 @@ def test_xlsx_header_row_after_two_empty_rows_and_exact_cells() -> None:
 def test_xlsx_merged_nr_fills_every_row_of_the_range() -> None:
     rows = rows_of(read_sheet("f.xlsx", fixture("figures.xlsx"), "Tal"))
     assert [rows[r][0] for r in (5, 6, 7)] == ["3.4", "3.4", "3.4"]
-    assert [rows[r][1] for r in (5, 6, 7)] == ["placeret", "placeret/løntilskud",
-                                               "placeret/praktik"]
+    assert [rows[r][1] for r in (5, 6, 7)] == [
+        "placeret",
+        "placeret/løntilskud",
+        "placeret/praktik",
+    ]
 
 
 def test_xlsx_formula_read_as_cached_value_with_one_note_per_cell() -> None:
@@ -110,7 +115,13 @@ def test_xlsx_formula_read_as_cached_value_with_one_note_per_cell() -> None:
     assert len(notes) == 1
     note = notes[0]
     assert (note.file, note.sheet, note.cell, note.row, note.severity, note.value) == (
-        "f.xlsx", "TAL", "D7", 7, "advarsel", "3")
+        "f.xlsx",
+        "TAL",
+        "D7",
+        7,
+        "advarsel",
+        "3",
+    )
     assert "formel" in note.message
 
 
@@ -182,7 +193,8 @@ def test_xlsx_formula_without_cached_value_is_noted() -> None:
     assert rows_of(raw) == {2: ["1.1", None]}
     assert raw.rows[0].formulas == frozenset({1})
     assert [(n.rule, n.cell, n.value, n.severity) for n in raw.notes] == [
-        ("formel_uden_vaerdi", "B2", None, "fejl")]
+        ("formel_uden_vaerdi", "B2", None, "fejl")
+    ]
     assert "uden gemt værdi" in raw.notes[0].message
 
 
@@ -240,8 +252,9 @@ def test_ods_formula_and_hidden_sheet_notes() -> None:
 # csv
 
 
-@pytest.mark.parametrize("name", ["utf8_semicolon.csv", "utf8_bom_comma.csv",
-                                  "cp1252_semicolon.csv"])
+@pytest.mark.parametrize(
+    "name", ["utf8_semicolon.csv", "utf8_bom_comma.csv", "cp1252_semicolon.csv"]
+)
 def test_csv_encodings_and_separators(name: str) -> None:
     raw = read_sheet(f"2009Q3/{name}", fixture(name), "Tal")
     assert raw.sheet is None
@@ -271,8 +284,10 @@ def test_csv_comma_sniffed_with_semicolons_inside_quotes() -> None:
 
 def test_csv_quoted_newline_stays_in_one_row() -> None:
     data = b'Nr.;Kommentar\n1.1;"linje 1\nlinje 2"\n1.2;x\n'
-    assert rows_of(read_sheet("c.csv", data, "Tal")) == {2: ["1.1", "linje 1\nlinje 2"],
-                                                         3: ["1.2", "x"]}
+    assert rows_of(read_sheet("c.csv", data, "Tal")) == {
+        2: ["1.1", "linje 1\nlinje 2"],
+        3: ["1.2", "x"],
+    }
 
 
 # ---------------------------------------------------------------------------------------
@@ -306,7 +321,7 @@ def _patch_declared_size(data: bytes, name: bytes, size: int) -> bytes:
         pos = out.find(b"PK\x01\x02", pos)
         assert pos >= 0, "entry not found"
         name_len = struct.unpack_from("<H", out, pos + 28)[0]
-        if bytes(out[pos + 46:pos + 46 + name_len]) == name:
+        if bytes(out[pos + 46 : pos + 46 + name_len]) == name:
             struct.pack_into("<I", out, pos + 24, size)
             return bytes(out)
         pos += 4
@@ -315,7 +330,9 @@ def _patch_declared_size(data: bytes, name: bytes, size: int) -> bytes:
 def test_zip_bomb_declared_size() -> None:
     data = _patch_declared_size(
         xlsx_with_sheet(sheet_xml('<row r="1"><c r="A1"><v>1</v></c></row>')),
-        b"xl/worksheets/sheet1.xml", 3_000_000_000)
+        b"xl/worksheets/sheet1.xml",
+        3_000_000_000,
+    )
     error = refused("bomb.xlsx", data)
     assert error.rule == "for_stor"
 
@@ -342,8 +359,9 @@ BILLION_LAUGHS = (
 
 
 def test_billion_laughs_in_sheet_xml() -> None:
-    xml = sheet_xml('<row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>',
-                    prolog=BILLION_LAUGHS)
+    xml = sheet_xml(
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>', prolog=BILLION_LAUGHS
+    )
     assert refused("lol.xlsx", xlsx_with_sheet(xml)).rule == "dtd"
 
 
@@ -361,11 +379,13 @@ def test_dtd_in_ods_content() -> None:
     assert refused("x.ods", rezip(content, {"content.xml": evil})).rule == "dtd"
 
 
-@pytest.mark.parametrize("ref", ["XFD1048576", "XFE1", "A1048577", "A99999999999",
-                                 "ZZZZZZZZ1"])
+@pytest.mark.parametrize("ref", ["XFD1048576", "XFE1", "A1048577", "A99999999999", "ZZZZZZZZ1"])
 def test_cell_at_or_beyond_the_edge(ref: str) -> None:
-    xml = sheet_xml(f'<row r="1"><c r="A1" t="inlineStr"><is><t>Nr.</t></is></c>'
-                    f'<c r="{ref}"><v>1</v></c></row>', extra_before='<dimension ref="A1"/>')
+    xml = sheet_xml(
+        f'<row r="1"><c r="A1" t="inlineStr"><is><t>Nr.</t></is></c>'
+        f'<c r="{ref}"><v>1</v></c></row>',
+        extra_before='<dimension ref="A1"/>',
+    )
     error = refused("edge.xlsx", xlsx_with_sheet(xml))
     assert error.rule == "uden_for_arket"
 
@@ -382,16 +402,18 @@ def test_row_beyond_excel() -> None:
 
 
 def test_merge_over_the_whole_sheet() -> None:
-    xml = sheet_xml('<row r="1"><c r="A1"><v>1</v></c></row>',
-                    extra_after='<mergeCells count="1"><mergeCell ref="A2:XFD1048576"/>'
-                                "</mergeCells>")
+    xml = sheet_xml(
+        '<row r="1"><c r="A1"><v>1</v></c></row>',
+        extra_after='<mergeCells count="1"><mergeCell ref="A2:XFD1048576"/></mergeCells>',
+    )
     assert refused("merge.xlsx", xlsx_with_sheet(xml)).rule == "uden_for_arket"
 
 
 def test_300k_cells_refused_whatever_the_dimension_says() -> None:
     rows = "".join(
-        f'<row r="{r}">' + "".join(f'<c r="{column_letter(c)}{r}"><v>1</v></c>'
-                                   for c in range(100)) + "</row>"
+        f'<row r="{r}">'
+        + "".join(f'<c r="{column_letter(c)}{r}"><v>1</v></c>' for c in range(100))
+        + "</row>"
         for r in range(1, 3001)
     )
     data = xlsx_with_sheet(sheet_xml(rows, extra_before='<dimension ref="A1:B2"/>'))
@@ -402,27 +424,34 @@ def test_300k_cells_refused_whatever_the_dimension_says() -> None:
 
 def test_cells_counted_with_a_namespace_prefix() -> None:
     cells = "".join(f'<x:c r="A{r}"><x:v>1</x:v></x:c>' for r in range(1, 21))
-    xml = (b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-           + f"<x:sheetData><x:row r=\"1\">{cells}</x:row></x:sheetData></x:worksheet>".encode())
+    xml = (
+        b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + f'<x:sheetData><x:row r="1">{cells}</x:row></x:sheetData></x:worksheet>'.encode()
+    )
     assert refused("p.xlsx", xlsx_with_sheet(xml), Limits(max_cells=10)).rule == "for_stor"
 
 
 def test_cells_without_references_are_placed_and_bounded() -> None:
-    ok = sheet_xml('<row r="3"><c t="inlineStr"><is><t>Nr.</t></is></c><c t="inlineStr">'
-                   '<is><t>Værdi</t></is></c></row><row><c t="inlineStr"><is><t>1.1</t></is>'
-                   "</c><c><v>5</v></c></row>")
+    ok = sheet_xml(
+        '<row r="3"><c t="inlineStr"><is><t>Nr.</t></is></c><c t="inlineStr">'
+        '<is><t>Værdi</t></is></c></row><row><c t="inlineStr"><is><t>1.1</t></is>'
+        "</c><c><v>5</v></c></row>"
+    )
     raw = read_sheet("r.xlsx", xlsx_with_sheet(ok), "Tal")
-    assert (raw.header_row, raw.header, rows_of(raw)) == (3, ["Nr.", "Værdi"],
-                                                          {4: ["1.1", 5]})
+    assert (raw.header_row, raw.header, rows_of(raw)) == (3, ["Nr.", "Værdi"], {4: ["1.1", 5]})
     wide = sheet_xml('<row r="1">' + "<c><v>1</v></c>" * 1500 + "</row>")
     assert refused("w.xlsx", xlsx_with_sheet(wide)).rule == "uden_for_arket"
 
 
 def test_too_many_shared_strings() -> None:
-    sst = ('<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/'
-           'spreadsheetml/2006/main">' + "<si><t>x</t></si>" * 300_000 + "</sst>")
-    data = rezip(xlsx_with_sheet(sheet_xml('<row r="1"><c r="A1"><v>1</v></c></row>')),
-                 {"xl/sharedStrings.xml": sst.encode()})
+    sst = (
+        '<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/'
+        'spreadsheetml/2006/main">' + "<si><t>x</t></si>" * 300_000 + "</sst>"
+    )
+    data = rezip(
+        xlsx_with_sheet(sheet_xml('<row r="1"><c r="A1"><v>1</v></c></row>')),
+        {"xl/sharedStrings.xml": sst.encode()},
+    )
     assert refused("sst.xlsx", data).rule == "for_stor"
 
 
@@ -449,14 +478,20 @@ def test_encrypted_zip_entry_and_encrypted_ods() -> None:
     data[pos + 8] |= 0x1  # general purpose flag: encrypted
     assert refused("z.xlsx", bytes(data)).rule == "krypteret"
     ods = fixture("figures.ods")
-    manifest = zipfile.ZipFile(io.BytesIO(ods)).read("META-INF/manifest.xml").replace(
-        b'manifest:media-type="text/xml"/>',
-        b'manifest:media-type="text/xml"><manifest:encryption-data/></manifest:file-entry>')
+    manifest = (
+        zipfile.ZipFile(io.BytesIO(ods))
+        .read("META-INF/manifest.xml")
+        .replace(
+            b'manifest:media-type="text/xml"/>',
+            b'manifest:media-type="text/xml"><manifest:encryption-data/></manifest:file-entry>',
+        )
+    )
     assert refused("e.ods", rezip(ods, {"META-INF/manifest.xml": manifest})).rule == "krypteret"
 
 
-@pytest.mark.parametrize("data", [b"Nr.;V\xc3\xa6rdi\r\n1;2\r\n", b"PK\x03\x04garbage",
-                                  b"\x00" * 100])
+@pytest.mark.parametrize(
+    "data", [b"Nr.;V\xc3\xa6rdi\r\n1;2\r\n", b"PK\x03\x04garbage", b"\x00" * 100]
+)
 def test_non_zip_xlsx(data: bytes) -> None:
     assert refused("ikke.xlsx", data).rule == "ulaeselig"
 
@@ -492,19 +527,24 @@ def test_csv_utf16_and_binary() -> None:
 
 
 def test_ods_repeated_cells_cannot_exhaust_memory() -> None:
-    row = ('<table:table-row table:number-rows-repeated="5000"><table:table-cell '
-           'table:number-columns-repeated="100" office:value-type="float" office:value="1"/>'
-           "</table:table-row>")
-    far = ('<table:table-row><table:table-cell table:number-columns-repeated="100000000" '
-           'office:value-type="float" office:value="1"/></table:table-row>')
+    row = (
+        '<table:table-row table:number-rows-repeated="5000"><table:table-cell '
+        'table:number-columns-repeated="100" office:value-type="float" office:value="1"/>'
+        "</table:table-row>"
+    )
+    far = (
+        '<table:table-row><table:table-cell table:number-columns-repeated="100000000" '
+        'office:value-type="float" office:value="1"/></table:table-row>'
+    )
     for body, rule in ((row, "for_stor"), (far, "uden_for_arket")):
         content = (
             '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
             'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
             'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
             'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body>'
-            '<office:spreadsheet><table:table table:name="Tal">' + body +
-            "</table:table></office:spreadsheet></office:body></office:document-content>"
+            '<office:spreadsheet><table:table table:name="Tal">'
+            + body
+            + "</table:table></office:spreadsheet></office:body></office:document-content>"
         )
         data = rezip(fixture("figures.ods"), {"content.xml": content.encode()})
         assert refused("r.ods", data).rule == rule
@@ -523,11 +563,13 @@ def test_unknown_extension() -> None:
     assert ".xlsx" in error.message
 
 
-@pytest.mark.parametrize(("exc", "rule"), [(MemoryError, "for_stor"),
-                                           (RecursionError, "ulaeselig"),
-                                           (KeyError, "ulaeselig")])
-def test_any_parser_failure_becomes_read_error(monkeypatch: pytest.MonkeyPatch,
-                                               exc: type[BaseException], rule: str) -> None:
+@pytest.mark.parametrize(
+    ("exc", "rule"),
+    [(MemoryError, "for_stor"), (RecursionError, "ulaeselig"), (KeyError, "ulaeselig")],
+)
+def test_any_parser_failure_becomes_read_error(
+    monkeypatch: pytest.MonkeyPatch, exc: type[BaseException], rule: str
+) -> None:
     def boom(*_args: object) -> None:
         raise exc("boom")
 
@@ -538,8 +580,17 @@ def test_any_parser_failure_becomes_read_error(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_rules_are_listed_with_messages() -> None:
-    for rule in ("ulaeselig", "krypteret", "for_stor", "dtd", "uden_for_arket", "tegnsaet",
-                 "formel", "skjult_ark", "tom_fil"):
+    for rule in (
+        "ulaeselig",
+        "krypteret",
+        "for_stor",
+        "dtd",
+        "uden_for_arket",
+        "tegnsaet",
+        "formel",
+        "skjult_ark",
+        "tom_fil",
+    ):
         assert readers.RULES[rule]
         assert f"`{rule}`" in (readers.__doc__ or "")
 

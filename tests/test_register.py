@@ -34,8 +34,11 @@ def test_register_reads_s3_and_local_locations_relative_to_its_folder(tmp_path):
     assert reg.summary_to == "s3://drift/oversigt"
     kbh, ht = reg.inboxes
     assert (kbh.name, kbh.inbox, kbh.publish_to, kbh.review_to) == (
-        "København", "s3://indbakker/koebenhavn", "s3://rapporter/koebenhavn",
-        "s3://drift/koebenhavn")
+        "København",
+        "s3://indbakker/koebenhavn",
+        "s3://rapporter/koebenhavn",
+        "s3://drift/koebenhavn",
+    )
     assert ht.inbox == str(tmp_path / "indbakker" / "hoeje-taastrup")
     assert ht.publish_to == "/srv/rapporter/hoeje-taastrup"
     assert ht.review_to == str(tmp_path / "drift" / "ht")
@@ -51,8 +54,11 @@ def test_register_survives_the_trip_through_deployment_parameters(tmp_path):
 
 def test_register_without_review_to_gives_each_inbox_its_own_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("KVARTAL_REVIEW_TO", str(tmp_path / "review"))
-    reg = parse_register('summary_to = "o"\n[[inbox]]\nname = "Ærø"\ninbox = "i"\n'
-                         'publish_to = "p"\n', source="r.toml", base=tmp_path)
+    reg = parse_register(
+        'summary_to = "o"\n[[inbox]]\nname = "Ærø"\ninbox = "i"\npublish_to = "p"\n',
+        source="r.toml",
+        base=tmp_path,
+    )
     assert reg.inboxes[0].review_to == str(tmp_path / "review" / "aeroe")
 
 
@@ -79,10 +85,15 @@ farve = "blå"
 
 
 def test_duplicate_names_and_bad_toml_are_refused(tmp_path):
-    twice = ('summary_to = "o"\n' + '[[inbox]]\nname = "Vejle"\ninbox = "i"\n'
-             'publish_to = "p"\nreview_to = "r"\n' * 2)
-    with pytest.raises(RegisterError, match=r"indbakke nr. 2 \(Vejle\): navnet 'Vejle' er "
-                                            r"allerede brugt af indbakke nr. 1"):
+    twice = (
+        'summary_to = "o"\n' + '[[inbox]]\nname = "Vejle"\ninbox = "i"\n'
+        'publish_to = "p"\nreview_to = "r"\n' * 2
+    )
+    with pytest.raises(
+        RegisterError,
+        match=r"indbakke nr. 2 \(Vejle\): navnet 'Vejle' er "
+        r"allerede brugt af indbakke nr. 1",
+    ):
         parse_register(twice, source="r.toml", base=tmp_path)
     with pytest.raises(RegisterError, match="r.toml: ikke gyldig TOML"):
         parse_register("summary_to = ", source="r.toml", base=tmp_path)
@@ -101,40 +112,55 @@ def _o(name: str, status: str) -> InboxOutcome:
     return InboxOutcome(name, status)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("statuses", "expected"), [
-    (["udgivet", "udgivet"], 0),
-    (["udgivet", "blokeret"], 2),
-    (["blokeret", "blokeret"], 2),
-    (["udgivet", "fejl"], 1),
-    (["blokeret", "fejl", "udgivet"], 1),
-])
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [
+        (["udgivet", "udgivet"], 0),
+        (["udgivet", "blokeret"], 2),
+        (["blokeret", "blokeret"], 2),
+        (["udgivet", "fejl"], 1),
+        (["blokeret", "fejl", "udgivet"], 1),
+    ],
+)
 def test_exit_status_rule(statuses, expected):
     assert exit_status([_o(str(i), s) for i, s in enumerate(statuses)]) == expected
 
 
 def test_lines_begin_with_name_and_status():
-    assert InboxOutcome("Vejle", "udgivet", version=2, report="/r/2009Q3/report.html").line() \
+    assert (
+        InboxOutcome("Vejle", "udgivet", version=2, report="/r/2009Q3/report.html").line()
         == "Vejle: udgivet version 2: /r/2009Q3/report.html"
-    assert InboxOutcome("Vejle", "udgivet", version=1, already_published=True,
-                        report="/r").line() \
+    )
+    assert (
+        InboxOutcome("Vejle", "udgivet", version=1, already_published=True, report="/r").line()
         == "Vejle: udgivet version 1 (allerede udgivet med samme indhold): /r"
-    assert InboxOutcome("Ry", "blokeret", errors=3, review="file:///v.html").line() \
+    )
+    assert (
+        InboxOutcome("Ry", "blokeret", errors=3, review="file:///v.html").line()
         == "Ry: blokeret: 3 fejl; se file:///v.html"
-    assert InboxOutcome("Bo", "fejl", reason="Indbakken findes ikke").line() \
+    )
+    assert (
+        InboxOutcome("Bo", "fejl", reason="Indbakken findes ikke").line()
         == "Bo: fejl: Indbakken findes ikke"
+    )
 
 
 def test_summary_files_list_every_inbox(tmp_path):
-    outcomes = [InboxOutcome("Vejle", "udgivet", version=1, report="/r/report.html"),
-                InboxOutcome("Ry", "blokeret", errors=3, review="/d/ry/2009Q3/validation.html"),
-                InboxOutcome("Bo <b>", "fejl", reason="Indbakken findes ikke")]
+    outcomes = [
+        InboxOutcome("Vejle", "udgivet", version=1, report="/r/report.html"),
+        InboxOutcome("Ry", "blokeret", errors=3, review="/d/ry/2009Q3/validation.html"),
+        InboxOutcome("Bo <b>", "fejl", reason="Indbakken findes ikke"),
+    ]
     summary = summary_json(Quarter.parse("2009Q3"), outcomes, "r.toml")
     where = write_summary(LocalStorage(tmp_path), summary)
     assert where == str(tmp_path / "2009Q3" / "oversigt.html")
     data = json.loads((tmp_path / "2009Q3" / "oversigt.json").read_text("utf-8"))
     assert data["counts"] == {"udgivet": 1, "blokeret": 1, "fejl": 1}
     assert [(i["name"], i["status"]) for i in data["inboxes"]] == [
-        ("Vejle", "udgivet"), ("Ry", "blokeret"), ("Bo <b>", "fejl")]
+        ("Vejle", "udgivet"),
+        ("Ry", "blokeret"),
+        ("Bo <b>", "fejl"),
+    ]
     html = (tmp_path / "2009Q3" / "oversigt.html").read_text("utf-8")
     assert 'href="file:///d/ry/2009Q3/validation.html"' in html
     assert "3 fejl blokerer udgivelsen" in html
@@ -142,11 +168,19 @@ def test_summary_files_list_every_inbox(tmp_path):
 
 
 def test_split_is_round_robin_and_never_empty(tmp_path):
-    reg = parse_register('summary_to = "o"\n' + "".join(
-        f'[[inbox]]\nname = "n{i}"\ninbox = "i"\npublish_to = "p"\nreview_to = "r"\n'
-        for i in range(5)), source="r.toml", base=tmp_path)
+    reg = parse_register(
+        'summary_to = "o"\n'
+        + "".join(
+            f'[[inbox]]\nname = "n{i}"\ninbox = "i"\npublish_to = "p"\nreview_to = "r"\n'
+            for i in range(5)
+        ),
+        source="r.toml",
+        base=tmp_path,
+    )
     assert [[e.name for e in part] for part in split(reg.inboxes, 2)] == [
-        ["n0", "n2", "n4"], ["n1", "n3"]]
+        ["n0", "n2", "n4"],
+        ["n1", "n3"],
+    ]
     assert len(split(reg.inboxes[:1], 4)) == 1
 
 
@@ -154,8 +188,7 @@ def test_limits_name_the_s3_endpoint_and_mail_server(tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://minio.local:9000")
     monkeypatch.setenv("KVARTAL_SMTP_HOST", "smtp.kommune.dk")
     kbh, ht = parse_register(GOOD, source="r.toml", base=tmp_path).inboxes
-    assert limit_names(kbh) == ["kvartal-s3-http:_minio.local:9000",
-                                "kvartal-smtp-smtp.kommune.dk"]
+    assert limit_names(kbh) == ["kvartal-s3-http:_minio.local:9000", "kvartal-smtp-smtp.kommune.dk"]
     assert limit_names(ht) == ["kvartal-smtp-smtp.kommune.dk"]
 
 

@@ -29,8 +29,13 @@ def test_a_share_no_worker_takes_is_run_by_the_parent(prefect_api, tmp_path):
     lines = [f'summary_to = "{tmp_path / "drift"}"']
     for name in ("Ribe", "Tønder"):
         shutil.copytree(EXAMPLE, tmp_path / name)
-        lines += ["[[inbox]]", f'name = "{name}"', f'inbox = "{name}"',
-                  f'publish_to = "pub/{name}"', f'review_to = "rev/{name}"']
+        lines += [
+            "[[inbox]]",
+            f'name = "{name}"',
+            f'inbox = "{name}"',
+            f'publish_to = "pub/{name}"',
+            f'review_to = "rev/{name}"',
+        ]
     (tmp_path / "sydjylland.toml").write_text("\n".join(lines) + "\n", "utf-8")
     register = load_register(tmp_path / "sydjylland.toml")
     with get_client(sync_client=True) as client:
@@ -38,23 +43,29 @@ def test_a_share_no_worker_takes_is_run_by_the_parent(prefect_api, tmp_path):
     for deployment in register_deployments(register, "uden-workere", shards=2):
         deployment.apply()
 
-    outcomes = quarterly_reports(inbox_register=register.to_dict(), quarter="2009Q3", shards=2,
-                                 shard_deployment="quarterly-reports-shard/sydjylland")
+    outcomes = quarterly_reports(
+        inbox_register=register.to_dict(),
+        quarter="2009Q3",
+        shards=2,
+        shard_deployment="quarterly-reports-shard/sydjylland",
+    )
 
     assert [(o["name"], o["status"], o["version"]) for o in outcomes] == [
-        ("Ribe", "udgivet", 1), ("Tønder", "udgivet", 1)]
+        ("Ribe", "udgivet", 1),
+        ("Tønder", "udgivet", 1),
+    ]
     for name in ("Ribe", "Tønder"):
         assert (tmp_path / "pub" / name / "2009Q3" / "manifest.json").is_file()
     summary = json.loads((tmp_path / "drift" / "2009Q3" / "oversigt.json").read_text())
     assert summary["counts"] == {"udgivet": 2, "blokeret": 0, "fejl": 0}
     with get_client(sync_client=True) as client:
-        (share,) = client.read_flow_runs(flow_run_filter=FlowRunFilter(
-            name=FlowRunFilterName(any_=["2009Q3 del 2"])))
+        (share,) = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=["2009Q3 del 2"]))
+        )
         assert share.state.is_cancelled()
 
 
-def test_limits_per_s3_endpoint_and_mail_server_are_made_once(prefect_api, tmp_path,
-                                                              monkeypatch):
+def test_limits_per_s3_endpoint_and_mail_server_are_made_once(prefect_api, tmp_path, monkeypatch):
     from prefect import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
 
@@ -67,7 +78,9 @@ def test_limits_per_s3_endpoint_and_mail_server_are_made_once(prefect_api, tmp_p
     register = parse_register(
         'summary_to = "s3://drift/o"\n[[inbox]]\nname = "Ribe"\ninbox = "s3://ind/ribe"\n'
         'publish_to = "s3://ud/ribe"\nreview_to = "s3://drift/ribe"\n',
-        source="r.toml", base=tmp_path)
+        source="r.toml",
+        base=tmp_path,
+    )
     ensure_limits(register)
     s3_name, smtp_name = "kvartal-s3-http:_127.0.0.1:9", "kvartal-smtp-mail.kommune.example"
     with get_client(sync_client=True) as client:

@@ -49,15 +49,16 @@ def test_workbook_carries_the_report_date_not_the_clock() -> None:
     with zipfile.ZipFile(io.BytesIO(xlsx)) as z:
         core = z.read("docProps/core.xml").decode()
         stamps = {info.date_time for info in z.infolist()}
-    assert "<dcterms:created xsi:type=\"dcterms:W3CDTF\">2009-11-26T00:00:00Z" in core
-    assert "<dcterms:modified xsi:type=\"dcterms:W3CDTF\">2009-11-26T00:00:00Z" in core
+    assert '<dcterms:created xsi:type="dcterms:W3CDTF">2009-11-26T00:00:00Z' in core
+    assert '<dcterms:modified xsi:type="dcterms:W3CDTF">2009-11-26T00:00:00Z' in core
     assert stamps == {(2009, 11, 26, 0, 0, 0)}
 
 
 def test_the_flows_rendering_takes_its_date_from_the_publication() -> None:
     fulfilment = Fulfilment(list(TARGETS), list(FIGURES), list(RESULTS), dict(PREVIOUS))
-    validation = ValidationResult(problems=[WARNING_PROBLEM, WAIVED_PROBLEM],
-                                  waived=[(WAIVED_PROBLEM, WAIVER)])
+    validation = ValidationResult(
+        problems=[WARNING_PROBLEM, WAIVED_PROBLEM], waived=[(WAIVED_PROBLEM, WAIVER)]
+    )
     # 23:30 UTC on 25 November is 00:30 on the 26th in Copenhagen (the default zone)
     published_at = datetime(2009, 11, 25, 23, 30, tzinfo=UTC)
     first = render_files(Q3, 1, published_at, fulfilment, validation)

@@ -40,78 +40,234 @@ Q1, Q4 = Quarter(2009, 1), Quarter(2009, 4)
 AGREEMENT = "Beskæftigelsesaftale 2009"
 JOBPLAN = "Jobplan: Flere Indvandrere i Arbejde"
 SAFE_CITY = "Sikker By"
-EVIL = ('<p onclick="alert(1)">Jobbussen har været ude på 14 ture.</p>'
-        '<script>alert(1)</script><a href="javascript:alert(2)">se mere</a>'
-        '<img src="http://example.invalid/x.png" onerror="alert(3)">')
-OL_COMMENT = ("<p>Det er valgt at koncentrere indsatsen om 3 projekter:</p>"
-              '<ol style="list-style-type: none"><li><i>Jobspor</i>: under implementering.</li>'
-              "<li><b>SMS-indkaldelse</b> fra februar 2010.</li></ol>")
+EVIL = (
+    '<p onclick="alert(1)">Jobbussen har været ude på 14 ture.</p>'
+    '<script>alert(1)</script><a href="javascript:alert(2)">se mere</a>'
+    '<img src="http://example.invalid/x.png" onerror="alert(3)">'
+)
+OL_COMMENT = (
+    "<p>Det er valgt at koncentrere indsatsen om 3 projekter:</p>"
+    '<ol style="list-style-type: none"><li><i>Jobspor</i>: under implementering.</li>'
+    "<li><b>SMS-indkaldelse</b> fra februar 2010.</li></ol>"
+)
 
 
-def _target(tid: str, nr: str, title: str, kind: str, desc: str, unit: str, direction: str | None,
-            value: float | None, *, theme: str = JOBPLAN, value_max: float | None = None,
-            aggregation: str = "sum", due: date | None = None, metric: str | None = "deltagere",
-            approximate: bool = False) -> Target:
+def _target(
+    tid: str,
+    nr: str,
+    title: str,
+    kind: str,
+    desc: str,
+    unit: str,
+    direction: str | None,
+    value: float | None,
+    *,
+    theme: str = JOBPLAN,
+    value_max: float | None = None,
+    aggregation: str = "sum",
+    due: date | None = None,
+    metric: str | None = "deltagere",
+    approximate: bool = False,
+) -> Target:
     return Target(
-        target_id=tid, agreement=AGREEMENT, theme=theme, initiative=nr, title=title, kind=kind,
-        description=desc, metric=None if unit == "milepæl" else metric, unit=unit,
-        direction=direction, value=value, value_max=value_max, aggregation=aggregation,
-        baseline=None, start=Q1, end=Q4, due=due, responsible="Beskæftigelsescentrene",
+        target_id=tid,
+        agreement=AGREEMENT,
+        theme=theme,
+        initiative=nr,
+        title=title,
+        kind=kind,
+        description=desc,
+        metric=None if unit == "milepæl" else metric,
+        unit=unit,
+        direction=direction,
+        value=value,
+        value_max=value_max,
+        aggregation=aggregation,
+        baseline=None,
+        start=Q1,
+        end=Q4,
+        due=due,
+        responsible="Beskæftigelsescentrene",
         approximate=approximate,
     )
 
 
-def _result(t: Target, status: str, actual: float | None, expected: float | None,
-            fulfilment: float | None, pace: float | None, forecast: float | None, *,
-            elapsed: int = 3, **kw: object) -> TargetResult:
+def _result(
+    t: Target,
+    status: str,
+    actual: float | None,
+    expected: float | None,
+    fulfilment: float | None,
+    pace: float | None,
+    forecast: float | None,
+    *,
+    elapsed: int = 3,
+    **kw: object,
+) -> TargetResult:
     return TargetResult(
-        target_id=t.target_id, initiative=t.initiative, metric=t.metric, unit=t.unit,
-        direction=t.direction, target=t.value, target_max=t.value_max, window=(Q1, Q4),
-        elapsed=elapsed, actual=actual, expected_to_date=expected, fulfilment=fulfilment,
-        pace=pace, forecast=forecast, status=status, **kw,  # type: ignore[arg-type]
+        target_id=t.target_id,
+        initiative=t.initiative,
+        metric=t.metric,
+        unit=t.unit,
+        direction=t.direction,
+        target=t.value,
+        target_max=t.value_max,
+        window=(Q1, Q4),
+        elapsed=elapsed,
+        actual=actual,
+        expected_to_date=expected,
+        fulfilment=fulfilment,
+        pace=pace,
+        forecast=forecast,
+        status=status,
+        **kw,  # type: ignore[arg-type]
     )
 
 
-T11 = _target("1.1-a", "1.1", "Hurtig aktivering af jobparate indvandrere på kontanthjælp",
-              "Indsatsmål", "Mindst 90 pct. skal have et aktivt tilbud inden 6 måneders ledighed.",
-              "pct.", "mindst", 90, aggregation="seneste", metric="aktiveret")
-T12A = _target("1.2-a", "1.2", "Partnerskaber med virksomheder om indslusning til arbejde",
-               "Indsatsmål", "Der gennemføres årligt mindst 1.800 forløb.", "antal", "mindst",
-               1800, metric="forløb")
-T12B = _target("1.2-b", "1.2", "Partnerskaber med virksomheder om indslusning til arbejde",
-               "Resultatmål", "Partnerskaberne udmøntes for 3,5 mio. kr.", "kr.", "mindst",
-               3_500_000, metric="udmøntet")
-T12C = _target("1.2-c", "1.2", "Partnerskaber med virksomheder om indslusning til arbejde",
-               "Indsatsmål", "Samarbejdsaftalerne indgås inden sommeren 2009.", "milepæl", None,
-               None, due=date(2009, 6, 30))
-T14 = _target("1.4-a", "1.4", "Ny jobbus i boligområderne", "Indsatsmål",
-              "Målet er 500 deltagere i 2009.", "antal", "mindst", 500)
-T15 = _target("1.5-a", "1.5", "Styrket indsats mod langvarigt sygefravær", "Indsatsmål",
-              "Der henvises årligt 150 borgere til forløb.", "antal", "mindst", 150,
-              metric="henviste")
-T18 = _target("1.8-a", "1.8", "Mere brugervenligt IT-selvbetjening i jobcentret", "Indsatsmål",
-              "Selvbetjeningsværktøjer implementeres i løbet af 2009.", "milepæl", None, None,
-              due=date(2009, 12, 31))
-T22 = _target("2.2-a", "2.2", "Opsøgende job- og uddannelsesformidling til unge familieforsørgede",
-              "Indsatsmål", "De gennemfører årligt vejledning for 480 unge.", "antal", "mindst",
-              480, theme="Styrket indsats mod Fattigdom og Marginalisering", metric="vejledte")
-T24 = _target("2.4-a", "2.4", "Unge psykisk syge i arbejde eller uddannelse", "Indsatsmål",
-              "Kombinationstilbud for mindst 40 personer om året.", "antal", "mindst", 40,
-              theme="Styrket indsats mod Fattigdom og Marginalisering")
-T31 = _target("3.1-a", "3.1", "Fritidsjob til unge fra problemfyldte boligområder", "Indsatsmål",
-              "Der oprettes i alt 60-70 nye fritidsjob.", "antal", "interval", 60, value_max=70,
-              theme=SAFE_CITY, metric="fritidsjob")
-T32 = _target("3.2-b", "3.2", "Job baner vejen til uddannelse", "Effektmål",
-              "Frafaldet må højst være 6,5 pct.", "pct.", "højst", 6.5, theme=SAFE_CITY,
-              aggregation="seneste", metric="frafald")
+T11 = _target(
+    "1.1-a",
+    "1.1",
+    "Hurtig aktivering af jobparate indvandrere på kontanthjælp",
+    "Indsatsmål",
+    "Mindst 90 pct. skal have et aktivt tilbud inden 6 måneders ledighed.",
+    "pct.",
+    "mindst",
+    90,
+    aggregation="seneste",
+    metric="aktiveret",
+)
+T12A = _target(
+    "1.2-a",
+    "1.2",
+    "Partnerskaber med virksomheder om indslusning til arbejde",
+    "Indsatsmål",
+    "Der gennemføres årligt mindst 1.800 forløb.",
+    "antal",
+    "mindst",
+    1800,
+    metric="forløb",
+)
+T12B = _target(
+    "1.2-b",
+    "1.2",
+    "Partnerskaber med virksomheder om indslusning til arbejde",
+    "Resultatmål",
+    "Partnerskaberne udmøntes for 3,5 mio. kr.",
+    "kr.",
+    "mindst",
+    3_500_000,
+    metric="udmøntet",
+)
+T12C = _target(
+    "1.2-c",
+    "1.2",
+    "Partnerskaber med virksomheder om indslusning til arbejde",
+    "Indsatsmål",
+    "Samarbejdsaftalerne indgås inden sommeren 2009.",
+    "milepæl",
+    None,
+    None,
+    due=date(2009, 6, 30),
+)
+T14 = _target(
+    "1.4-a",
+    "1.4",
+    "Ny jobbus i boligområderne",
+    "Indsatsmål",
+    "Målet er 500 deltagere i 2009.",
+    "antal",
+    "mindst",
+    500,
+)
+T15 = _target(
+    "1.5-a",
+    "1.5",
+    "Styrket indsats mod langvarigt sygefravær",
+    "Indsatsmål",
+    "Der henvises årligt 150 borgere til forløb.",
+    "antal",
+    "mindst",
+    150,
+    metric="henviste",
+)
+T18 = _target(
+    "1.8-a",
+    "1.8",
+    "Mere brugervenligt IT-selvbetjening i jobcentret",
+    "Indsatsmål",
+    "Selvbetjeningsværktøjer implementeres i løbet af 2009.",
+    "milepæl",
+    None,
+    None,
+    due=date(2009, 12, 31),
+)
+T22 = _target(
+    "2.2-a",
+    "2.2",
+    "Opsøgende job- og uddannelsesformidling til unge familieforsørgede",
+    "Indsatsmål",
+    "De gennemfører årligt vejledning for 480 unge.",
+    "antal",
+    "mindst",
+    480,
+    theme="Styrket indsats mod Fattigdom og Marginalisering",
+    metric="vejledte",
+)
+T24 = _target(
+    "2.4-a",
+    "2.4",
+    "Unge psykisk syge i arbejde eller uddannelse",
+    "Indsatsmål",
+    "Kombinationstilbud for mindst 40 personer om året.",
+    "antal",
+    "mindst",
+    40,
+    theme="Styrket indsats mod Fattigdom og Marginalisering",
+)
+T31 = _target(
+    "3.1-a",
+    "3.1",
+    "Fritidsjob til unge fra problemfyldte boligområder",
+    "Indsatsmål",
+    "Der oprettes i alt 60-70 nye fritidsjob.",
+    "antal",
+    "interval",
+    60,
+    value_max=70,
+    theme=SAFE_CITY,
+    metric="fritidsjob",
+)
+T32 = _target(
+    "3.2-b",
+    "3.2",
+    "Job baner vejen til uddannelse",
+    "Effektmål",
+    "Frafaldet må højst være 6,5 pct.",
+    "pct.",
+    "højst",
+    6.5,
+    theme=SAFE_CITY,
+    aggregation="seneste",
+    metric="frafald",
+)
 TARGETS = [T11, T12A, T12B, T12C, T14, T15, T18, T22, T24, T31, T32]
 
 RESULTS = [
     _result(T11, "at_risk", 86, 90, 0.9556, 0.9556, 86),
     _result(T12A, "on_track", 1400, 1350, 0.7778, 1.037, 1866.67),
     _result(T12B, "off_track", 2_100_000, 2_625_000, 0.6, 0.8, 2_800_000),
-    _result(T12C, "achieved", None, None, None, None, None, due=date(2009, 6, 30),
-            reached=date(2009, 8, 15), late=True),
+    _result(
+        T12C,
+        "achieved",
+        None,
+        None,
+        None,
+        None,
+        None,
+        due=date(2009, 6, 30),
+        reached=date(2009, 8, 15),
+        late=True,
+    ),
     _result(T14, "off_track", 71, 375, 0.142, 0.1893, 94.67),
     _result(T15, "on_track", 147, 112.5, 0.98, 1.3067, 196),
     _result(T18, "on_track", None, None, None, None, None, due=date(2009, 12, 31)),
@@ -126,43 +282,79 @@ PREVIOUS = {
     "1.4-a": _result(T14, "off_track", 47, 250, 0.094, 0.1893, 94, elapsed=2),
 }
 FIGURES = [
-    Figure("1.5", "henviste", Q3, 40, comment="Der er ved udgangen af 3. kvartal henvist og "
-           "startet i alt 147 personer i forløb.\n\n43 forløb er afsluttede."),
+    Figure(
+        "1.5",
+        "henviste",
+        Q3,
+        40,
+        comment="Der er ved udgangen af 3. kvartal henvist og "
+        "startet i alt 147 personer i forløb.\n\n43 forløb er afsluttede.",
+    ),
     Figure("1.4", "deltagere", Q3, 20, comment=EVIL),
     Figure("1.2", "forløb", Q3, 500, comment="=SUM(A1)"),
     Figure("1.8", None, Q3, target_id="1.8-a", reached=False, comment=OL_COMMENT),
     Figure("1.5", "henviste", Quarter(2009, 2), 50, comment="Gammel kommentar fra 2. kvartal"),
 ]
 WARNING_PROBLEM = Problem(
-    file="2009Q3/center_nord.xlsx", sheet="Tal", cell=None, column=None, row=None,
-    rule="mangler-tal", severity="advarsel", value=None,
-    message="Mål 2.4-a har ingen tal for 3. kvartal 2009.")
+    file="2009Q3/center_nord.xlsx",
+    sheet="Tal",
+    cell=None,
+    column=None,
+    row=None,
+    rule="mangler-tal",
+    severity="advarsel",
+    value=None,
+    message="Mål 2.4-a har ingen tal for 3. kvartal 2009.",
+)
 WAIVED_PROBLEM = Problem(
-    file="2009Q3/center_syd.xlsx", sheet="Tal", cell="D9", column="Værdi", row=9,
-    rule="ikke-et-tal", severity="fejl", value="ca 12",
-    message="Værdien 'ca 12' er ikke et tal.")
-WAIVER = Waiver(file="center_syd.xlsx", cell="D9", rule="ikke-et-tal",
-                reason="Tallet indberettes særskilt i 4. kvartal",
-                approved_by="Kontorchef Birgit Hansen")
+    file="2009Q3/center_syd.xlsx",
+    sheet="Tal",
+    cell="D9",
+    column="Værdi",
+    row=9,
+    rule="ikke-et-tal",
+    severity="fejl",
+    value="ca 12",
+    message="Værdien 'ca 12' er ikke et tal.",
+)
+WAIVER = Waiver(
+    file="center_syd.xlsx",
+    cell="D9",
+    rule="ikke-et-tal",
+    reason="Tallet indberettes særskilt i 4. kvartal",
+    approved_by="Kontorchef Birgit Hansen",
+)
 
 
 def sample_input() -> ReportInput:
     return ReportInput(
-        quarter=Q3, version=1, targets=list(TARGETS), results=list(RESULTS),
-        previous=dict(PREVIOUS), figures=list(FIGURES), warnings=[WARNING_PROBLEM],
-        waivers=[(WAIVED_PROBLEM, WAIVER)], updated=date(2009, 11, 26),
+        quarter=Q3,
+        version=1,
+        targets=list(TARGETS),
+        results=list(RESULTS),
+        previous=dict(PREVIOUS),
+        figures=list(FIGURES),
+        warnings=[WARNING_PROBLEM],
+        waivers=[(WAIVED_PROBLEM, WAIVER)],
+        updated=date(2009, 11, 26),
     )
 
 
 def sample_index() -> list[IndexQuarter]:
     return [
-        IndexQuarter("2009Q2", [
-            IndexVersion(1, "2009-08-20T09:00:00", "2009Q2/versions/1/report.html"),
-        ]),
-        IndexQuarter("2009Q3", [
-            IndexVersion(1, "2009-11-20T10:15:00", "2009Q3/versions/1/report.html"),
-            IndexVersion(2, "2009-11-26T08:30:00", "2009Q3/versions/2/report.html"),
-        ]),
+        IndexQuarter(
+            "2009Q2",
+            [
+                IndexVersion(1, "2009-08-20T09:00:00", "2009Q2/versions/1/report.html"),
+            ],
+        ),
+        IndexQuarter(
+            "2009Q3",
+            [
+                IndexVersion(1, "2009-11-20T10:15:00", "2009Q3/versions/1/report.html"),
+                IndexVersion(2, "2009-11-26T08:30:00", "2009Q3/versions/2/report.html"),
+            ],
+        ),
         IndexQuarter("2008Q4", [IndexVersion(1, "2009-02-01", "2008Q4/versions/1/report.html")]),
     ]
 
@@ -205,6 +397,7 @@ def text(html: bytes) -> str:
 
 # --- fulfilment.json ------------------------------------------------------------------------
 
+
 def test_fulfilment_json_is_contract_shape() -> None:
     raw = fulfilment_json(sample_input())
     doc = json.loads(raw)
@@ -212,14 +405,39 @@ def test_fulfilment_json_is_contract_shape() -> None:
     assert doc["quarter"] == "2009Q3" and doc["version"] == 1
     assert [t["target_id"] for t in doc["targets"]] == [r.target_id for r in RESULTS]
     t15 = next(t for t in doc["targets"] if t["target_id"] == "1.5-a")
-    assert t15 | {} == t15 and {k: t15[k] for k in (
-        "initiative", "metric", "unit", "direction", "target", "target_max", "window",
-        "elapsed", "actual", "expected_to_date", "fulfilment", "pace", "forecast", "status",
-    )} == {
-        "initiative": "1.5", "metric": "henviste", "unit": "antal", "direction": "mindst",
-        "target": 150, "target_max": None, "window": ["2009Q1", "2009Q4"], "elapsed": 3,
-        "actual": 147, "expected_to_date": 112.5, "fulfilment": 0.98, "pace": 1.3067,
-        "forecast": 196, "status": "on_track",
+    assert t15 | {} == t15 and {
+        k: t15[k]
+        for k in (
+            "initiative",
+            "metric",
+            "unit",
+            "direction",
+            "target",
+            "target_max",
+            "window",
+            "elapsed",
+            "actual",
+            "expected_to_date",
+            "fulfilment",
+            "pace",
+            "forecast",
+            "status",
+        )
+    } == {
+        "initiative": "1.5",
+        "metric": "henviste",
+        "unit": "antal",
+        "direction": "mindst",
+        "target": 150,
+        "target_max": None,
+        "window": ["2009Q1", "2009Q4"],
+        "elapsed": 3,
+        "actual": 147,
+        "expected_to_date": 112.5,
+        "fulfilment": 0.98,
+        "pace": 1.3067,
+        "forecast": 196,
+        "status": "on_track",
     }
     milestone = next(t for t in doc["targets"] if t["target_id"] == "1.2-c")
     assert milestone["unit"] == "milepæl" and milestone["due"] == "2009-06-30"
@@ -230,12 +448,15 @@ def test_fulfilment_json_is_contract_shape() -> None:
 
 # --- report.html ----------------------------------------------------------------------------
 
+
 def test_html_head_is_danish_self_contained_and_titled(html: bytes) -> None:
     s = html.decode("utf-8")
     assert '<html lang="da">' in s
     assert "<title>Status: Beskæftigelsesaftale 2009 – 3. kvartal 2009</title>" in s
-    assert ('<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;; '
-            "style-src &#39;unsafe-inline&#39;; img-src data:\">") in s
+    assert (
+        '<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;; '
+        'style-src &#39;unsafe-inline&#39;; img-src data:">'
+    ) in s
     assert "<script" not in s.lower()
     assert not re.search(r"<link\b", s)
     assert not re.search(r"\bsrc\s*=", s)
@@ -276,8 +497,13 @@ def test_html_says_values_in_danish(text: str) -> None:
 
 
 def test_html_states_every_status_in_words_and_symbols(html: bytes, text: str) -> None:
-    for word, symbol in (("Opfyldt", "✓"), ("På sporet", "●"), ("I risiko", "▲"),
-                         ("Bagud", "✕"), ("Ingen data", "?")):
+    for word, symbol in (
+        ("Opfyldt", "✓"),
+        ("På sporet", "●"),
+        ("I risiko", "▲"),
+        ("Bagud", "✕"),
+        ("Ingen data", "?"),
+    ):
         assert f"{symbol} {word}" in text
     # the symbol is a visual second cue; the word carries the meaning for screen readers
     assert '<span aria-hidden="true">✓</span> Opfyldt' in html.decode("utf-8")
@@ -324,7 +550,7 @@ def test_comments_keep_simple_html_and_nothing_else(html: bytes, text: str) -> N
     assert "<script" not in low and "onclick" not in low and "javascript:" not in low
     assert "onerror" not in low and "<img" not in low and "example.invalid" not in low
     assert not re.search(r"<a (?!href=\"#)", low)  # only the report's own anchors
-    assert "alert(" not in low and "style=\"list-style" not in low
+    assert "alert(" not in low and 'style="list-style' not in low
     assert "Jobbussen har været ude på 14 ture." in text
     assert "<ol><li><i>Jobspor</i>: under implementering.</li>" in s
     assert "<b>SMS-indkaldelse</b>" in s
@@ -344,8 +570,16 @@ def test_data_quality_notes(text: str) -> None:
 
 
 def test_text_from_spreadsheets_is_escaped() -> None:
-    evil_title = _target("9.9-a", "9.9", "<b>Fed</b> & <script>x()</script>", "Indsatsmål",
-                         "\"><img src=x onerror=alert(1)>", "antal", "mindst", 10)
+    evil_title = _target(
+        "9.9-a",
+        "9.9",
+        "<b>Fed</b> & <script>x()</script>",
+        "Indsatsmål",
+        '"><img src=x onerror=alert(1)>',
+        "antal",
+        "mindst",
+        10,
+    )
     ri = sample_input()
     ri.targets.append(evil_title)
     ri.results.append(_result(evil_title, "no_data", None, 7.5, None, None, None))
@@ -377,13 +611,16 @@ def test_danish_number_forms() -> None:
 
 
 def test_importing_the_package_stays_cheap() -> None:
-    code = ("import sys, kvartal.report; "
-            "heavy = {'weasyprint', 'openpyxl', 'babel', 'jinja2', 'nh3'} & set(sys.modules); "
-            "assert not heavy, heavy")
+    code = (
+        "import sys, kvartal.report; "
+        "heavy = {'weasyprint', 'openpyxl', 'babel', 'jinja2', 'nh3'} & set(sys.modules); "
+        "assert not heavy, heavy"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 # --- report.pdf -----------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def pdf(html: bytes) -> bytes:
@@ -398,9 +635,18 @@ def test_pdf_text_holds_initiatives_and_numbers(pdf: bytes) -> None:
     text = " ".join(text.split())
     for t in TARGETS:
         assert t.initiative in text
-    for phrase in ("Ny jobbus i boligområderne", "Hurtig aktivering", "147 af 150", "98 %",
-                   "86 pct. mod mål 90 pct.", "1.400", "3,5 mio. kr.", "Bagud", "Opfyldt",
-                   "Kontorchef Birgit Hansen"):
+    for phrase in (
+        "Ny jobbus i boligområderne",
+        "Hurtig aktivering",
+        "147 af 150",
+        "98 %",
+        "86 pct. mod mål 90 pct.",
+        "1.400",
+        "3,5 mio. kr.",
+        "Bagud",
+        "Opfyldt",
+        "Kontorchef Birgit Hansen",
+    ):
         assert phrase in text, phrase
 
 
@@ -427,13 +673,16 @@ def test_pdf_refuses_an_inaccessible_document() -> None:
 
 
 def test_pdf_refuses_external_resources() -> None:
-    page = (b'<html lang="da"><head><title>x</title></head><body>'
-            b'<img alt="x" src="http://127.0.0.1:9/x.png"></body></html>')
+    page = (
+        b'<html lang="da"><head><title>x</title></head><body>'
+        b'<img alt="x" src="http://127.0.0.1:9/x.png"></body></html>'
+    )
     with pytest.raises(PdfAccessibilityError):
         render_pdf(page)
 
 
 # --- report.xlsx ----------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def xlsx() -> bytes:
@@ -447,13 +696,31 @@ def test_xlsx_rows_hold_numbers_as_numbers(xlsx: bytes) -> None:
     ws = wb["Status 2009Q3"]
     header = [c.value for c in ws[1]]
     assert header[:20] == [
-        "Nr.", "Indsats", "Mål-id", "Målbeskrivelse", "Enhed", "Retning", "Mål", "Mål maks.",
-        "Fra", "Til", "Forløbne kvartaler", "Faktisk", "Forventet til dato", "Opfyldelse",
-        "Tempo", "Prognose", "Status", "Frist", "Nået", "Kommentar",
+        "Nr.",
+        "Indsats",
+        "Mål-id",
+        "Målbeskrivelse",
+        "Enhed",
+        "Retning",
+        "Mål",
+        "Mål maks.",
+        "Fra",
+        "Til",
+        "Forløbne kvartaler",
+        "Faktisk",
+        "Forventet til dato",
+        "Opfyldelse",
+        "Tempo",
+        "Prognose",
+        "Status",
+        "Frist",
+        "Nået",
+        "Kommentar",
     ]
     assert ws.freeze_panes == "A2"
-    rows = {r[2]: dict(zip(header, r, strict=True))
-            for r in ws.iter_rows(min_row=2, values_only=True)}
+    rows = {
+        r[2]: dict(zip(header, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)
+    }
     assert list(rows) == [r.target_id for r in RESULTS]
     r15 = rows["1.5-a"]
     assert r15["Nr."] == "1.5" and r15["Mål"] == 150 and r15["Faktisk"] == 147
@@ -494,10 +761,13 @@ def test_xlsx_strings_starting_with_formula_characters_stay_strings() -> None:
     from openpyxl import load_workbook
 
     ri = sample_input()
-    ri.figures = [Figure("1.5", "henviste", Q3, 1, comment=c)
-                  for c in ("+1+1", "-2+3", "@SUM(A1)", '=HYPERLINK("http://x","y")')]
-    ri.warnings = [Problem("=cmd|' /C calc'!A0", "Tal", "A1", None, 1, "x", "advarsel",
-                           None, "=1+1")]
+    ri.figures = [
+        Figure("1.5", "henviste", Q3, 1, comment=c)
+        for c in ("+1+1", "-2+3", "@SUM(A1)", '=HYPERLINK("http://x","y")')
+    ]
+    ri.warnings = [
+        Problem("=cmd|' /C calc'!A0", "Tal", "A1", None, 1, "x", "advarsel", None, "=1+1")
+    ]
     wb = load_workbook(io.BytesIO(render_xlsx(ri)))
     for ws in wb.worksheets:
         for row in ws.iter_rows():
@@ -509,6 +779,7 @@ def test_xlsx_strings_starting_with_formula_characters_stay_strings() -> None:
 
 # --- index.html -----------------------------------------------------------------------------
 
+
 def test_index_lists_newest_quarter_and_version_first() -> None:
     raw = render_index(sample_index())
     s = raw.decode("utf-8")
@@ -516,8 +787,10 @@ def test_index_lists_newest_quarter_and_version_first() -> None:
     assert "<script" not in s and "<link" not in s
     hrefs = re.findall(r'href="([^"]+)"', s)
     assert hrefs == [
-        "2009Q3/versions/2/report.html", "2009Q3/versions/1/report.html",
-        "2009Q2/versions/1/report.html", "2008Q4/versions/1/report.html",
+        "2009Q3/versions/2/report.html",
+        "2009Q3/versions/1/report.html",
+        "2009Q2/versions/1/report.html",
+        "2008Q4/versions/1/report.html",
     ]
     t = text_of(raw)
     assert t.index("3. kvartal 2009") < t.index("2. kvartal 2009") < t.index("4. kvartal 2008")
@@ -534,6 +807,7 @@ def test_index_when_nothing_is_published() -> None:
 
 
 # --- all together ---------------------------------------------------------------------------
+
 
 def test_render_all_gives_the_four_files(pdf: bytes) -> None:
     files = render_all(sample_input())

@@ -36,29 +36,64 @@ def _cli(args: list[str], api: str) -> subprocess.CompletedProcess[str]:
     import os
 
     env = dict(os.environ, PREFECT_API_URL=api)
-    return subprocess.run([sys.executable, "-m", "kvartal.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "kvartal.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_validate_prints_each_problem_with_its_cell_and_exits_2(places):
     done = subprocess.run(
-        [sys.executable, "-m", "kvartal.cli", "validate", "--quarter", "2009Q3",
-         "--inbox", str(places["inbox"]), "--review-to", str(places["review"])],
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "kvartal.cli",
+            "validate",
+            "--quarter",
+            "2009Q3",
+            "--inbox",
+            str(places["inbox"]),
+            "--review-to",
+            str(places["review"]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 2, done.stderr
     lines = done.stdout.splitlines()
     assert any(line.startswith("2009Q3/centre.csv::D3: ikke_tal: ") for line in lines), lines
     problems = json.loads((places["review"] / "2009Q3" / "validation.json").read_text("utf-8"))
     (bad,) = [p for p in problems if p["severity"] == "fejl"]
     assert (bad["file"], bad["sheet"], bad["cell"], bad["column"], bad["row"], bad["value"]) == (
-        "2009Q3/centre.csv", None, "D3", "Værdi", 3, "1.5")
+        "2009Q3/centre.csv",
+        None,
+        "D3",
+        "Værdi",
+        3,
+        "1.5",
+    )
     assert (places["review"] / "2009Q3" / "validation.html").is_file()
 
 
 def test_interactive_run_with_errors_exits_2_and_publishes_nothing(places, prefect_api):
-    done = _cli(["run", "--quarter", "2009Q3", "--inbox", str(places["inbox"]),
-                 "--publish-to", str(places["publish"]), "--review-to", str(places["review"])],
-                prefect_api)
+    done = _cli(
+        [
+            "run",
+            "--quarter",
+            "2009Q3",
+            "--inbox",
+            str(places["inbox"]),
+            "--publish-to",
+            str(places["publish"]),
+            "--review-to",
+            str(places["review"]),
+        ],
+        prefect_api,
+    )
     assert done.returncode == 2, done.stderr
     assert "D3" in done.stdout
     assert not (places["publish"] / "2009Q3").exists()
@@ -70,20 +105,35 @@ def test_a_quarter_without_figures_cannot_be_waived_into_publication(places, pre
     folder.mkdir()
     (folder / "afvigelser.csv").write_text(
         "Fil;Celle;Regel;Begrundelse;Godkendt af\r\n"
-        "2009Q4/;;kvartal_mangler;Centrene har ikke indberettet;Operatør Olsen\r\n", "utf-8")
-    done = _cli(["run", "--quarter", "2009Q4", "--inbox", str(places["inbox"]),
-                 "--publish-to", str(places["publish"]), "--review-to", str(places["review"])],
-                prefect_api)
+        "2009Q4/;;kvartal_mangler;Centrene har ikke indberettet;Operatør Olsen\r\n",
+        "utf-8",
+    )
+    done = _cli(
+        [
+            "run",
+            "--quarter",
+            "2009Q4",
+            "--inbox",
+            str(places["inbox"]),
+            "--publish-to",
+            str(places["publish"]),
+            "--review-to",
+            str(places["review"]),
+        ],
+        prefect_api,
+    )
     assert done.returncode == 2, done.stderr
-    assert f"mappen 2009Q4/ i indbakken {places['inbox']} findes ikke eller er tom" in (
-        done.stderr)
+    assert f"mappen 2009Q4/ i indbakken {places['inbox']} findes ikke eller er tom" in (done.stderr)
     assert not places["publish"].exists()
 
 
 REVIEW_URL = "https://drift.kommune.example/kvartal"
-DECISION = {"beslutning": "godkend", "afvigelser": [BAD_CELL],
-            "begrundelse": "Centret bekræfter 1,5 er en tastefejl; tallet udelades",
-            "godkendt_af": "Operatør Olsen"}
+DECISION = {
+    "beslutning": "godkend",
+    "afvigelser": [BAD_CELL],
+    "begrundelse": "Centret bekræfter 1,5 er en tastefejl; tallet udelades",
+    "godkendt_af": "Operatør Olsen",
+}
 
 
 def _deployed(ops: Operations, places: dict[str, Path], smtp_port: int) -> dict[str, str]:
@@ -91,12 +141,18 @@ def _deployed(ops: Operations, places: dict[str, Path], smtp_port: int) -> dict[
     environment the operators' workers run with."""
     created = ops.prefect("work-pool", "create", "kvartal", "--type", "process")
     assert created.returncode == 0, created.stdout + created.stderr
-    env = {"KVARTAL_INBOX": str(places["inbox"]), "KVARTAL_PUBLISH_TO": str(places["publish"]),
-           "KVARTAL_REVIEW_TO": str(places["review"]), "KVARTAL_REVIEW_URL": REVIEW_URL,
-           "KVARTAL_SMTP_HOST": "127.0.0.1", "KVARTAL_SMTP_PORT": str(smtp_port),
-           "KVARTAL_SMTP_FROM": "kvartal@kommune.example",
-           "KVARTAL_OPERATOR_EMAILS": "drift@kommune.example",
-           "PREFECT_WORKER_QUERY_SECONDS": "2", "PREFECT_WORKER_PREFETCH_SECONDS": "2"}
+    env = {
+        "KVARTAL_INBOX": str(places["inbox"]),
+        "KVARTAL_PUBLISH_TO": str(places["publish"]),
+        "KVARTAL_REVIEW_TO": str(places["review"]),
+        "KVARTAL_REVIEW_URL": REVIEW_URL,
+        "KVARTAL_SMTP_HOST": "127.0.0.1",
+        "KVARTAL_SMTP_PORT": str(smtp_port),
+        "KVARTAL_SMTP_FROM": "kvartal@kommune.example",
+        "KVARTAL_OPERATOR_EMAILS": "drift@kommune.example",
+        "PREFECT_WORKER_QUERY_SECONDS": "2",
+        "PREFECT_WORKER_PREFETCH_SECONDS": "2",
+    }
     done = ops.kvartal("deploy", cwd=places["inbox"].parent, **env)
     assert done.returncode == 0, done.stderr
     return env
@@ -114,8 +170,10 @@ def _start_run(ops: Operations, quarter: str, **env: str) -> Any:
     with _client(ops) as client:
         deployment = client.read_deployment_by_name("quarterly-report/kvartalsrapport")
         return client.create_flow_run_from_deployment(
-            deployment.id, parameters={"quarter": quarter},
-            job_variables={"env": env} if env else None).id
+            deployment.id,
+            parameters={"quarter": quarter},
+            job_variables={"env": env} if env else None,
+        ).id
 
 
 def _state(ops: Operations, run_id: Any) -> Any:
@@ -136,7 +194,8 @@ def _mails(mailbox: Any, subject_part: str) -> list[Any]:
 
 
 def test_a_suspended_run_survives_worker_and_server_restarts_and_publishes_when_approved(
-        places, operations, smtp):
+    places, operations, smtp
+):
     ops, (mailbox, smtp_settings) = operations, smtp
     env = _deployed(ops, places, smtp_settings.port)
     first = ops.start_worker("kvartal", cwd=places["inbox"].parent / "worker-1", **env)
@@ -168,20 +227,34 @@ def test_a_suspended_run_survives_worker_and_server_restarts_and_publishes_when_
     # the decision is on the record in the inbox, where a re-run finds it
     text = (places["inbox"] / "2009Q3" / "afvigelser.csv").read_text("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
-    assert rows == [{"Fil": "2009Q3/centre.csv", "Celle": "D3", "Regel": "ikke_tal",
-                     "Begrundelse": "Centret bekræfter 1,5 er en tastefejl; tallet udelades",
-                     "Godkendt af": "Operatør Olsen"}]
+    assert rows == [
+        {
+            "Fil": "2009Q3/centre.csv",
+            "Celle": "D3",
+            "Regel": "ikke_tal",
+            "Begrundelse": "Centret bekræfter 1,5 er en tastefejl; tallet udelades",
+            "Godkendt af": "Operatør Olsen",
+        }
+    ]
     # ... and in the review location, with who, why and when
-    record = json.loads((places["review"] / "2009Q3" / "beslutninger" / f"{run_id}.json")
-                        .read_text("utf-8"))
+    record = json.loads(
+        (places["review"] / "2009Q3" / "beslutninger" / f"{run_id}.json").read_text("utf-8")
+    )
     assert (record["beslutning"], record["beslutter"], record["afvigelser"]) == (
-        "godkend", "Operatør Olsen", [BAD_CELL])
+        "godkend",
+        "Operatør Olsen",
+        [BAD_CELL],
+    )
     assert record["tidspunkt"]
 
     manifest = json.loads((places["publish"] / "2009Q3" / "manifest.json").read_text("utf-8"))
     (waiver,) = manifest["waivers"]
     assert (waiver["file"], waiver["cell"], waiver["rule"], waiver["approved_by"]) == (
-        "2009Q3/centre.csv", "D3", "ikke_tal", "Operatør Olsen")
+        "2009Q3/centre.csv",
+        "D3",
+        "ikke_tal",
+        "Operatør Olsen",
+    )
     assert manifest["run_id"] == str(run_id)
     # the waived value is left out: 1.4 has only its 2009Q2 figure (40)
     fulfilment = json.loads((places["publish"] / "2009Q3" / "fulfilment.json").read_text())
@@ -195,8 +268,7 @@ def test_a_suspended_run_survives_worker_and_server_restarts_and_publishes_when_
     assert f"{ops.ui_url}/runs/flow-run/{run_id}" in approved.get_content()
 
 
-def test_rejection_deadline_and_missing_quarter_are_recorded_and_told(
-        places, operations, smtp):
+def test_rejection_deadline_and_missing_quarter_are_recorded_and_told(places, operations, smtp):
     ops, (mailbox, smtp_settings) = operations, smtp
     env = _deployed(ops, places, smtp_settings.port)
     ops.start_worker("kvartal", cwd=places["inbox"].parent / "worker", **env)
@@ -207,16 +279,26 @@ def test_rejection_deadline_and_missing_quarter_are_recorded_and_told(
 
     _wait_state(ops, rejected, "the run to be suspended", lambda s: s.is_paused())
     with _client(ops) as client:
-        client.resume_flow_run(rejected, run_input={
-            "beslutning": "afvis", "afvigelser": [], "begrundelse": "Centret retter filen",
-            "godkendt_af": "Operatør Olsen"})
+        client.resume_flow_run(
+            rejected,
+            run_input={
+                "beslutning": "afvis",
+                "afvigelser": [],
+                "begrundelse": "Centret retter filen",
+                "godkendt_af": "Operatør Olsen",
+            },
+        )
     state = _wait_state(ops, rejected, "the rejected run to end", lambda s: s.is_final())
     assert state.is_failed() and state.name == "Afvist"
     assert "afvist af Operatør Olsen: Centret retter filen" in state.message
-    record = json.loads((places["review"] / "2009Q3" / "beslutninger" / f"{rejected}.json")
-                        .read_text("utf-8"))
+    record = json.loads(
+        (places["review"] / "2009Q3" / "beslutninger" / f"{rejected}.json").read_text("utf-8")
+    )
     assert (record["beslutning"], record["beslutter"], record["begrundelse"]) == (
-        "afvis", "Operatør Olsen", "Centret retter filen")
+        "afvis",
+        "Operatør Olsen",
+        "Centret retter filen",
+    )
     (told,) = _mails(mailbox, "afvist af Operatør Olsen")
     assert "Centret retter filen" in told.get_content()
 
@@ -224,8 +306,9 @@ def test_rejection_deadline_and_missing_quarter_are_recorded_and_told(
     state = _wait_state(ops, late, "the deadline to end the run", lambda s: s.is_final())
     assert state.is_failed() and state.name == "Frist overskredet", state
     assert "ingen beslutning inden fristen" in state.message
-    record = json.loads((places["review"] / "2009Q3" / "beslutninger" / f"{late}.json")
-                        .read_text("utf-8"))
+    record = json.loads(
+        (places["review"] / "2009Q3" / "beslutninger" / f"{late}.json").read_text("utf-8")
+    )
     assert (record["beslutning"], record["beslutter"]) == ("frist_overskredet", None)
     (timeout_mail,) = _mails(mailbox, "fristen for 3. kvartal 2009 er overskredet")
     assert f"{ops.ui_url}/runs/flow-run/{late}" in timeout_mail.get_content()
@@ -234,7 +317,8 @@ def test_rejection_deadline_and_missing_quarter_are_recorded_and_told(
     state = _wait_state(ops, missing, "the run without figures to end", lambda s: s.is_final())
     assert state.is_failed(), state
     assert f"mappen 2009Q4/ i indbakken {places['inbox']} findes ikke eller er tom" in (
-        state.message)
+        state.message
+    )
     (failed,) = _mails(mailbox, "4. kvartal 2009 kan ikke udgives")
     assert "2009Q4/" in failed.get_content()
 
@@ -245,19 +329,28 @@ def test_rejection_deadline_and_missing_quarter_are_recorded_and_told(
 
 def test_kvartal_serve_restarted_runs_the_approved_run_to_the_end(places, operations, tmp_path):
     ops = operations
-    env = {"KVARTAL_INBOX": str(places["inbox"]), "KVARTAL_PUBLISH_TO": str(places["publish"]),
-           "KVARTAL_REVIEW_TO": str(places["review"])}
+    env = {
+        "KVARTAL_INBOX": str(places["inbox"]),
+        "KVARTAL_PUBLISH_TO": str(places["publish"]),
+        "KVARTAL_REVIEW_TO": str(places["review"]),
+    }
 
     def serve(n: int) -> subprocess.Popen[bytes]:
         folder = tmp_path / f"serve-{n}"
         folder.mkdir()
         log = (ops.root / f"serve-{n}.log").open("ab")
-        return subprocess.Popen([sys.executable, "-m", "kvartal.cli", "serve"],
-                                env=ops.env(**env), cwd=folder, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "kvartal.cli", "serve"],
+            env=ops.env(**env),
+            cwd=folder,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     first = serve(1)
     try:
+
         def registered() -> Any:
             with _client(ops) as client:
                 from prefect.exceptions import ObjectNotFound
@@ -267,8 +360,7 @@ def test_kvartal_serve_restarted_runs_the_approved_run_to_the_end(places, operat
                 except ObjectNotFound:
                     return None
 
-        wait_for("kvartal serve to register", registered, 180,
-                 lambda: ops.log("serve-1.log"))
+        wait_for("kvartal serve to register", registered, 180, lambda: ops.log("serve-1.log"))
         run_id = _start_run(ops, "2009Q3")
         _wait_state(ops, run_id, "the run to be suspended", lambda s: s.is_paused())
     finally:

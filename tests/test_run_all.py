@@ -42,8 +42,14 @@ review_to = "drift/odense"
 def _kvartal(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
-    return subprocess.run([sys.executable, "-m", "kvartal.cli", *args], env=env,
-                          cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "kvartal.cli", *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def test_run_all_runs_every_inbox_and_reports_each(tmp_path):
@@ -52,8 +58,9 @@ def test_run_all_runs_every_inbox_and_reports_each(tmp_path):
     bad = tmp_path / "indbakker" / "aarhus" / "2009Q3" / "BIF Stab.csv"
     text = bad.read_text("utf-8-sig")
     assert "1.7,kursister,2009Q3,26," in text
-    bad.write_text(text.replace("1.7,kursister,2009Q3,26,", "1.7,kursister,2009Q3,abc,", 1),
-                   "utf-8-sig")
+    bad.write_text(
+        text.replace("1.7,kursister,2009Q3,26,", "1.7,kursister,2009Q3,abc,", 1), "utf-8-sig"
+    )
     (tmp_path / "register.toml").write_text(REGISTER, "utf-8")
 
     done = _kvartal(tmp_path, "run-all", "--quarter", "2009Q3", "--register", "register.toml")
@@ -70,7 +77,8 @@ def test_run_all_runs_every_inbox_and_reports_each(tmp_path):
     problems = json.loads((tmp_path / "drift/aarhus/2009Q3/validation.json").read_text())
     blocking = [p for p in problems if p["severity"] == "fejl"]
     assert [(p["file"], p["cell"], p["value"]) for p in blocking] == [
-        ("2009Q3/BIF Stab.csv", "D2", "abc")]
+        ("2009Q3/BIF Stab.csv", "D2", "abc")
+    ]
 
     summary = json.loads((tmp_path / "drift/oversigt/2009Q3/oversigt.json").read_text("utf-8"))
     assert summary["quarter"] == "2009Q3"
@@ -84,11 +92,22 @@ def test_run_all_runs_every_inbox_and_reports_each(tmp_path):
     assert f'href="file://{tmp_path}/drift/aarhus/2009Q3/validation.html"' in html
 
     # the same inbox through its own `kvartal run`: the same figures, byte for byte
-    alone = _kvartal(tmp_path, "run", "--quarter", "2009Q3", "--inbox", "indbakker/kbh",
-                     "--publish-to", "alene/kbh", "--review-to", "drift/alene")
+    alone = _kvartal(
+        tmp_path,
+        "run",
+        "--quarter",
+        "2009Q3",
+        "--inbox",
+        "indbakker/kbh",
+        "--publish-to",
+        "alene/kbh",
+        "--review-to",
+        "drift/alene",
+    )
     assert alone.returncode == 0, alone.stderr[-3000:]
-    assert (tmp_path / "alene/kbh/2009Q3/fulfilment.json").read_bytes() == \
-        (tmp_path / "rapporter/kbh/2009Q3/fulfilment.json").read_bytes()
+    assert (tmp_path / "alene/kbh/2009Q3/fulfilment.json").read_bytes() == (
+        tmp_path / "rapporter/kbh/2009Q3/fulfilment.json"
+    ).read_bytes()
 
     # without the missing inbox, the blocked one decides: exit 2; the published one is kept
     (tmp_path / "register.toml").write_text(REGISTER.split('[[inbox]]\nname = "Odense"')[0])
@@ -96,7 +115,8 @@ def test_run_all_runs_every_inbox_and_reports_each(tmp_path):
     assert again.returncode == 2, again.stderr[-3000:]
     assert again.stdout.splitlines()[0] == (
         "København: udgivet version 1 (allerede udgivet med samme indhold): "
-        f"{tmp_path}/rapporter/kbh/2009Q3/report.html")
+        f"{tmp_path}/rapporter/kbh/2009Q3/report.html"
+    )
 
 
 def test_a_bad_register_exits_1_naming_the_file(tmp_path):

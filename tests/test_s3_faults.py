@@ -30,7 +30,9 @@ def proxy(s3_server: S3Server) -> Iterator[FaultProxy]:
 
 def _storage(endpoint: str, bucket: str, prefix: str) -> S3Storage:
     client = boto3.session.Session(
-        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=REGION,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        region_name=REGION,
     ).client("s3", endpoint_url=endpoint, config=client_config())
     return S3Storage(bucket, prefix, client=client)
 
@@ -38,13 +40,20 @@ def _storage(endpoint: str, bucket: str, prefix: str) -> S3Storage:
 def _publish(storage: S3Storage, fp: str, tag: str) -> tuple[int, bool]:
     from kvartal.publish import publish
 
-    result = publish(storage, Q, fingerprint=fp, render=publish_child.render_for(tag),
-                     manifest_extra={"tag": tag}, index_renderer=publish_child.index)
+    result = publish(
+        storage,
+        Q,
+        fingerprint=fp,
+        render=publish_child.render_for(tag),
+        manifest_extra={"tag": tag},
+        index_renderer=publish_child.index,
+    )
     return result.version, result.created
 
 
 def test_an_outage_after_any_request_is_finished_by_the_next_attempt(
-        s3_server: S3Server, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch) -> None:
+    s3_server: S3Server, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("KVARTAL_S3_MAX_ATTEMPTS", "1")  # an outage, not a hiccup
     bucket = s3_server.make_bucket()
     # how many requests a whole version-2 publication makes
@@ -74,7 +83,8 @@ def test_an_outage_after_any_request_is_finished_by_the_next_attempt(
 
 @pytest.mark.parametrize("fault", ["lose", "error"])
 def test_lost_answers_and_server_errors_are_retried_to_one_version(
-        s3_server: S3Server, proxy: FaultProxy, fault: str) -> None:
+    s3_server: S3Server, proxy: FaultProxy, fault: str
+) -> None:
     bucket = s3_server.make_bucket()
     through = _storage(proxy.endpoint, bucket, "flaky")
     direct = _storage(s3_server.endpoint, bucket, "flaky")
@@ -89,4 +99,6 @@ def test_lost_answers_and_server_errors_are_retried_to_one_version(
     assert violations(direct, Q) == []
     assert direct.read(f"{Q}/manifest.json") == direct.read(f"{Q}/versions/2/manifest.json")
     assert sorted(k for k in direct.list() if "/versions/" in k and "manifest" in k) == [
-        f"{Q}/versions/1/manifest.json", f"{Q}/versions/2/manifest.json"]
+        f"{Q}/versions/1/manifest.json",
+        f"{Q}/versions/2/manifest.json",
+    ]

@@ -46,8 +46,12 @@ def test_round_trip(storage: Storage) -> None:
     assert storage.read("2009Q3/report.html") == "<p>Målet er nået, 3. kvartal</p>".encode()
     assert storage.exists("2009Q3/report.html")
     assert not storage.exists("2009Q3/report.pdf")
-    assert storage.list() == ["2009Q3/report.html", "2009Q3/versions/1/report.html",
-                              "index.html", "targets/m\u00e5l.xlsx"]
+    assert storage.list() == [
+        "2009Q3/report.html",
+        "2009Q3/versions/1/report.html",
+        "index.html",
+        "targets/m\u00e5l.xlsx",
+    ]
     assert storage.list("2009Q3") == ["2009Q3/report.html", "2009Q3/versions/1/report.html"]
     assert storage.list("2009Q3/") == storage.list("2009Q3")
     assert storage.list("2009Q3/versions") == ["2009Q3/versions/1/report.html"]
@@ -108,16 +112,16 @@ def test_local_write_leaves_no_temporary_and_is_readable_by_others(tmp_path: Pat
     st = LocalStorage(tmp_path)
     st.write("2009Q3/report.html", b"x")
     st.write("2009Q3/report.pdf", b"y", create_only=True)
-    assert sorted(p.name for p in (tmp_path / "2009Q3").iterdir()) == ["report.html",
-                                                                        "report.pdf"]
+    assert sorted(p.name for p in (tmp_path / "2009Q3").iterdir()) == ["report.html", "report.pdf"]
     mask = os.umask(0o022)
     os.umask(mask)
     mode = stat.S_IMODE((tmp_path / "2009Q3" / "report.html").stat().st_mode)
     assert mode == 0o666 & ~mask
 
 
-def test_local_failed_write_keeps_old_bytes(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_failed_write_keeps_old_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     st = LocalStorage(tmp_path)
     st.write("index.html", b"old")
 
@@ -170,8 +174,9 @@ def test_open_storage_chooses_by_url(tmp_path: Path) -> None:
 # S3 only -----------------------------------------------------------------------------------
 
 
-def test_s3_url_and_endpoint_come_from_the_environment(s3: S3Storage, s3_env: str,
-                                                       s3_server: S3Server) -> None:
+def test_s3_url_and_endpoint_come_from_the_environment(
+    s3: S3Storage, s3_env: str, s3_server: S3Server
+) -> None:
     assert s3.url == s3_env
     assert s3.prefix == "kvartal"
     assert s3.client.meta.endpoint_url == s3_server.endpoint
@@ -225,8 +230,9 @@ def _record_puts(st: S3Storage) -> list[dict[str, Any]]:
 
     def before_send(request: Any, **_: Any) -> None:
         if request.method == "PUT":
-            sent.append({k: v.decode() if isinstance(v, bytes) else v
-                         for k, v in request.headers.items()})
+            sent.append(
+                {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+            )
 
     st.client.meta.events.register("before-send.s3.PutObject", before_send)
     return sent
@@ -270,14 +276,17 @@ def test_s3_plain_write_sends_no_condition(s3: S3Storage) -> None:
     assert s3.read("index.html") == b"2"
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("report.html", "text/html; charset=utf-8"),
-    ("report.pdf", "application/pdf"),
-    ("report.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    ("fulfilment.json", "application/json"),
-    ("validation.csv", "text/csv; charset=utf-8"),
-    ("blob.unknownext", "application/octet-stream"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("report.html", "text/html; charset=utf-8"),
+        ("report.pdf", "application/pdf"),
+        ("report.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ("fulfilment.json", "application/json"),
+        ("validation.csv", "text/csv; charset=utf-8"),
+        ("blob.unknownext", "application/octet-stream"),
+    ],
+)
 def test_s3_content_type_by_extension(s3: S3Storage, name: str, expected: str) -> None:
     s3.write(f"2009Q3/{name}", b"x")
     head = s3.client.head_object(Bucket=s3.bucket, Key=f"kvartal/2009Q3/{name}")

@@ -29,9 +29,18 @@ def csv_frame(file: str, text: str, kind: str) -> SheetFrame:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("Nr.", "nr"), ("nr", "nr"), (" NR. ", "nr"), ("Nr", "nr"),
-     ("Målværdi  maks.", "målværdi maks"), ("Målværdi\u00a0maks", "målværdi maks"),
-     ("Godkendt\naf", "godkendt af"), ("MÅL-ID", "mål-id"), (None, ""), ("  ", "")],
+    [
+        ("Nr.", "nr"),
+        ("nr", "nr"),
+        (" NR. ", "nr"),
+        ("Nr", "nr"),
+        ("Målværdi  maks.", "målværdi maks"),
+        ("Målværdi\u00a0maks", "målværdi maks"),
+        ("Godkendt\naf", "godkendt af"),
+        ("MÅL-ID", "mål-id"),
+        (None, ""),
+        ("  ", ""),
+    ],
 )
 def test_normalise_header(text: str | None, expected: str) -> None:
     assert normalise_header(text) == expected
@@ -41,16 +50,33 @@ def test_frame_from_workbook_with_header_in_row_3() -> None:
     raw = read_sheet("2009Q3/nord.xlsx", (DATA / "figures.xlsx").read_bytes(), "Tal")
     frame = sheet_frame(raw, "figures")
     assert (frame.file, frame.sheet, frame.kind, frame.header_row) == (
-        "2009Q3/nord.xlsx", "TAL", "figures", 3)
-    assert frame.letters == {"Nr.": "A", "Nøgletal": "B", "Kvartal": "C", "Værdi": "D",
-                             "Kommentar": "E"}
+        "2009Q3/nord.xlsx",
+        "TAL",
+        "figures",
+        3,
+    )
+    assert frame.letters == {
+        "Nr.": "A",
+        "Nøgletal": "B",
+        "Kvartal": "C",
+        "Værdi": "D",
+        "Kommentar": "E",
+    }
     assert frame.letters["Værdi"] == "D"
     assert frame.cell(5, "Værdi") == "D5"
     assert frame.missing == []
     assert frame.extra == ["Noter"]
     df = frame.df
-    assert list(df.columns) == ["Nr.", "Nøgletal", "Kvartal", "Værdi", "Kommentar",
-                                "_file", "_sheet", "_row"]
+    assert list(df.columns) == [
+        "Nr.",
+        "Nøgletal",
+        "Kvartal",
+        "Værdi",
+        "Kommentar",
+        "_file",
+        "_sheet",
+        "_row",
+    ]
     assert df.index.name == "_row"
     assert df.index.tolist() == [4, 5, 6, 7, 9]
     assert df["_row"].tolist() == [4, 5, 6, 7, 9]
@@ -63,14 +89,28 @@ def test_frame_from_workbook_with_header_in_row_3() -> None:
 
 
 def test_missing_required_and_duplicate_headers() -> None:
-    raw = RawSheet("targets/m.xlsx", "Mål", 1,
-                   ["Nr.", "Aftale", None, "værdi", "Indsats", "NR"],
-                   [RawRow(2, ["1.1", "A", "x", 5, "I", "1.2"])], [])
+    raw = RawSheet(
+        "targets/m.xlsx",
+        "Mål",
+        1,
+        ["Nr.", "Aftale", None, "værdi", "Indsats", "NR"],
+        [RawRow(2, ["1.1", "A", "x", 5, "I", "1.2"])],
+        [],
+    )
     frame = sheet_frame(raw, "catalogue")
     assert frame.letters == {"Nr.": "A", "Aftale": "B", "Indsats": "E"}
     assert frame.extra == ["værdi", "NR (F)"]
-    assert frame.missing == ["Mål-id", "Måltype", "Målbeskrivelse", "Nøgletal", "Enhed",
-                             "Retning", "Målværdi", "Fra", "Til"]
+    assert frame.missing == [
+        "Mål-id",
+        "Måltype",
+        "Målbeskrivelse",
+        "Nøgletal",
+        "Enhed",
+        "Retning",
+        "Målværdi",
+        "Fra",
+        "Til",
+    ]
     assert frame.df.loc[2, "Nr."] == "1.1"
     with pytest.raises(KeyError):
         frame.cell(2, "Målværdi")
@@ -140,9 +180,14 @@ def test_figures_typed_and_bad_rows_skipped_silently() -> None:
     assert (pct.value, pct.numerator, pct.denominator) == (None, 43, 50)
     assert by_nr["1.2"].approximate and by_nr["1.2"].value == 400
     assert by_nr["1.2"].quarter == Quarter(2009, 3)
-    assert by_nr["2.1"] == Figure(initiative="2.1", metric=None, quarter=Quarter(2009, 3),
-                                  target_id="2.1-m", reached=date(2009, 9, 15),
-                                  source=CellRef("2009Q3/c.csv", None, 5))
+    assert by_nr["2.1"] == Figure(
+        initiative="2.1",
+        metric=None,
+        quarter=Quarter(2009, 3),
+        target_id="2.1-m",
+        reached=date(2009, 9, 15),
+        source=CellRef("2009Q3/c.csv", None, 5),
+    )
     assert by_nr["2.2"].reached is False
     assert by_nr["2.3"].reached is None and by_nr["2.3"].comment == "endnu ikke"
 
@@ -161,14 +206,21 @@ def test_excluded_cells_are_left_out() -> None:
 
 
 def test_records_never_raise_on_odd_cells() -> None:
-    raw = RawSheet("f.xlsx", "Tal", 1, ["Nr.", "Nøgletal", "Kvartal", "Værdi"], [
-        RawRow(2, [True, "x", "2009Q3", 1]),
-        RawRow(3, [date(2009, 4, 1), "x", "2009Q3", 1]),
-        RawRow(4, ["1.1", "x", 2009, 1]),
-        RawRow(5, ["1.1", "x", "2009Q3", float("nan")]),
-        RawRow(6, ["1.1", "x", "2009Q3", object()]),
-        RawRow(7, [2.0, "x", "2009Q3", 1]),
-    ], [])
+    raw = RawSheet(
+        "f.xlsx",
+        "Tal",
+        1,
+        ["Nr.", "Nøgletal", "Kvartal", "Værdi"],
+        [
+            RawRow(2, [True, "x", "2009Q3", 1]),
+            RawRow(3, [date(2009, 4, 1), "x", "2009Q3", 1]),
+            RawRow(4, ["1.1", "x", 2009, 1]),
+            RawRow(5, ["1.1", "x", "2009Q3", float("nan")]),
+            RawRow(6, ["1.1", "x", "2009Q3", object()]),
+            RawRow(7, [2.0, "x", "2009Q3", 1]),
+        ],
+        [],
+    )
     figures = parse_figures([sheet_frame(raw, "figures")])
     assert [(f.initiative, f.source.row if f.source else None) for f in figures] == [("2", 7)]
 
@@ -210,21 +262,39 @@ def test_targets_typed_with_defaults() -> None:
 
     t = targets["1.5-a"]
     assert (t.initiative, t.metric, t.unit, t.direction, t.value, t.aggregation) == (
-        "1.5", "henviste", "antal", "mindst", 150.0, "sum")
+        "1.5",
+        "henviste",
+        "antal",
+        "mindst",
+        150.0,
+        "sum",
+    )
     assert (t.start, t.end, t.theme, t.responsible) == (
-        Quarter(2009, 1), Quarter(2009, 4), "Jobplan", "BIC")
+        Quarter(2009, 1),
+        Quarter(2009, 4),
+        "Jobplan",
+        "BIC",
+    )
     assert t.source == CellRef("targets/ba2009.csv", None, 2)
 
     pct = targets["1.1-a"]
     assert (pct.unit, pct.direction, pct.value, pct.aggregation) == (
-        "pct.", "mindst", 90.0, "seneste")
+        "pct.",
+        "mindst",
+        90.0,
+        "seneste",
+    )
     assert targets["3.1-a"].kind == "Indsatsmål"
     assert (targets["3.1-a"].value, targets["3.1-a"].value_max) == (60.0, 70.0)
 
     level = targets["1.10-b"]
     assert level.initiative == "1.10"
     assert (level.value, level.approximate, level.baseline, level.aggregation) == (
-        1200.0, True, 1500.0, "seneste")
+        1200.0,
+        True,
+        1500.0,
+        "seneste",
+    )
 
     milestone = targets["2.1-m"]
     assert milestone.is_milestone
@@ -237,8 +307,7 @@ def test_targets_typed_with_defaults() -> None:
 def test_targets_excluded_cells() -> None:
     frame = csv_frame("targets/ba2009.csv", CATALOGUE_CSV, "catalogue")
     assert frame.cell(5, "Basislinje") == "N5"
-    targets = parse_targets([frame], {("targets/ba2009.csv", "N5"),
-                                      ("targets/ba2009.csv", "K2")})
+    targets = parse_targets([frame], {("targets/ba2009.csv", "N5"), ("targets/ba2009.csv", "K2")})
     ids = [t.target_id for t in targets]
     assert "1.5-a" not in ids  # its target value was waived: cannot be typed
     assert next(t for t in targets if t.target_id == "1.10-b").baseline is None
@@ -276,12 +345,30 @@ def test_waivers() -> None:
     assert frame.missing == []
     waivers = parse_waivers(frame)
     assert waivers == [
-        Waiver("2009Q3/nord.xlsx", "D7", "negativ_vaerdi", "Rettet i telefonen",
-               "Anne Jensen", CellRef("2009Q3/afvigelser.csv", None, 2)),
-        Waiver("2009Q3/nord.xlsx", "D8", None, "Kendt fejl", "Bo Hansen",
-               CellRef("2009Q3/afvigelser.csv", None, 3)),
-        Waiver("2009Q3/hemmelig.xlsx", None, "krypteret", "Kommer i næste kvartal",
-               "Bo Hansen", CellRef("2009Q3/afvigelser.csv", None, 4)),
+        Waiver(
+            "2009Q3/nord.xlsx",
+            "D7",
+            "negativ_vaerdi",
+            "Rettet i telefonen",
+            "Anne Jensen",
+            CellRef("2009Q3/afvigelser.csv", None, 2),
+        ),
+        Waiver(
+            "2009Q3/nord.xlsx",
+            "D8",
+            None,
+            "Kendt fejl",
+            "Bo Hansen",
+            CellRef("2009Q3/afvigelser.csv", None, 3),
+        ),
+        Waiver(
+            "2009Q3/hemmelig.xlsx",
+            None,
+            "krypteret",
+            "Kommer i næste kvartal",
+            "Bo Hansen",
+            CellRef("2009Q3/afvigelser.csv", None, 4),
+        ),
     ]
 
 
@@ -294,16 +381,27 @@ def test_frame_df_is_a_plain_dataframe() -> None:
 def test_waiver_file_is_inbox_relative() -> None:
     """A bare `Fil` is a file of the waiver file's quarter; an earlier quarter's file is
     named with its folder, and only then waives that file's problems."""
-    text = ("Fil;Celle;Regel;Begrundelse;Godkendt af\n"
-            "Center for Jobindsats.csv;D4;;Rettet;Anne\n"
-            "2009Q2/Center for Jobindsats.csv;D5;ikke_tal;Kendt;Bo\n")
+    text = (
+        "Fil;Celle;Regel;Begrundelse;Godkendt af\n"
+        "Center for Jobindsats.csv;D4;;Rettet;Anne\n"
+        "2009Q2/Center for Jobindsats.csv;D5;ikke_tal;Kendt;Bo\n"
+    )
     bare, earlier = parse_waivers(csv_frame("2009Q3/afvigelser.csv", text, "waivers"))
     assert bare.file == "2009Q3/Center for Jobindsats.csv"
     assert earlier.file == "2009Q2/Center for Jobindsats.csv"
 
     def problem(file: str, cell: str) -> Problem:
-        return Problem(file=file, sheet=None, cell=cell, column="Værdi", row=4,
-                       rule="ikke_tal", severity="fejl", value="3.5", message="")
+        return Problem(
+            file=file,
+            sheet=None,
+            cell=cell,
+            column="Værdi",
+            row=4,
+            rule="ikke_tal",
+            severity="fejl",
+            value="3.5",
+            message="",
+        )
 
     assert bare.matches(problem("2009Q3/Center for Jobindsats.csv", "D4"))
     assert not bare.matches(problem("2009Q2/Center for Jobindsats.csv", "D4"))
@@ -322,9 +420,7 @@ MATCH_CATALOGUE = (
     "2009Q1;2009Q4\n"
 )
 MATCH_FIGURES = (
-    "Nr.;Nøgletal;Kvartal;Værdi;Mål-id\n"
-    "1.4;deltagere;2009Q3;71;1.4-B\n"
-    " 1.5 ;HENVISTE ;2009Q3;40;\n"
+    "Nr.;Nøgletal;Kvartal;Værdi;Mål-id\n1.4;deltagere;2009Q3;71;1.4-B\n 1.5 ;HENVISTE ;2009Q3;40;\n"
 )
 
 
@@ -338,9 +434,16 @@ def test_target_id_and_keys_match_without_case_or_spaces() -> None:
     assert results["1.5-a"].actual == 40
 
 
-@pytest.mark.parametrize(("unit", "expected"), [
-    ("antal", "sum"), ("kr.", "sum"), ("pct.", "seneste"), ("PCT.", "seneste"),
-    ("milepæl", "seneste")])
+@pytest.mark.parametrize(
+    ("unit", "expected"),
+    [
+        ("antal", "sum"),
+        ("kr.", "sum"),
+        ("pct.", "seneste"),
+        ("PCT.", "seneste"),
+        ("milepæl", "seneste"),
+    ],
+)
 def test_one_default_aggregation(unit: str, expected: str) -> None:
     assert default_aggregation(unit) == expected
 
@@ -349,16 +452,28 @@ def test_report_shows_a_comment_whose_nr_differs_only_in_case() -> None:
     from kvartal.report import ReportInput, render_html
 
     catalogue = MATCH_CATALOGUE.replace(";1.4;", ";1.4a;")
-    figures_csv = ("Nr.;Nøgletal;Kvartal;Værdi;Kommentar\n"
-                   "1.4A ;deltagere;2009Q3;71;Jobbussen kører i tre boligområder\n")
+    figures_csv = (
+        "Nr.;Nøgletal;Kvartal;Værdi;Kommentar\n"
+        "1.4A ;deltagere;2009Q3;71;Jobbussen kører i tre boligområder\n"
+    )
     targets = parse_targets([csv_frame("targets/k.csv", catalogue, "catalogue")])
     figures = parse_figures([csv_frame("2009Q3/c.csv", figures_csv, "figures")])
     q3 = Quarter(2009, 3)
     results = evaluate(targets, figures, q3)
     assert results[0].actual == 71
-    page = render_html(ReportInput(quarter=q3, version=1, targets=targets, results=results,
-                                   previous={}, figures=figures, warnings=[], waivers=[],
-                                   updated=date(2009, 11, 26))).decode("utf-8")
+    page = render_html(
+        ReportInput(
+            quarter=q3,
+            version=1,
+            targets=targets,
+            results=results,
+            previous={},
+            figures=figures,
+            warnings=[],
+            waivers=[],
+            updated=date(2009, 11, 26),
+        )
+    ).decode("utf-8")
     assert "Jobbussen kører i tre boligområder" in page
 
 
@@ -367,8 +482,7 @@ def test_validation_and_records_read_catalogue_words_alike() -> None:
     target is typed, instead of one side refusing what the other accepts."""
     from kvartal.validation import validate
 
-    catalogue = MATCH_CATALOGUE.replace("deltagere;antal;mindst;500",
-                                        "deltagere; Pct ;Mindst.;50")
+    catalogue = MATCH_CATALOGUE.replace("deltagere;antal;mindst;500", "deltagere; Pct ;Mindst.;50")
     frame = csv_frame("targets/k.csv", catalogue, "catalogue")
     figures = csv_frame("2009Q3/c.csv", MATCH_FIGURES, "figures")
     result = validate(Quarter(2009, 3), [frame], {Quarter(2009, 3): [figures]}, None, [])

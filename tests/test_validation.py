@@ -22,154 +22,249 @@ from kvartal.tables import SheetFrame, sheet_frame
 
 Q3 = Quarter(2009, 3)
 
-CATALOGUE_HEADER = ["Aftale", "Nr.", "Indsats", "Mål-id", "Måltype", "Målbeskrivelse",
-                    "Nøgletal", "Enhed", "Retning", "Målværdi", "Målværdi maks.", "Opgørelse",
-                    "Fra", "Til", "Frist", "Basislinje"]
-FIGURE_HEADER = ["Nr.", "Nøgletal", "Kvartal", "Værdi", "Tæller", "Nævner", "Mål-id",
-                 "Milepæl nået"]
+CATALOGUE_HEADER = [
+    "Aftale",
+    "Nr.",
+    "Indsats",
+    "Mål-id",
+    "Måltype",
+    "Målbeskrivelse",
+    "Nøgletal",
+    "Enhed",
+    "Retning",
+    "Målværdi",
+    "Målværdi maks.",
+    "Opgørelse",
+    "Fra",
+    "Til",
+    "Frist",
+    "Basislinje",
+]
+FIGURE_HEADER = [
+    "Nr.",
+    "Nøgletal",
+    "Kvartal",
+    "Værdi",
+    "Tæller",
+    "Nævner",
+    "Mål-id",
+    "Milepæl nået",
+]
 
 
-def target(nr: str, tid: str, metric: str | None = "deltagere", unit: str = "antal",
-           direction: str | None = "mindst", value: Any = 500, value_max: Any = None,
-           aggregation: str | None = "sum", start: str = "2009Q1", end: str = "2009Q4",
-           due: Any = None, agreement: str | None = "Aftale 2009", kind: str = "Indsatsmål",
-           baseline: Any = None) -> list[Any]:
-    return [agreement, nr, f"Indsats {nr}", tid, kind, f"Mål {tid}", metric, unit, direction,
-            value, value_max, aggregation, start, end, due, baseline]
+def target(
+    nr: str,
+    tid: str,
+    metric: str | None = "deltagere",
+    unit: str = "antal",
+    direction: str | None = "mindst",
+    value: Any = 500,
+    value_max: Any = None,
+    aggregation: str | None = "sum",
+    start: str = "2009Q1",
+    end: str = "2009Q4",
+    due: Any = None,
+    agreement: str | None = "Aftale 2009",
+    kind: str = "Indsatsmål",
+    baseline: Any = None,
+) -> list[Any]:
+    return [
+        agreement,
+        nr,
+        f"Indsats {nr}",
+        tid,
+        kind,
+        f"Mål {tid}",
+        metric,
+        unit,
+        direction,
+        value,
+        value_max,
+        aggregation,
+        start,
+        end,
+        due,
+        baseline,
+    ]
 
 
 def milestone(nr: str, tid: str, due: Any = date(2009, 12, 31), **kw: Any) -> list[Any]:
-    return target(nr, tid, metric=None, unit="milepæl", direction=None, value=None,
-                  aggregation=None, due=due, **kw)
+    return target(
+        nr,
+        tid,
+        metric=None,
+        unit="milepæl",
+        direction=None,
+        value=None,
+        aggregation=None,
+        due=due,
+        **kw,
+    )
 
 
-def fig(nr: str, metric: str | None, value: Any = None, quarter: str = "2009Q3",
-        t: Any = None, n: Any = None, tid: str | None = None, reached: Any = None) -> list[Any]:
+def fig(
+    nr: str,
+    metric: str | None,
+    value: Any = None,
+    quarter: str = "2009Q3",
+    t: Any = None,
+    n: Any = None,
+    tid: str | None = None,
+    reached: Any = None,
+) -> list[Any]:
     return [nr, metric, quarter, value, t, n, tid, reached]
 
 
 # The catalogue: one target (or a few) per figures case, so no case disturbs another.
 CATALOGUE = [
-    target("1", "1-a"),                                         # row 2: served by god.csv
-    milestone("1", "1-m"),                                      # row 3
+    target("1", "1-a"),  # row 2: served by god.csv
+    milestone("1", "1-m"),  # row 3
     target("2", "2-a"),
     target("3", "3-a"),
     target("4", "4-a", "andel", "pct.", value=90, aggregation="seneste"),
     target("5", "5-a", "andel", "pct.", value=90, aggregation="seneste"),
     target("6", "6-a", "andel", "pct.", value=90, aggregation="seneste"),
     target("7", "7-a", "andel", "pct.", value=90, aggregation="seneste"),
-    target("8", "8-a"),                                         # row 10
+    target("8", "8-a"),  # row 10
     milestone("8", "8-m"),
-    target("9", "9-a", "deltagere"),                            # row 12
+    target("9", "9-a", "deltagere"),  # row 12
     target("9", "9-b", "tilgang"),
     target("9", "9-c", "afgang"),
     target("9", "9-d", "ophør"),
-    target("10", "10-a"),                                       # row 16
+    target("10", "10-a"),  # row 16
     target("11", "11-a"),
     target("12", "12-a", "placeret"),
     target("13", "13-a"),
-    target("14", "14-a", "ledige", value=100, aggregation="seneste"),   # row 20
+    target("14", "14-a", "ledige", value=100, aggregation="seneste"),  # row 20
     target("15", "15-a", "henviste"),
-    target("16", "16-a"),                                       # row 22: no figure
-    target("17", "17-a", start="2010Q1", end="2010Q4"),         # row 23: not active
-    milestone("18", "18-m"),                                    # row 24
-    target("19", "19-a"),                                       # row 25
+    target("16", "16-a"),  # row 22: no figure
+    target("17", "17-a", start="2010Q1", end="2010Q4"),  # row 23: not active
+    milestone("18", "18-m"),  # row 24
+    target("19", "19-a"),  # row 25
     target("34", "34-a", "andel", "pct.", value=50, aggregation="sum"),  # pooled rate
 ]
 
 LATER = {"start": "2010Q1", "end": "2010Q4"}
 BAD_CATALOGUE = [
-    target("20", "1-a", **LATER),                               # row 2: dublet_maal_id
+    target("20", "1-a", **LATER),  # row 2: dublet_maal_id
     target("21", "21-a", unit="stk", **LATER),
     target("22", "22-a", direction="flere", **LATER),
     target("23", "23-a", kind="Mål", **LATER),
-    target("24", "24-a", aggregation="gennemsnit", **LATER),    # row 6
+    target("24", "24-a", aggregation="gennemsnit", **LATER),  # row 6
     target("25", "25-a", start="2010Q3", end="2010Q1"),
     target("26", "26-a", start="2010Q1", end="2010Q5"),
     target("27", "27-a", direction="interval", value=70, value_max=60, **LATER),
-    target("28", "28-a", direction="interval", value=70, **LATER),   # row 10
+    target("28", "28-a", direction="interval", value=70, **LATER),  # row 10
     target("29", "29-a", agreement=None, **LATER),
     milestone("30", "30-m", due=None, **LATER),
     target("31", "31-a", value="1.5", **LATER),
-    target("32", "32-a", start="2010 Q1", end="4. kvartal 2010"),   # row 14: fine
-    milestone("33", "33-m", due="næste år", **LATER),           # row 15: ikke_dato
-    target("35", "35-a", baseline=100, **LATER),                # row 16: baseline on sum
-    target("36", "36-a", "ledige", value=100, aggregation="seneste", baseline="100",
-           **LATER),                                            # row 17: baseline = target
-    target("37", "37-a", "ledige", value=80, aggregation="seneste", baseline=100,
-           **LATER),                                            # row 18: fine
-    target("38", "38-a", "andel", "pct.", value=50, baseline=40,
-           **LATER),                                            # row 19: pooled rate
+    target("32", "32-a", start="2010 Q1", end="4. kvartal 2010"),  # row 14: fine
+    milestone("33", "33-m", due="næste år", **LATER),  # row 15: ikke_dato
+    target("35", "35-a", baseline=100, **LATER),  # row 16: baseline on sum
+    target(
+        "36", "36-a", "ledige", value=100, aggregation="seneste", baseline="100", **LATER
+    ),  # row 17: baseline = target
+    target(
+        "37", "37-a", "ledige", value=80, aggregation="seneste", baseline=100, **LATER
+    ),  # row 18: fine
+    target("38", "38-a", "andel", "pct.", value=50, baseline=40, **LATER),  # row 19: pooled rate
 ]
 
 FIGURES: dict[str, tuple[list[str], list[list[Any]]]] = {
-    "2009Q3/god.csv": (FIGURE_HEADER, [
-        fig("1", "deltagere", 100),
-        fig("1", None, tid="1-m", reached="ja"),
-    ]),
-    "2009Q3/tvetydig.xlsx": (FIGURE_HEADER, [
-        fig("2", "deltagere", 10),
-        fig("2", "deltagere/a", 4),
-        fig("2", "deltagere/b", "1.5"),                         # D4: ikke_tal
-    ]),
+    "2009Q3/god.csv": (
+        FIGURE_HEADER,
+        [
+            fig("1", "deltagere", 100),
+            fig("1", None, tid="1-m", reached="ja"),
+        ],
+    ),
+    "2009Q3/tvetydig.xlsx": (
+        FIGURE_HEADER,
+        [
+            fig("2", "deltagere", 10),
+            fig("2", "deltagere/a", 4),
+            fig("2", "deltagere/b", "1.5"),  # D4: ikke_tal
+        ],
+    ),
     "2009Q3/negativ.ods": (FIGURE_HEADER, [fig("3", "deltagere", -5)]),
     "2009Q3/procent.csv": (FIGURE_HEADER, [fig("4", "andel", "120 pct.")]),
     "2009Q3/taeller.xlsx": (FIGURE_HEADER, [fig("5", "andel", t=60, n=50)]),
     "2009Q3/naevner.ods": (FIGURE_HEADER, [fig("6", "andel", t=0, n=0)]),
     "2009Q3/uenig.csv": (FIGURE_HEADER, [fig("7", "andel", "80", t="40", n="60")]),
-    "2009Q3/mangler.xlsx": (FIGURE_HEADER, [
-        fig("8", "deltagere"),                                  # D2: mangler_vaerdi
-        fig("8", None, tid="8-m", reached="nej"),               # milestone: fine
-    ]),
-    "2009Q3/kvartal.ods": (FIGURE_HEADER, [
-        fig("9", "deltagere", 1, quarter="3. kvartal 2009"),
-        fig("9", "tilgang", 1, quarter="2009-Q3"),
-        fig("9", "afgang", 1, quarter="Q3 2009"),
-        fig("9", "ophør", 1, quarter="2009K2"),                 # C5: forkert_kvartal
-    ]),
-    "2009Q3/ukendt.csv": (FIGURE_HEADER, [
-        fig("10", "deltagere", "5"),
-        fig("10", "<script>alert(1)</script>", "5"),            # B3: ukendt_noegletal
-        fig("10", "deltagere", "3", tid="10-x"),                # G4: ukendt_maal_id
-        fig("10", "deltagere/a", "5"),                          # a known part: fine
-    ]),
+    "2009Q3/mangler.xlsx": (
+        FIGURE_HEADER,
+        [
+            fig("8", "deltagere"),  # D2: mangler_vaerdi
+            fig("8", None, tid="8-m", reached="nej"),  # milestone: fine
+        ],
+    ),
+    "2009Q3/kvartal.ods": (
+        FIGURE_HEADER,
+        [
+            fig("9", "deltagere", 1, quarter="3. kvartal 2009"),
+            fig("9", "tilgang", 1, quarter="2009-Q3"),
+            fig("9", "afgang", 1, quarter="Q3 2009"),
+            fig("9", "ophør", 1, quarter="2009K2"),  # C5: forkert_kvartal
+        ],
+    ),
+    "2009Q3/ukendt.csv": (
+        FIGURE_HEADER,
+        [
+            fig("10", "deltagere", "5"),
+            fig("10", "<script>alert(1)</script>", "5"),  # B3: ukendt_noegletal
+            fig("10", "deltagere", "3", tid="10-x"),  # G4: ukendt_maal_id
+            fig("10", "deltagere/a", "5"),  # a known part: fine
+        ],
+    ),
     "2009Q3/dublet_a.xlsx": (FIGURE_HEADER, [fig("11", "deltagere", 5)]),
     "2009Q3/dublet_b.csv": (FIGURE_HEADER, [fig("11", "deltagere", "5", quarter="2009K3")]),
-    "2009Q3/dele.ods": (FIGURE_HEADER, [
-        fig("12", "placeret", 15),                              # D2: dele_passer_ikke
-        fig("12", "placeret/løntilskud", 2),
-        fig("12", "placeret/praktik", 3),
-        fig("12", "placeret/job", 6),
-        fig("12", "placeret/andet", 3),
-    ]),
+    "2009Q3/dele.ods": (
+        FIGURE_HEADER,
+        [
+            fig("12", "placeret", 15),  # D2: dele_passer_ikke
+            fig("12", "placeret/løntilskud", 2),
+            fig("12", "placeret/praktik", 3),
+            fig("12", "placeret/job", 6),
+            fig("12", "placeret/andet", 3),
+        ],
+    ),
     "2009Q3/uden_kvartal.csv": (["Nr.", "Nøgletal", "Værdi"], [["13", "deltagere", "5"]]),
     "2009Q3/seneste.xlsx": (FIGURE_HEADER, [fig("14", "ledige", 80)]),
     "2009Q3/tidobling.csv": (FIGURE_HEADER, [fig("15", "henviste", "150")]),
     "2009Q3/milepael.csv": (FIGURE_HEADER, [fig("18", None, tid="18-m", reached="måske")]),
     "2009Q3/dato_nr.xlsx": (FIGURE_HEADER, [fig(date(2009, 4, 1), "deltagere", 5)]),  # type: ignore[arg-type]
-    "2009Q2/forrige.csv": (FIGURE_HEADER, [
-        fig("14", "ledige", "100", quarter="2009Q2"),
-        fig("15", "henviste", "10", quarter="2009Q2"),
-    ]),
+    "2009Q2/forrige.csv": (
+        FIGURE_HEADER,
+        [
+            fig("14", "ledige", "100", quarter="2009Q2"),
+            fig("15", "henviste", "10", quarter="2009Q2"),
+        ],
+    ),
     # No Værdi column; a row with neither Tæller nor Nævner has no value at all.
-    "2009Q3/uden_vaerdi.csv": (["Nr.", "Nøgletal", "Kvartal", "Tæller", "Nævner"], [
-        ["19", "deltagere", "2009Q3", "", ""],                  # D2: mangler_vaerdi
-    ]),
+    "2009Q3/uden_vaerdi.csv": (
+        ["Nr.", "Nøgletal", "Kvartal", "Tæller", "Nævner"],
+        [
+            ["19", "deltagere", "2009Q3", "", ""],  # D2: mangler_vaerdi
+        ],
+    ),
     "2009Q3/pulje.csv": (FIGURE_HEADER, [fig("34", "andel", "40")]),  # E2: mangler_vaerdi
     "2009Q3/milepael_uden_id.csv": (FIGURE_HEADER, [fig("1", None, reached="ja")]),  # G2
     # An earlier quarter is checked like the report quarter (CONTRACT §4).
-    "2009Q2/tidligere.csv": (FIGURE_HEADER, [
-        fig("16", "deltagere", "3.5", quarter="2009Q2"),       # D2: ikke_tal, waived
-        fig("16", "deltagere", "7", quarter="2009Q3"),          # C3: forkert_kvartal
-        fig("13", "deltagere", "1.5", quarter="2009Q2"),        # D4: ikke_tal, blocks
-    ]),
+    "2009Q2/tidligere.csv": (
+        FIGURE_HEADER,
+        [
+            fig("16", "deltagere", "3.5", quarter="2009Q2"),  # D2: ikke_tal, waived
+            fig("16", "deltagere", "7", quarter="2009Q3"),  # C3: forkert_kvartal
+            fig("13", "deltagere", "1.5", quarter="2009Q2"),  # D4: ikke_tal, blocks
+        ],
+    ),
 }
 
 WAIVERS = [
     ["Fil", "Celle", "Regel", "Begrundelse", "Godkendt af"],
     ["negativ.ods", "D2", "negativ_antal", "Korrektion af tidligere kvartal", "KJ"],
-    ["procent.csv", "D9", "", "Forkert celle", "KJ"],               # row 3: matches nothing
-    ["procent.csv", "D2", "", "", ""],                               # row 4: incomplete
+    ["procent.csv", "D9", "", "Forkert celle", "KJ"],  # row 3: matches nothing
+    ["procent.csv", "D2", "", "", ""],  # row 4: incomplete
     ["2009Q2/tidligere.csv", "D2", "ikke_tal", "Rettet i fagsystemet", "KJ"],
     ["tidligere.csv", "D4", "", "Navnet alene er kvartalets fil", "KJ"],  # row 6: no match
 ]
@@ -270,8 +365,9 @@ def write_csv(path: Path, rows: list[list[Any]]) -> None:
     def text(v: Any) -> str:
         return "" if v is None else (v.isoformat() if isinstance(v, date) else str(v))
 
-    path.write_text("\n".join(";".join(text(v) for v in row) for row in rows) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        "\n".join(";".join(text(v) for v in row) for row in rows) + "\n", encoding="utf-8"
+    )
 
 
 def write(path: Path, rows: list[list[Any]]) -> None:
@@ -301,16 +397,24 @@ def inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run(inbox: Path, waivers: bool = True) -> Any:
     from kvartal.validation import validate
 
-    catalogue = [frame(inbox, k, "catalogue") for k in ("targets/katalog.xlsx",
-                                                          "targets/fejl.ods")]
+    catalogue = [frame(inbox, k, "catalogue") for k in ("targets/katalog.xlsx", "targets/fejl.ods")]
     figures: dict[Quarter, list[SheetFrame]] = {}
     for key in FIGURES:
         figures.setdefault(Quarter.parse(key.split("/")[0]), []).append(
-            frame(inbox, key, "figures"))
+            frame(inbox, key, "figures")
+        )
     waiver = frame(inbox, "2009Q3/afvigelser.csv", "waivers") if waivers else None
-    read_problem = Problem(file="2009Q3/låst.xlsx", sheet=None, cell=None, column=None, row=None,
-                           rule="adgangskode", severity=ERROR, value=None,
-                           message="Filen er beskyttet med adgangskode.")
+    read_problem = Problem(
+        file="2009Q3/låst.xlsx",
+        sheet=None,
+        cell=None,
+        column=None,
+        row=None,
+        rule="adgangskode",
+        severity=ERROR,
+        value=None,
+        message="Filen er beskyttet med adgangskode.",
+    )
     return validate(Q3, catalogue, figures, waiver, [read_problem])
 
 
@@ -323,10 +427,14 @@ def found(result: Any) -> set[tuple[str, str | None, str, str]]:
     return {(p.file, p.cell, p.rule, p.severity) for p in result.problems}
 
 
-@pytest.mark.parametrize(("file", "cell", "rule", "severity"), CASES,
-                         ids=[f"{c[2]}-{c[0].split('/')[-1]}-{c[1]}" for c in CASES])
-def test_rule_points_at_the_cell(result: Any, file: str, cell: str | None, rule: str,
-                                 severity: str) -> None:
+@pytest.mark.parametrize(
+    ("file", "cell", "rule", "severity"),
+    CASES,
+    ids=[f"{c[2]}-{c[0].split('/')[-1]}-{c[1]}" for c in CASES],
+)
+def test_rule_points_at_the_cell(
+    result: Any, file: str, cell: str | None, rule: str, severity: str
+) -> None:
     assert (file, cell, rule, severity) in found(result)
 
 
@@ -352,14 +460,14 @@ def test_every_problem_is_complete(result: Any) -> None:
         if p.cell is not None:
             assert re.fullmatch(r"[A-Z]+\d+", p.cell)
             assert p.cell.endswith(str(p.row))
-    assert result.problems == sorted(result.problems, key=lambda p: (p.file, p.sheet or "",
-                                                                     p.row or 0))
+    assert result.problems == sorted(
+        result.problems, key=lambda p: (p.file, p.sheet or "", p.row or 0)
+    )
 
 
 def test_messages_say_what_to_do(result: Any) -> None:
     def one(file: str, cell: str, rule: str) -> Problem:
-        return next(p for p in result.problems
-                    if (p.file, p.cell, p.rule) == (file, cell, rule))
+        return next(p for p in result.problems if (p.file, p.cell, p.rule) == (file, cell, rule))
 
     ambiguous = one("2009Q3/tvetydig.xlsx", "D4", "ikke_tal")
     assert ambiguous.value == "1.5" and ambiguous.column == "Værdi"
@@ -395,8 +503,7 @@ def test_incomplete_waiver_waives_nothing(result: Any) -> None:
 
 
 def test_earlier_quarter_blocks_and_is_waived_by_inbox_relative_file(result: Any) -> None:
-    by_cell = {(p.file, p.cell): p for p in result.problems
-               if p.file == "2009Q2/tidligere.csv"}
+    by_cell = {(p.file, p.cell): p for p in result.problems if p.file == "2009Q2/tidligere.csv"}
     waived = by_cell[("2009Q2/tidligere.csv", "D2")]
     assert result.waiver_of(waived) is not None
     assert waived not in result.blocking
@@ -415,8 +522,12 @@ def test_without_waivers_the_error_blocks(inbox: Path) -> None:
 def test_blocking_and_warnings(result: Any) -> None:
     assert all(p.severity == ERROR for p in result.blocking)
     assert all(p.severity == WARNING for p in result.warnings)
-    assert {p.rule for p in result.warnings} == {"mangler_tal", "seneste_falder", "tidobling",
-                                                 "afvigelse_uden_fund"}
+    assert {p.rule for p in result.warnings} == {
+        "mangler_tal",
+        "seneste_falder",
+        "tidobling",
+        "afvigelse_uden_fund",
+    }
 
 
 # ------------------------------------------------------------------------------ review
@@ -427,12 +538,21 @@ def test_review_json_shape(result: Any) -> None:
 
     data = json.loads(review_json(result, Q3))
     assert isinstance(data, list) and len(data) == len(result.problems)
-    keys = {"file", "sheet", "cell", "column", "row", "rule", "severity", "value", "message",
-            "waived"}
+    keys = {
+        "file",
+        "sheet",
+        "cell",
+        "column",
+        "row",
+        "rule",
+        "severity",
+        "value",
+        "message",
+        "waived",
+    }
     assert all(set(item) == keys for item in data)
     negative = next(i for i in data if i["rule"] == "negativ_antal")
-    assert negative["waived"] == {"reason": "Korrektion af tidligere kvartal",
-                                  "approved_by": "KJ"}
+    assert negative["waived"] == {"reason": "Korrektion af tidligere kvartal", "approved_by": "KJ"}
     assert negative["cell"] == "D2" and negative["value"] == "-5"
     whole = next(i for i in data if i["rule"] == "mangler_kolonne")
     assert whole["cell"] is None and whole["waived"] is None

@@ -29,7 +29,8 @@ def test_every_slug_written_in_the_code_is_registered() -> None:
     rules, are all in the registry the docs are checked against."""
     known = every_rule()
     literal = re.compile(
-        r"""(?:ReadError\(\s*|rule=|_whole_file_problem\(\s*[^,]+,\s*)["']([a-z0-9_]+)["']""")
+        r"""(?:ReadError\(\s*|rule=|_whole_file_problem\(\s*[^,]+,\s*)["']([a-z0-9_]+)["']"""
+    )
     found: set[str] = set()
     for path in (REPO / "kvartal").rglob("*.py"):
         found |= set(literal.findall(path.read_text(encoding="utf-8")))

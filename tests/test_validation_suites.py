@@ -27,8 +27,13 @@ def test_unknown_expectation_type_is_refused(monkeypatch: pytest.MonkeyPatch) ->
     import kvartal.validation.run as run
 
     stored = suite_json("waivers")
-    stored["expectations"].append({"type": "expect_column_values_to_be_danish_numbrs",
-                                   "kwargs": {"column": "Fil"}, "meta": {}})
+    stored["expectations"].append(
+        {
+            "type": "expect_column_values_to_be_danish_numbrs",
+            "kwargs": {"column": "Fil"},
+            "meta": {},
+        }
+    )
 
     def fake(name: str) -> dict[str, Any]:
         return stored

@@ -128,11 +128,11 @@ def read_sheet(
     except ReadError:
         raise
     except MemoryError:
-        raise ReadError("for_stor",
-                        "Filen kræver for meget hukommelse. " + RULES["for_stor"]) from None
+        raise ReadError(
+            "for_stor", "Filen kræver for meget hukommelse. " + RULES["for_stor"]
+        ) from None
     except RecursionError:
-        raise ReadError("ulaeselig",
-                        "Filen er for dybt indlejret. " + RULES["ulaeselig"]) from None
+        raise ReadError("ulaeselig", "Filen er for dybt indlejret. " + RULES["ulaeselig"]) from None
     except Exception as exc:  # any parser's failure is this file's problem, not the run's
         raise ReadError(
             "ulaeselig",

@@ -118,7 +118,6 @@ def _column_index(letters: str) -> int:
     return n
 
 
-
 # ----------------------------------------------------------------------------------------
 # What every format produces: the chosen sheet's non-empty cells by position.
 
@@ -137,8 +136,9 @@ def _is_blank(v: object) -> bool:
 
 
 def _assemble(file: str, grid: _Grid, limits: Limits) -> RawSheet:
-    rows = {r: cols for r, cols in grid.cells.items()
-            if any(not _is_blank(v) for v in cols.values())}
+    rows = {
+        r: cols for r, cols in grid.cells.items() if any(not _is_blank(v) for v in cols.values())
+    }
     if not rows:
         raise ReadError(
             "tom_fil",
@@ -164,8 +164,9 @@ def _assemble(file: str, grid: _Grid, limits: Limits) -> RawSheet:
                     target[c] = top_left
                     filled += 1
         if filled > limits.max_cells:
-            raise ReadError("for_stor", "Flettede celler dækker for mange celler. "
-                            + RULES["for_stor"])
+            raise ReadError(
+                "for_stor", "Flettede celler dækker for mange celler. " + RULES["for_stor"]
+            )
 
     width = 1 + max(c for cols in rows.values() for c, v in cols.items() if not _is_blank(v))
     header_cells = rows[header_row]
@@ -182,8 +183,9 @@ def _assemble(file: str, grid: _Grid, limits: Limits) -> RawSheet:
         if r == header_row:
             continue
         cols = rows[r]
-        raw_rows.append(RawRow(r, [cols.get(c) for c in range(width)],
-                               frozenset(by_row.get(r, ()))))
+        raw_rows.append(
+            RawRow(r, [cols.get(c) for c in range(width)], frozenset(by_row.get(r, ())))
+        )
 
     notes = list(grid.notes)
     for r, c in sorted(grid.formulas):
@@ -195,13 +197,27 @@ def _assemble(file: str, grid: _Grid, limits: Limits) -> RawSheet:
         # A saved value is used and the operator warned; without one there is no value to
         # use, which is an error at the cell (CONTRACT §1), not an empty cell.
         rule = "formel" if value is not None else "formel_uden_vaerdi"
-        notes.append(Problem(file=file, sheet=grid.sheet, cell=cell,
-                             column=column.strip() if column else None, row=r, rule=rule,
-                             severity=WARNING if value is not None else ERROR,
-                             value=None if value is None else str(value),
-                             message=RULES[rule]))
-    return RawSheet(file=file, sheet=grid.sheet, header_row=header_row, header=header,
-                    rows=raw_rows, notes=notes)
+        notes.append(
+            Problem(
+                file=file,
+                sheet=grid.sheet,
+                cell=cell,
+                column=column.strip() if column else None,
+                row=r,
+                rule=rule,
+                severity=WARNING if value is not None else ERROR,
+                value=None if value is None else str(value),
+                message=RULES[rule],
+            )
+        )
+    return RawSheet(
+        file=file,
+        sheet=grid.sheet,
+        header_row=header_row,
+        header=header,
+        rows=raw_rows,
+        notes=notes,
+    )
 
 
 def _header_text(v: object) -> str:
@@ -225,9 +241,7 @@ def _norm_value(v: object) -> object:
     return str(v)
 
 
-def _choose(
-    names: list[str], hidden: list[bool], preferred: str
-) -> tuple[int, bool]:
+def _choose(names: list[str], hidden: list[bool], preferred: str) -> tuple[int, bool]:
     """Index of the sheet to read and whether it is hidden."""
     want = preferred.strip().casefold()
     for i, name in enumerate(names):
@@ -242,28 +256,46 @@ def _choose(
 
 
 def _hidden_note(file: str, sheet: str, preferred: str) -> Problem:
-    why = (f"fordi det hedder '{preferred}'" if sheet.strip().casefold()
-           == preferred.strip().casefold() else "fordi filen ikke har synlige ark")
-    return Problem(file=file, sheet=sheet, cell=None, column=None, row=None,
-                   rule="skjult_ark", severity=WARNING, value=sheet,
-                   message=f"Arket '{sheet}' er skjult i filen, men er læst, {why}. Vis "
-                   f"arket, eller omdøb det, hvis det ikke skal bruges.")
+    why = (
+        f"fordi det hedder '{preferred}'"
+        if sheet.strip().casefold() == preferred.strip().casefold()
+        else "fordi filen ikke har synlige ark"
+    )
+    return Problem(
+        file=file,
+        sheet=sheet,
+        cell=None,
+        column=None,
+        row=None,
+        rule="skjult_ark",
+        severity=WARNING,
+        value=sheet,
+        message=f"Arket '{sheet}' er skjult i filen, men er læst, {why}. Vis "
+        f"arket, eller omdøb det, hvis det ikke skal bruges.",
+    )
 
 
 def _check_position(row: int, col: int, limits: Limits, what: str = "") -> None:
     """`col` 1-based. Refuses Excel's impossible cells and cells beyond the limits."""
     if row < 1 or col < 1:
-        raise ReadError("ulaeselig", f"Filen har en ugyldig cellereference{what}. "
-                        + RULES["ulaeselig"])
-    if row > min(limits.max_rows, EXCEL_MAX_ROWS) or col > min(limits.max_columns,
-                                                               EXCEL_MAX_COLUMNS):
+        raise ReadError(
+            "ulaeselig", f"Filen har en ugyldig cellereference{what}. " + RULES["ulaeselig"]
+        )
+    if row > min(limits.max_rows, EXCEL_MAX_ROWS) or col > min(
+        limits.max_columns, EXCEL_MAX_COLUMNS
+    ):
         ref = f"{column_letter(col - 1)}{row}" if col <= 10 * EXCEL_MAX_COLUMNS else f"række {row}"
         beyond = row > EXCEL_MAX_ROWS or col > EXCEL_MAX_COLUMNS
-        why = ("uden for Excels grænser (XFD1048576)" if beyond else
-               f"uden for det område, der læses (højst {limits.max_rows} rækker og "
-               f"{limits.max_columns} kolonner)")
-        raise ReadError("uden_for_arket", f"Filen har en celle i {ref}, {why}. "
-                        + RULES["uden_for_arket"])
+        why = (
+            "uden for Excels grænser (XFD1048576)"
+            if beyond
+            else f"uden for det område, der læses (højst {limits.max_rows} rækker og "
+            f"{limits.max_columns} kolonner)"
+        )
+        raise ReadError(
+            "uden_for_arket", f"Filen har en celle i {ref}, {why}. " + RULES["uden_for_arket"]
+        )
+
 
 def _percent_value(v: float) -> float | int:
     shown = round(float(v) * 100, 10)

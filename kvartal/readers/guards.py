@@ -54,17 +54,19 @@ def _zip_entry_count(data: bytes) -> int | None:
     if pos < 0 or pos + 22 > len(data):
         return None
     total = struct.unpack_from("<H", data, pos + 10)[0]
-    if total == 0xFFFF and pos >= 20 and data[pos - 20:pos - 16] == b"PK\x06\x07":
+    if total == 0xFFFF and pos >= 20 and data[pos - 20 : pos - 16] == b"PK\x06\x07":
         offset = struct.unpack_from("<Q", data, pos - 20 + 8)[0]
-        if offset + 56 <= len(data) and data[offset:offset + 4] == b"PK\x06\x06":
+        if offset + 56 <= len(data) and data[offset : offset + 4] == b"PK\x06\x06":
             return int(struct.unpack_from("<Q", data, offset + 32)[0])
     return int(total)
 
 
 def _open_zip(data: bytes, ext: str, limits: Limits) -> zipfile.ZipFile:
     if data[:8] == _OLE_MAGIC:
-        looks_like_xls = (b"W\x00o\x00r\x00k\x00b\x00o\x00o\x00k\x00" in data
-                          and b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00i\x00o\x00n\x00" not in data)
+        looks_like_xls = (
+            b"W\x00o\x00r\x00k\x00b\x00o\x00o\x00k\x00" in data
+            and b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00i\x00o\x00n\x00" not in data
+        )
         if looks_like_xls:
             raise ReadError(
                 "ulaeselig",
@@ -84,8 +86,9 @@ def _open_zip(data: bytes, ext: str, limits: Limits) -> zipfile.ZipFile:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
-        raise ReadError("ulaeselig", f"Filen er ikke en gyldig .{ext}-fil ({exc}). "
-                        + RULES["ulaeselig"]) from exc
+        raise ReadError(
+            "ulaeselig", f"Filen er ikke en gyldig .{ext}-fil ({exc}). " + RULES["ulaeselig"]
+        ) from exc
     infos = zf.infolist()
     if len(infos) > limits.max_entries:
         raise ReadError("for_stor", f"Filen består af {len(infos)} dele. " + RULES["for_stor"])
@@ -160,13 +163,12 @@ def _far_ref_pattern(limits: Limits) -> re.Pattern[bytes]:
     Python would take longer than the one second a refusal may take."""
     letters = len(column_letter(min(limits.max_columns, EXCEL_MAX_COLUMNS) - 1))
     digits = len(str(min(limits.max_rows, EXCEL_MAX_ROWS)))
-    return re.compile(rb'r="([A-Za-z]{%d,})(\d+)"|r="([A-Za-z]+)(\d{%d,})"'
-                      % (letters, digits))
+    return re.compile(rb'r="([A-Za-z]{%d,})(\d+)"|r="([A-Za-z]+)(\d{%d,})"' % (letters, digits))
 
 
 def _attribute_of(buf: bytes, pos: int, tag: bytes) -> bool:
     """Whether the `r="` at `pos` is an attribute of a `tag` element (any prefix)."""
-    if pos == 0 or buf[pos - 1:pos] not in (b" ", b"\t", b"\n", b"\r"):
+    if pos == 0 or buf[pos - 1 : pos] not in (b" ", b"\t", b"\n", b"\r"):
         return False
     start = buf.rfind(b"<", max(0, pos - 600), pos)
     if start < 0:
@@ -199,8 +201,9 @@ def _guard_xlsx(zf: zipfile.ZipFile, limits: Limits) -> None:
         _refuse_dtd(buf, limit)
         cells += _count_tags(buf, limit, prefix + b"c")
         if cells > limits.max_cells:
-            raise ReadError("for_stor", f"Filen har over {limits.max_cells} celler. "
-                            + RULES["for_stor"])
+            raise ReadError(
+                "for_stor", f"Filen har over {limits.max_cells} celler. " + RULES["for_stor"]
+            )
         for m in far_ref.finditer(buf, 0, limit):
             if not _attribute_of(buf, m.start(), b"c"):
                 continue
@@ -214,8 +217,10 @@ def _guard_xlsx(zf: zipfile.ZipFile, limits: Limits) -> None:
             for part in merge[1].decode("ascii", "replace").split(":"):
                 a1 = _A1.match(part.strip())
                 if not a1:
-                    raise ReadError("ulaeselig", "Filen har en ugyldig fletning af celler. "
-                                    + RULES["ulaeselig"])
+                    raise ReadError(
+                        "ulaeselig",
+                        "Filen har en ugyldig fletning af celler. " + RULES["ulaeselig"],
+                    )
                 _check_position(int(a1[2]), _column_index(a1[1]), limits)
 
     def strings_window(buf: bytes, limit: int) -> None:
@@ -223,8 +228,9 @@ def _guard_xlsx(zf: zipfile.ZipFile, limits: Limits) -> None:
         _refuse_dtd(buf, limit)
         strings += _count_tags(buf, limit, prefix + b"si")
         if strings > limits.max_cells:
-            raise ReadError("for_stor", f"Filen har over {limits.max_cells} tekster. "
-                            + RULES["for_stor"])
+            raise ReadError(
+                "for_stor", f"Filen har over {limits.max_cells} tekster. " + RULES["for_stor"]
+            )
 
     for info in zf.infolist():
         name = info.filename

@@ -194,16 +194,20 @@ def _read_ods(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
         if "mimetype" in names:
             mimetype = zf.read("mimetype")[:200].strip()
             if mimetype != b"application/vnd.oasis.opendocument.spreadsheet":
-                raise ReadError("ulaeselig", "Filen er ikke et regneark i .ods-format. "
-                                + RULES["ulaeselig"])
+                raise ReadError(
+                    "ulaeselig", "Filen er ikke et regneark i .ods-format. " + RULES["ulaeselig"]
+                )
         if "META-INF/manifest.xml" in names:
+
             def encrypted(buf: bytes, limit: int) -> None:
                 if _first(_ENCRYPTED, buf, limit):
                     raise ReadError("krypteret")
+
             _scan(zf, "META-INF/manifest.xml", encrypted)
         if "content.xml" not in names:
-            raise ReadError("ulaeselig", "Filen mangler sit indhold (content.xml). "
-                            + RULES["ulaeselig"])
+            raise ReadError(
+                "ulaeselig", "Filen mangler sit indhold (content.xml). " + RULES["ulaeselig"]
+            )
         for name in names:
             if _is_xml_part(name):
                 _scan(zf, name, _refuse_dtd)
@@ -243,8 +247,9 @@ def _read_ods(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
                 elif tag == T_COLUMN and current is not None:
                     # Only columns up to the sheet's bounds matter; a style repeated over
                     # the remaining 16 000 columns is kept as one entry per real column.
-                    repeat = min(_int_attr(el, T_COLS_REP, 1),
-                                 max(0, EXCEL_MAX_COLUMNS - len(column_styles)))
+                    repeat = min(
+                        _int_attr(el, T_COLS_REP, 1), max(0, EXCEL_MAX_COLUMNS - len(column_styles))
+                    )
                     column_styles.extend([el.get(T_DEFAULT_STYLE)] * repeat)
                 elif tag == T_ROW and current is not None:
                     rows_rep = _int_attr(el, T_ROWS_REP, 1)
@@ -255,18 +260,24 @@ def _read_ods(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
                             continue
                         cols_rep = _int_attr(cell, T_COLS_REP, 1)
                         style = cell.get(T_STYLE_NAME) or (
-                            column_styles[col_no] if col_no < len(column_styles) else None)
-                        value = (_ods_value(cell, styles.is_percent(style))
-                                 if cell.tag == T_CELL else None)
+                            column_styles[col_no] if col_no < len(column_styles) else None
+                        )
+                        value = (
+                            _ods_value(cell, styles.is_percent(style))
+                            if cell.tag == T_CELL
+                            else None
+                        )
                         has_formula = cell.get(T_FORMULA) is not None
                         if value is not None or has_formula:
                             last_row, last_col = first + rows_rep - 1, col_no + cols_rep
                             _check_position(last_row, last_col, limits)
                             real_cells += rows_rep * cols_rep
                             if real_cells > limits.max_cells:
-                                raise ReadError("for_stor", f"Filen har over "
-                                                f"{limits.max_cells} celler. "
-                                                + RULES["for_stor"])
+                                raise ReadError(
+                                    "for_stor",
+                                    f"Filen har over "
+                                    f"{limits.max_cells} celler. " + RULES["for_stor"],
+                                )
                             for r in range(first, first + rows_rep):
                                 row_cells = current.cells.setdefault(r, {})
                                 for c in range(col_no, col_no + cols_rep):
@@ -277,8 +288,9 @@ def _read_ods(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
                         span_r = _int_attr(cell, T_ROWS_SPAN, 1)
                         if (span_c > 1 or span_r > 1) and value is not None:
                             _check_position(first + span_r - 1, col_no + span_c, limits)
-                            current.merges.append((first, col_no, first + span_r - 1,
-                                                   col_no + span_c - 1))
+                            current.merges.append(
+                                (first, col_no, first + span_r - 1, col_no + span_c - 1)
+                            )
                         col_no += cols_rep
                     row_no += rows_rep
                     el.clear()

@@ -44,8 +44,9 @@ def _read_xlsx(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
     from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 
     if not openpyxl.DEFUSEDXML:  # pragma: no cover - the dependency is pinned
-        raise ReadError("ulaeselig", "Regnearkslæseren er installeret uden defusedxml; "
-                        "kontakt driften.")
+        raise ReadError(
+            "ulaeselig", "Regnearkslæseren er installeret uden defusedxml; kontakt driften."
+        )
     ext = file.rsplit(".", 1)[-1].lower()
     zf = _open_zip(data, ext, limits)
     with zf:
@@ -53,8 +54,9 @@ def _read_xlsx(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True,
-                                    keep_links=False)
+        wb = openpyxl.load_workbook(
+            io.BytesIO(data), read_only=True, data_only=True, keep_links=False
+        )
     try:
         sheets = wb.worksheets
         names = [ws.title for ws in sheets]
@@ -93,9 +95,14 @@ def _read_xlsx(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with ws._get_source() as src:
-                parser = _Parser(src, ws._shared_strings, data_only=True, epoch=wb.epoch,
-                                 date_formats=wb._date_formats,
-                                 timedelta_formats=wb._timedelta_formats)
+                parser = _Parser(
+                    src,
+                    ws._shared_strings,
+                    data_only=True,
+                    epoch=wb.epoch,
+                    date_formats=wb._date_formats,
+                    timedelta_formats=wb._timedelta_formats,
+                )
                 count = 0
                 for _row_idx, row_cells in parser.parse():
                     for c in row_cells:
@@ -107,8 +114,12 @@ def _read_xlsx(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
                         count += 1
                         if count > limits.max_cells:
                             raise ReadError("for_stor")
-                        if c["data_type"] == "n" and isinstance(value, (int, float)) \
-                                and not isinstance(value, bool) and is_percent(c["style_id"]):
+                        if (
+                            c["data_type"] == "n"
+                            and isinstance(value, (int, float))
+                            and not isinstance(value, bool)
+                            and is_percent(c["style_id"])
+                        ):
                             value = _percent_value(value)
                         grid.cells.setdefault(r, {})[col - 1] = _norm_value(value)
                 merged = parser.merged_cells
@@ -120,8 +131,6 @@ def _read_xlsx(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
         return grid
     finally:
         wb.close()
-
-
 
 
 def _range_bounds(ref: str) -> tuple[int, int, int, int] | None:

@@ -79,8 +79,11 @@ def index_html(quarters: list[IndexQuarter]) -> bytes:
             "quarter": iq.quarter,
             "label": _quarter_label(iq.quarter),
             "versions": [
-                {"version": v.version, "href": _safe_href(v.href),
-                 "published": danish.moment(v.published_at)}
+                {
+                    "version": v.version,
+                    "href": _safe_href(v.href),
+                    "published": danish.moment(v.published_at),
+                }
                 for v in sorted(iq.versions, key=lambda v: v.version, reverse=True)
             ],
         }

@@ -16,8 +16,9 @@ from kvartal.report import PdfAccessibilityError
 
 # Warnings about unsupported CSS are not accessibility problems; everything the tagger
 # says is (it logs at ERROR), and so is anything mentioning the words below.
-_ACCESSIBILITY = re.compile(r"\b(alt|lang|tag|tagged|title|pdf/ua|structure|artifact)\b",
-                            re.IGNORECASE)
+_ACCESSIBILITY = re.compile(
+    r"\b(alt|lang|tag|tagged|title|pdf/ua|structure|artifact)\b", re.IGNORECASE
+)
 
 
 class _Collect(logging.Handler):
@@ -62,8 +63,7 @@ def html_to_pdf(html: bytes) -> bytes:
     if logger.getEffectiveLevel() > logging.WARNING:
         logger.setLevel(logging.WARNING)
     try:
-        document = HTML(string=html.decode("utf-8"), url_fetcher=_fetcher(),
-                        media_type="print")
+        document = HTML(string=html.decode("utf-8"), url_fetcher=_fetcher(), media_type="print")
         pdf = document.write_pdf(pdf_variant="pdf/ua-1")
     finally:
         logger.removeHandler(handler)

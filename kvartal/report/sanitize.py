@@ -36,9 +36,7 @@ def comment_html(text: str) -> Markup:
     """Safe HTML for the report. Plain text keeps its paragraphs and line breaks."""
     if not _TAG.search(text):
         paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
-        text = "".join(
-            "<p>" + html.escape(p).replace("\n", "<br>") + "</p>" for p in paragraphs
-        )
+        text = "".join("<p>" + html.escape(p).replace("\n", "<br>") + "</p>" for p in paragraphs)
     cleaned = _clean(text, ALLOWED_TAGS).strip()
     return Markup(cleaned)  # noqa: S704 - nh3's output, allow-listed tags, no attributes
 

@@ -281,10 +281,12 @@ def target_view(
         status_symbol=symbol,
         status_class=css,
         value_text=value_text(t, r),
-        expected_text=(None if milestone or r.expected_to_date is None
-                       else danish.amount(r.expected_to_date, r.unit)),
-        forecast_text=(None if milestone or r.forecast is None
-                       else _forecast(r.forecast, r.unit)),
+        expected_text=(
+            None
+            if milestone or r.expected_to_date is None
+            else danish.amount(r.expected_to_date, r.unit)
+        ),
+        forecast_text=(None if milestone or r.forecast is None else _forecast(r.forecast, r.unit)),
         fulfilment_text=None if r.fulfilment is None else danish.percent(r.fulfilment),
         pace_text=None if r.pace is None else danish.percent(r.pace),
         trend=trend(r, prev, previous_label),
@@ -320,8 +322,9 @@ def _place(file: str, sheet: str | None, cell: str | None) -> str:
     return ", ".join(parts)
 
 
-def notes(warnings: list[Problem], waivers: list[tuple[Problem, Waiver]]) -> tuple[
-        list[Note], list[Note]]:
+def notes(
+    warnings: list[Problem], waivers: list[tuple[Problem, Waiver]]
+) -> tuple[list[Note], list[Note]]:
     warn = [Note(_place(p.file, p.sheet, p.cell), p.message, p.rule) for p in warnings]
     waived = [
         Note(_place(p.file, p.sheet, p.cell), p.message, p.rule, w.reason, w.approved_by)
@@ -345,21 +348,24 @@ def build(ri: ReportInput) -> ReportView:
     for r in results:
         t = catalogue.get(r.target_id)
         agreement_name = t.agreement if t else NO_AGREEMENT
-        theme_name = (t.theme if t and t.theme else NO_THEME)
+        theme_name = t.theme if t and t.theme else NO_THEME
         a = agreements.get(agreement_name)
         if a is None:
             a = agreements[agreement_name] = AgreementView(
-                agreement_name, _slug(agreement_name, "aftale", anchors))
+                agreement_name, _slug(agreement_name, "aftale", anchors)
+            )
         th = themes.get((agreement_name, theme_name))
         if th is None:
             th = themes[(agreement_name, theme_name)] = ThemeView(
-                theme_name, _slug(theme_name, "tema", anchors))
+                theme_name, _slug(theme_name, "tema", anchors)
+            )
             a.themes.append(th)
         key = (agreement_name, theme_name, r.initiative)
         ini = initiatives.get(key)
         if ini is None:
             ini = initiatives[key] = InitiativeView(
-                r.initiative, t.title if t else r.initiative, t.responsible if t else None)
+                r.initiative, t.title if t else r.initiative, t.responsible if t else None
+            )
             ini.raw_comments = comments.get(match_key(r.initiative) or "", [])
             ini.comments = [comment_html(c) for c in ini.raw_comments]
             th.initiatives.append(ini)
@@ -371,13 +377,19 @@ def build(ri: ReportInput) -> ReportView:
         views = [tv for th in a.themes for ini in th.initiatives for tv in ini.targets]
         a.total = len(views)
         a.counts = [
-            StatusCount(s, *danish.STATUSES[s][:2], danish.STATUSES[s][2],
-                        sum(1 for tv in views if tv.status == s))
+            StatusCount(
+                s,
+                *danish.STATUSES[s][:2],
+                danish.STATUSES[s][2],
+                sum(1 for tv in views if tv.status == s),
+            )
             for s in danish.STATUS_ORDER
         ]
         a.off_track = [
             f"{ini.number} {ini.title} (mål {tv.target_id})"
-            for th in a.themes for ini in th.initiatives for tv in ini.targets
+            for th in a.themes
+            for ini in th.initiatives
+            for tv in ini.targets
             if tv.status == "off_track"
         ]
 

@@ -49,8 +49,14 @@ COLUMNS: list[tuple[str, float, str | None]] = [
     ("Aftale", 26, None),
 ]
 NOTE_COLUMNS: list[tuple[str, float]] = [
-    ("Type", 20), ("Fil", 30), ("Ark", 12), ("Celle", 8), ("Regel", 22), ("Besked", 60),
-    ("Begrundelse", 40), ("Godkendt af", 20),
+    ("Type", 20),
+    ("Fil", 30),
+    ("Ark", 12),
+    ("Celle", 8),
+    ("Regel", 22),
+    ("Besked", 60),
+    ("Begrundelse", 40),
+    ("Godkendt af", 20),
 ]
 WRAPPED = {"Indsats", "Målbeskrivelse", "Kommentar", "Besked", "Begrundelse"}
 
@@ -118,12 +124,29 @@ def report_xlsx(ri: ReportInput) -> bytes:
                 for tv in ini.targets:
                     r, t = tv.result, tv.target
                     values = [
-                        ini.number, ini.title, r.target_id, tv.description, r.unit,
-                        r.direction, r.target, r.target_max, str(r.window[0]),
-                        str(r.window[1]), r.elapsed, r.actual, r.expected_to_date,
-                        r.fulfilment, r.pace, r.forecast, danish.status_word(r.status),
-                        r.due, _reached(r.reached), comment or None,
-                        t.kind if t else None, th.name, a.name,
+                        ini.number,
+                        ini.title,
+                        r.target_id,
+                        tv.description,
+                        r.unit,
+                        r.direction,
+                        r.target,
+                        r.target_max,
+                        str(r.window[0]),
+                        str(r.window[1]),
+                        r.elapsed,
+                        r.actual,
+                        r.expected_to_date,
+                        r.fulfilment,
+                        r.pace,
+                        r.forecast,
+                        danish.status_word(r.status),
+                        r.due,
+                        _reached(r.reached),
+                        comment or None,
+                        t.kind if t else None,
+                        th.name,
+                        a.name,
                     ]
                     for col, (value, fmt) in enumerate(zip(values, formats, strict=True), 1):
                         put(ws, row, col, value, fmt)
@@ -137,12 +160,24 @@ def report_xlsx(ri: ReportInput) -> bytes:
     n = 2
     for p in ri.warnings:
         for col, value in enumerate(
-                ["Advarsel", p.file, p.sheet, p.cell, p.rule, p.message, None, None], 1):
+            ["Advarsel", p.file, p.sheet, p.cell, p.rule, p.message, None, None], 1
+        ):
             put(notes, n, col, value)
         n += 1
     for p, w in ri.waivers:
-        for col, value in enumerate(["Godkendt afvigelse", p.file, p.sheet, p.cell, p.rule,
-                                     p.message, w.reason, w.approved_by], 1):
+        for col, value in enumerate(
+            [
+                "Godkendt afvigelse",
+                p.file,
+                p.sheet,
+                p.cell,
+                p.rule,
+                p.message,
+                w.reason,
+                w.approved_by,
+            ],
+            1,
+        ):
             put(notes, n, col, value)
         n += 1
     for line in notes.iter_rows(min_row=2):
@@ -168,8 +203,14 @@ def _save_repeatably(wb: Workbook, moment: datetime) -> bytes:
     wb.properties.created = wb.properties.modified = moment
     raw = io.BytesIO()
     ExcelWriter(wb, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED)).save()
-    stamp = (max(moment.year, 1980), moment.month, moment.day, moment.hour, moment.minute,
-             moment.second)
+    stamp = (
+        max(moment.year, 1980),
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+    )
     out = io.BytesIO()
     with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():

@@ -47,7 +47,7 @@ def open_storage(url: str) -> Storage:
 
         return S3Storage.from_url(url)
     if url.startswith("file://"):
-        url = url[len("file://"):]
+        url = url[len("file://") :]
     return LocalStorage(url)
 
 
@@ -84,7 +84,8 @@ def require_conditional_writes(storage: Storage) -> None:
             "udgiver ikke dertil. Brug AWS S3, MinIO (2024 eller nyere) eller en anden "
             "server, der understøtter betingede skrivninger. / The storage at "
             f"{storage.url} ignores create-only writes (If-None-Match: *); kvartal refuses "
-            "to publish there. Use a server that supports conditional writes.")
+            "to publish there. Use a server that supports conditional writes."
+        )
 
 
 def _drop_dead_probes(storage: Storage) -> None:
@@ -95,9 +96,9 @@ def _drop_dead_probes(storage: Storage) -> None:
             storage.delete(key)
 
 
-
 def check_locations(publish_to: str, review_to: str) -> None:
     """Refuse a review location inside (or equal to) the publish location."""
+
     def norm(url: str) -> str:
         if url.startswith("s3://"):
             return url.rstrip("/") + "/"
@@ -107,4 +108,5 @@ def check_locations(publish_to: str, review_to: str) -> None:
     if r.startswith(p):
         raise ValueError(
             f"Gennemsynsstedet ({review_to}) ligger i modtagernes udgivelsessted ({publish_to}): "
-            "valideringsrapporter må aldrig nå modtagerne. Vælg et andet --review-to.")
+            "valideringsrapporter må aldrig nå modtagerne. Vælg et andet --review-to."
+        )

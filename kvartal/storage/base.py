@@ -40,8 +40,11 @@ def fault_point(label: str) -> None:
         if trace:
             with open(trace, "a", encoding="utf-8") as fh:
                 fh.write(label + "\n")
-    due = raw.isdigit() and count == int(raw) or (
-        bool(raw) and not raw.isdigit() and fnmatch.fnmatchcase(label, raw))
+    due = (
+        raw.isdigit()
+        and count == int(raw)
+        or (bool(raw) and not raw.isdigit() and fnmatch.fnmatchcase(label, raw))
+    )
     if due:
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -67,8 +70,9 @@ class Storage(Protocol):
     def read(self, key: str) -> bytes:
         """The bytes at `key`; FileNotFoundError when there is none."""
 
-    def write(self, key: str, data: bytes, *, content_type: str | None = None,
-              create_only: bool = False) -> None:
+    def write(
+        self, key: str, data: bytes, *, content_type: str | None = None, create_only: bool = False
+    ) -> None:
         """Store atomically: readers see the old bytes or the new, never a part.
 
         With `create_only`, the key must not exist yet, or must already hold exactly these

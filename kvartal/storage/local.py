@@ -38,7 +38,6 @@ def _current_umask() -> int:
 _FILE_MODE = 0o666 & ~_current_umask()
 
 
-
 def _fsync_dir(path: Path) -> None:
     """The rename itself must survive a power cut, not only the file's bytes."""
     try:
@@ -74,9 +73,11 @@ class LocalStorage:
         if base.is_file():
             return [base.relative_to(self.root).as_posix()]
         tmp = self.root / TMP_DIR
-        return sorted(p.relative_to(self.root).as_posix() for p in base.rglob("*")
-                      if p.is_file() and not p.name.startswith(_LEGACY_TMP_PREFIX)
-                      and tmp not in p.parents)
+        return sorted(
+            p.relative_to(self.root).as_posix()
+            for p in base.rglob("*")
+            if p.is_file() and not p.name.startswith(_LEGACY_TMP_PREFIX) and tmp not in p.parents
+        )
 
     def read(self, key: str) -> bytes:
         return self._path(key).read_bytes()
@@ -151,8 +152,9 @@ class LocalStorage:
                 continue
         raise FileNotFoundError(f"{tmp_dir} keeps disappearing")
 
-    def write(self, key: str, data: bytes, *, content_type: str | None = None,
-              create_only: bool = False) -> None:
+    def write(
+        self, key: str, data: bytes, *, content_type: str | None = None, create_only: bool = False
+    ) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp, fd = self._open_temp(path.suffix)

@@ -91,8 +91,11 @@ class S3Storage:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
-        self.client = client if client is not None else boto3.session.Session().client(
-            "s3", config=client_config())
+        self.client = (
+            client
+            if client is not None
+            else boto3.session.Session().client("s3", config=client_config())
+        )
 
     @classmethod
     def from_url(cls, url: str) -> S3Storage:
@@ -111,7 +114,7 @@ class S3Storage:
         return f"{self.prefix}/{clean}" if self.prefix else clean
 
     def _relative(self, full: str) -> str:
-        return full[len(self.prefix) + 1:] if self.prefix else full
+        return full[len(self.prefix) + 1 :] if self.prefix else full
 
     # the protocol ------------------------------------------------------------------------
 
@@ -157,8 +160,9 @@ class S3Storage:
             raise
         return True
 
-    def write(self, key: str, data: bytes, *, content_type: str | None = None,
-              create_only: bool = False) -> None:
+    def write(
+        self, key: str, data: bytes, *, content_type: str | None = None, create_only: bool = False
+    ) -> None:
         """One PUT is atomic on S3; `create_only` asks the server, never check-then-write.
 
         A 412 is what our own retried PUT meets when the first attempt landed but its answer
@@ -210,6 +214,6 @@ class S3Storage:
         """A link a recipient can open without credentials; SigV4 caps it at seven days."""
         seconds = max(1, min(int(expires_seconds), MAX_PRESIGN_SECONDS))
         url: str = self.client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)},
-            ExpiresIn=seconds)
+            "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=seconds
+        )
         return url

@@ -63,27 +63,40 @@ class ValidationResult:
         return None
 
 
-def validate(quarter: Quarter, catalogue: list[SheetFrame],
-             figures: dict[Quarter, list[SheetFrame]], waivers: SheetFrame | None,
-             read_problems: list[Problem]) -> ValidationResult:
+def validate(
+    quarter: Quarter,
+    catalogue: list[SheetFrame],
+    figures: dict[Quarter, list[SheetFrame]],
+    waivers: SheetFrame | None,
+    read_problems: list[Problem],
+) -> ValidationResult:
     """Check the quarter's catalogue, figures and waivers; every finding in one result."""
     from kvartal.validation.run import Runner
 
     catalogue_t, targets = catalogue_table(catalogue)
     # Every quarter read is checked like the report quarter (CONTRACT §4): its figures feed
     # the report's windows, so a bad cell in 2009Q2 must block as one in 2009Q3 does.
-    figure_tables = {q: figures_table(frames, targets, figures.get(q - 1, []), q)
-                     for q, frames in sorted(figures.items())}
+    figure_tables = {
+        q: figures_table(frames, targets, figures.get(q - 1, []), q)
+        for q, frames in sorted(figures.items())
+    }
     current = figure_tables.get(quarter) or figures_table([], targets, [], quarter)
     mark_coverage(catalogue_t, targets, current, quarter, reached_before(figures, quarter))
     headers_t = headers_table(
         [("catalogue", f) for f in catalogue]
         + [("figures", f) for q in sorted(figures) for f in figures[q]]
-        + ([("waivers", waivers)] if waivers is not None else []))
+        + ([("waivers", waivers)] if waivers is not None else [])
+    )
     waivers_t = waivers_table(waivers)
 
-    runner = Runner.start({"quarter": str(quarter), "known_keys": known_keys(targets),
-                           "known_ids": known_ids(targets), **VALUE_SETS})
+    runner = Runner.start(
+        {
+            "quarter": str(quarter),
+            "known_keys": known_keys(targets),
+            "known_ids": known_ids(targets),
+            **VALUE_SETS,
+        }
+    )
     problems = list(read_problems)
     problems += runner.check(headers_t, "headers", quarter)
     problems += runner.check(catalogue_t, "catalogue", quarter)
@@ -99,7 +112,8 @@ def validate(quarter: Quarter, catalogue: list[SheetFrame],
             waived.append((p, w))
     waivers_t.df["_matched"] = [
         any(valid[i].matches(p) for p in found) if i in valid else None
-        for i in range(len(waivers_t.df))]
+        for i in range(len(waivers_t.df))
+    ]
     problems += runner.check(waivers_t, "waivers", quarter)
 
     problems.sort(key=_order)
@@ -114,11 +128,16 @@ def _waivers(table: Table) -> list[tuple[int, Waiver]]:
     for i in range(len(df)):
         frame = table.frame(df.at[i, "_file"])
         row = int(df.at[i, "_row"])
-        source = CellRef(file=df.at[i, "_file"], sheet=df.at[i, "_sheet"], row=row,
-                         cell=frame.cell(row, "Fil") if frame is not None
-                         and "Fil" in frame.letters else None, column="Fil")
-        waiver = waiver_from({c: df.at[i, c] for c in WAIVER_COLUMNS}, str(df.at[i, "_file"]),
-                             source)
+        source = CellRef(
+            file=df.at[i, "_file"],
+            sheet=df.at[i, "_sheet"],
+            row=row,
+            cell=frame.cell(row, "Fil") if frame is not None and "Fil" in frame.letters else None,
+            column="Fil",
+        )
+        waiver = waiver_from(
+            {c: df.at[i, c] for c in WAIVER_COLUMNS}, str(df.at[i, "_file"]), source
+        )
         if waiver is not None:
             out.append((i, waiver))
     return out

@@ -150,29 +150,39 @@ def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInf
     df["_target_id"] = [key(v) for v in df["Mål-id"]]
     # The option the arithmetic will read (kvartal.typed.choice), or the word as written
     # when it names none, which the suite then reports.
-    choices = [("_unit", "Enhed", UNITS), ("_direction", "Retning", DIRECTIONS),
-               ("_kind", "Måltype", TARGET_KINDS), ("_aggregation", "Opgørelse", AGGREGATIONS)]
+    choices = [
+        ("_unit", "Enhed", UNITS),
+        ("_direction", "Retning", DIRECTIONS),
+        ("_kind", "Måltype", TARGET_KINDS),
+        ("_aggregation", "Opgørelse", AGGREGATIONS),
+    ]
     for column, source, allowed in choices:
         df[column] = [match_key(choice(v, allowed)) or norm(v) for v in df[source]]
     milestone = [u == MILESTONE for u in df["_unit"]]
-    df["_metric_ok"] = [_flag(not m, present(v)) for m, v in zip(milestone, df["Nøgletal"],
-                                                                   strict=True)]
-    df["_direction_ok"] = [_flag(not m, present(v)) for m, v in zip(milestone, df["Retning"],
-                                                                      strict=True)]
-    df["_value_ok"] = [_flag(not m, present(v)) for m, v in zip(milestone, df["Målværdi"],
-                                                                  strict=True)]
+    df["_metric_ok"] = [
+        _flag(not m, present(v)) for m, v in zip(milestone, df["Nøgletal"], strict=True)
+    ]
+    df["_direction_ok"] = [
+        _flag(not m, present(v)) for m, v in zip(milestone, df["Retning"], strict=True)
+    ]
+    df["_value_ok"] = [
+        _flag(not m, present(v)) for m, v in zip(milestone, df["Målværdi"], strict=True)
+    ]
     df["_due_ok"] = [_flag(m, present(v)) for m, v in zip(milestone, df["Frist"], strict=True)]
     starts = [quarter_of(v) for v in df["Fra"]]
     ends = [quarter_of(v) for v in df["Til"]]
     df["_from_ord"] = [float(q.ordinal) if q else math.nan for q in starts]
     df["_to_ord"] = [float(q.ordinal) if q else math.nan for q in ends]
     interval = [d == "interval" for d in df["_direction"]]
-    df["_target_min"] = [number(v) if i else math.nan for i, v in zip(interval, df["Målværdi"],
-                                                                       strict=True)]
-    df["_target_max"] = [number(v) if i else math.nan
-                         for i, v in zip(interval, df["Målværdi maks."], strict=True)]
-    df["_interval_max_ok"] = [_flag(i, present(v))
-                              for i, v in zip(interval, df["Målværdi maks."], strict=True)]
+    df["_target_min"] = [
+        number(v) if i else math.nan for i, v in zip(interval, df["Målværdi"], strict=True)
+    ]
+    df["_target_max"] = [
+        number(v) if i else math.nan for i, v in zip(interval, df["Målværdi maks."], strict=True)
+    ]
+    df["_interval_max_ok"] = [
+        _flag(i, present(v)) for i, v in zip(interval, df["Målværdi maks."], strict=True)
+    ]
     for column in ("_from_ord", "_to_ord", "_target_min", "_target_max"):
         df[column] = df[column].astype(float)
 
@@ -182,10 +192,17 @@ def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInf
         aggregation = df.at[i, "_aggregation"]
         if aggregation not in AGGREGATIONS:
             aggregation = default_aggregation(unit)
-        targets.append(TargetInfo(
-            target_id=df.at[i, "_target_id"], initiative=key(df.at[i, "Nr."]),
-            metric=key(df.at[i, "Nøgletal"]), unit=unit, aggregation=aggregation,
-            start=starts[i], end=ends[i]))
+        targets.append(
+            TargetInfo(
+                target_id=df.at[i, "_target_id"],
+                initiative=key(df.at[i, "Nr."]),
+                metric=key(df.at[i, "Nøgletal"]),
+                unit=unit,
+                aggregation=aggregation,
+                start=starts[i],
+                end=ends[i],
+            )
+        )
     # CONTRACT §4: a baseline is where a `seneste` level starts from; on a sum (a pooled
     # rate included) it means nothing, and equal to the target it leaves no way to go.
     baseline_ok: list[bool | None] = []
@@ -224,8 +241,9 @@ def reached_before(figures: dict[Quarter, list[SheetFrame]], quarter: Quarter) -
         for frame in frames:
             if "Mål-id" not in frame.df or "Milepæl nået" not in frame.df:
                 continue
-            for target_id, reached in zip(frame.df["Mål-id"], frame.df["Milepæl nået"],
-                                          strict=True):
+            for target_id, reached in zip(
+                frame.df["Mål-id"], frame.df["Milepæl nået"], strict=True
+            ):
                 try:
                     tid, when = key(target_id), parse_reached(reached)
                 except CellValueError:
@@ -235,34 +253,54 @@ def reached_before(figures: dict[Quarter, list[SheetFrame]], quarter: Quarter) -
     return out
 
 
-def mark_coverage(catalogue: Table, targets: list[TargetInfo], figures: Table,
-                  quarter: Quarter, settled: frozenset[str] | set[str] = frozenset()) -> None:
+def mark_coverage(
+    catalogue: Table,
+    targets: list[TargetInfo],
+    figures: Table,
+    quarter: Quarter,
+    settled: frozenset[str] | set[str] = frozenset(),
+) -> None:
     """`_has_figure`: does any row of the quarter serve this active target?
 
     A milestone reached in an earlier quarter (`settled`) counts as served.
     """
     fig = figures.df
     by_id = {t for t in fig["_target_id"] if t}
-    by_key = {(n, m) for n, m, w, t in zip(fig["_nr"], fig["_metric"], fig["_whole"],
-                                            fig["_target_id"], strict=True) if n and m and not t}
-    by_key |= {(n, w) for n, m, w, t in zip(fig["_nr"], fig["_metric"], fig["_whole"],
-                                            fig["_target_id"], strict=True) if n and w and not t}
+    by_key = {
+        (n, m)
+        for n, m, w, t in zip(
+            fig["_nr"], fig["_metric"], fig["_whole"], fig["_target_id"], strict=True
+        )
+        if n and m and not t
+    }
+    by_key |= {
+        (n, w)
+        for n, m, w, t in zip(
+            fig["_nr"], fig["_metric"], fig["_whole"], fig["_target_id"], strict=True
+        )
+        if n and w and not t
+    }
     flags: list[bool | None] = []
     for t in targets:
         active = t.start is not None and t.end is not None and t.start <= quarter <= t.end
         if not active or not (t.target_id or t.initiative):
             flags.append(None)
             continue
-        flags.append(bool((t.target_id and (t.target_id in by_id or t.target_id in settled))
-                          or (t.initiative, t.metric) in by_key))
+        flags.append(
+            bool(
+                (t.target_id and (t.target_id in by_id or t.target_id in settled))
+                or (t.initiative, t.metric) in by_key
+            )
+        )
     catalogue.df["_has_figure"] = flags
 
 
 # ------------------------------------------------------------------------------ figures
 
 
-def _serves(targets: list[TargetInfo]) -> Callable[[str | None, str | None, str | None],
-                                                    list[TargetInfo]]:
+def _serves(
+    targets: list[TargetInfo],
+) -> Callable[[str | None, str | None, str | None], list[TargetInfo]]:
     by_id: dict[str, list[TargetInfo]] = defaultdict(list)
     by_key: dict[tuple[str, str], list[TargetInfo]] = defaultdict(list)
     for t in targets:
@@ -302,8 +340,12 @@ def _keys(df: pd.DataFrame) -> None:
         df[column] = pd.Series([number(v) for v in df[source]], index=df.index, dtype=float)
 
 
-def figures_table(frames: Iterable[SheetFrame], targets: list[TargetInfo],
-                  previous: Iterable[SheetFrame], quarter: Quarter) -> Table:
+def figures_table(
+    frames: Iterable[SheetFrame],
+    targets: list[TargetInfo],
+    previous: Iterable[SheetFrame],
+    quarter: Quarter,
+) -> Table:
     table = concat("figures", frames, FIGURE_COLUMNS)
     df = table.df
     _keys(df)
@@ -322,8 +364,9 @@ def figures_table(frames: Iterable[SheetFrame], targets: list[TargetInfo],
     units: list[str | None] = []
     aggregations: list[str | None] = []
     milestone_rows: list[bool] = []
-    for nr, metric, tid, reached in zip(df["_nr"], df["_metric"], df["_target_id"],
-                                        df["Milepæl nået"], strict=True):
+    for nr, metric, tid, reached in zip(
+        df["_nr"], df["_metric"], df["_target_id"], df["Milepæl nået"], strict=True
+    ):
         served = find(nr, metric, tid)
         unit_set = {t.unit for t in served}
         agg_set = {t.aggregation for t in served}
@@ -333,40 +376,61 @@ def figures_table(frames: Iterable[SheetFrame], targets: list[TargetInfo],
     df["_unit"] = units
     df["_aggregation"] = aggregations
 
-    df["_metric_ok"] = [_flag(not m, present(v))
-                        for m, v in zip(milestone_rows, df["Nøgletal"], strict=True)]
+    df["_metric_ok"] = [
+        _flag(not m, present(v)) for m, v in zip(milestone_rows, df["Nøgletal"], strict=True)
+    ]
     df["_value_ok"] = [
         _flag(not m, present(v) or (present(t) and present(n)))
-        for m, v, t, n in zip(milestone_rows, df["Værdi"], df["Tæller"], df["Nævner"],
-                              strict=True)]
+        for m, v, t, n in zip(milestone_rows, df["Værdi"], df["Tæller"], df["Nævner"], strict=True)
+    ]
     # A pooled rate (pct. counted with sum) pools Tæller and Nævner, so a row of one gives
     # nothing to pool without them, whatever its Værdi says (CONTRACT §4).
     # (A row with no number at all is `_value_ok`'s finding, not this one's.)
     df["_pooled_ok"] = [
         _flag(not m and u == "pct." and a == "sum" and present(v), present(t) and present(n))
-        for m, u, a, v, t, n in zip(milestone_rows, units, aggregations, df["Værdi"],
-                                    df["Tæller"], df["Nævner"], strict=True)]
+        for m, u, a, v, t, n in zip(
+            milestone_rows,
+            units,
+            aggregations,
+            df["Værdi"],
+            df["Tæller"],
+            df["Nævner"],
+            strict=True,
+        )
+    ]
     # A milestone row names its milestone by Mål-id (CONTRACT §3); one with neither Mål-id
     # nor Nøgletal serves no target at all.
     df["_milestone_id_ok"] = [
         _flag(present(reached) and not present(metric), present(tid))
-        for reached, metric, tid in zip(df["Milepæl nået"], df["Nøgletal"], df["Mål-id"],
-                                        strict=True)]
-    df["_count_v"] = [v if u == "antal" else math.nan for v, u in zip(df["_v"], units,
-                                                                       strict=True)]
+        for reached, metric, tid in zip(
+            df["Milepæl nået"], df["Nøgletal"], df["Mål-id"], strict=True
+        )
+    ]
+    df["_count_v"] = [v if u == "antal" else math.nan for v, u in zip(df["_v"], units, strict=True)]
     df["_pct_v"] = [v if u == "pct." else math.nan for v, u in zip(df["_v"], units, strict=True)]
     df["_ratio_gap"] = [
-        abs(v - 100 * t / n) if not (math.isnan(v) or math.isnan(t) or math.isnan(n)) and n > 0
+        abs(v - 100 * t / n)
+        if not (math.isnan(v) or math.isnan(t) or math.isnan(n)) and n > 0
         else math.nan
-        for v, t, n in zip(df["_v"], df["_t"], df["_n"], strict=True)]
-    df["_dup_metric"] = [m if m else ("" if tid else None)
-                         for m, tid in zip(df["_metric"], df["_target_id"], strict=True)]
+        for v, t, n in zip(df["_v"], df["_t"], df["_n"], strict=True)
+    ]
+    df["_dup_metric"] = [
+        m if m else ("" if tid else None)
+        for m, tid in zip(df["_metric"], df["_target_id"], strict=True)
+    ]
     df["_dup_target"] = [tid or "" for tid in df["_target_id"]]
 
     _parts(table)
     _previous(table, previous, quarter)
-    for column in ("_count_v", "_pct_v", "_ratio_gap", "_whole_v", "_parts_sum",
-                   "_prev_seneste", "_prev_x10"):
+    for column in (
+        "_count_v",
+        "_pct_v",
+        "_ratio_gap",
+        "_whole_v",
+        "_parts_sum",
+        "_prev_seneste",
+        "_prev_x10",
+    ):
         df[column] = df[column].astype(float)
     return table
 
@@ -398,7 +462,8 @@ def _parts(table: Table) -> None:
         whole_v[i] = round(v, 6)
         parts_sum[i] = round(sum(values), 6)
         table.extras.setdefault(i, {})["parts"] = [
-            (df.at[j, "Nøgletal"], df.at[j, "Værdi"]) for j in members]
+            (df.at[j, "Nøgletal"], df.at[j, "Værdi"]) for j in members
+        ]
     df["_whole_v"] = whole_v
     df["_parts_sum"] = parts_sum
 
@@ -436,8 +501,11 @@ def _previous(table: Table, previous: Iterable[SheetFrame], quarter: Quarter) ->
 
 def headers_table(frames: Iterable[tuple[str, SheetFrame]]) -> Table:
     """One row per file and required header; `_present` is False where the file lacks it."""
-    required = {"catalogue": CATALOGUE_REQUIRED, "figures": FIGURE_REQUIRED,
-                "waivers": WAIVER_REQUIRED}
+    required = {
+        "catalogue": CATALOGUE_REQUIRED,
+        "figures": FIGURE_REQUIRED,
+        "waivers": WAIVER_REQUIRED,
+    }
     rows = []
     by_file: dict[str, SheetFrame] = {}
     for kind, frame in frames:
@@ -446,9 +514,15 @@ def headers_table(frames: Iterable[tuple[str, SheetFrame]]) -> Table:
         if kind == "figures" and {"Tæller", "Nævner"} <= have:
             have.add("Værdi")  # Værdi is required unless Tæller/Nævner are given
         for column in required[kind]:
-            rows.append({"_file": frame.file, "_sheet": frame.sheet,
-                         "_row": getattr(frame, "header_row", 1), "_column": column,
-                         "_present": column in have})
+            rows.append(
+                {
+                    "_file": frame.file,
+                    "_sheet": frame.sheet,
+                    "_row": getattr(frame, "header_row", 1),
+                    "_column": column,
+                    "_present": column in have,
+                }
+            )
     df = pd.DataFrame(rows, columns=["_file", "_sheet", "_row", "_column", "_present"])
     df = df.astype(object)
     df["_i"] = range(len(df))

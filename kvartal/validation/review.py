@@ -26,8 +26,11 @@ def _records(result: ValidationResult) -> list[dict[str, Any]]:
     for p in result.problems:
         record = p.to_json()
         waiver = result.waiver_of(p)
-        record["waived"] = ({"reason": waiver.reason, "approved_by": waiver.approved_by}
-                            if waiver is not None else None)
+        record["waived"] = (
+            {"reason": waiver.reason, "approved_by": waiver.approved_by}
+            if waiver is not None
+            else None
+        )
         out.append(record)
     return out
 
@@ -37,19 +40,28 @@ def review_json(result: ValidationResult, quarter: Quarter) -> bytes:
     return (json.dumps(_records(result), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def review_html(result: ValidationResult, quarter: Quarter,
-                data_docs_href: str | None = None) -> bytes:
+def review_html(
+    result: ValidationResult, quarter: Quarter, data_docs_href: str | None = None
+) -> bytes:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
-                      autoescape=select_autoescape(default=True, default_for_string=True),
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     records = _records(result)
     files = [(file, list(items)) for file, items in groupby(records, key=lambda r: r["file"])]
     blocking = len(result.blocking)
     html = env.get_template("validation.html.j2").render(
-        quarter=quarter, label=quarter.label_da, files=files, blocking=blocking,
+        quarter=quarter,
+        label=quarter.label_da,
+        files=files,
+        blocking=blocking,
         errors=sum(1 for r in records if r["severity"] == ERROR),
-        warnings=len(result.warnings), waived=len(result.waived),
-        data_docs_href=data_docs_href)
+        warnings=len(result.warnings),
+        waived=len(result.waived),
+        data_docs_href=data_docs_href,
+    )
     return html.encode("utf-8")

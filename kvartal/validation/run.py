@@ -48,11 +48,11 @@ def load_suite(name: str) -> ExpectationSuite:
     stored = data["expectations"]
     suite = gx.ExpectationSuite(name=data["name"], expectations=stored, meta=data.get("meta"))
     declared = data.get("meta", {}).get("expectation_count")
-    if len(suite.expectations) != len(stored) or (declared is not None
-                                                  and declared != len(stored)):
+    if len(suite.expectations) != len(stored) or (declared is not None and declared != len(stored)):
         raise SuiteError(
             f"suite {name}: {len(stored)} stored, {declared} declared, "
-            f"{len(suite.expectations)} loaded; an expectation type is unknown to GX")
+            f"{len(suite.expectations)} loaded; an expectation type is unknown to GX"
+        )
     return suite
 
 
@@ -77,8 +77,9 @@ class Runner:
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = ProgressBarsConfig(globally=False,
-                                                             metric_calculations=False)
+        context.variables.progress_bars = ProgressBarsConfig(
+            globally=False, metric_calculations=False
+        )
         return cls(context, context.data_sources.add_pandas("kvartal"), parameters)
 
     def check(self, table: Table, suite_name: str, quarter: Quarter) -> list[Problem]:
@@ -87,11 +88,14 @@ class Runner:
         suite = load_suite(suite_name)
         asset = self.source.add_dataframe_asset(name=f"{suite_name}-{len(self.source.assets)}")
         batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
-            batch_parameters={"dataframe": table.df})
+            batch_parameters={"dataframe": table.df}
+        )
         result = batch.validate(
             suite,
-            result_format={"result_format": "COMPLETE",
-                           "unexpected_index_column_names": INDEX_COLUMNS},
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": INDEX_COLUMNS,
+            },
             # The folder's quarter: each quarter's figures are checked against their own.
             expectation_parameters={**self.parameters, "quarter": str(quarter)},
         )
@@ -101,8 +105,10 @@ class Runner:
             if config is None:
                 continue
             if r.exception_info and r.exception_info.get("raised_exception"):
-                raise SuiteError(f"{suite_name}: {config.type} {config.kwargs}: "
-                                 f"{r.exception_info.get('exception_message')}")
+                raise SuiteError(
+                    f"{suite_name}: {config.type} {config.kwargs}: "
+                    f"{r.exception_info.get('exception_message')}"
+                )
             if r.success:
                 continue
             meta = config.meta or {}
@@ -117,19 +123,23 @@ class Runner:
 
 
 # Findings that come in groups (duplicates): each member's message names the others.
-GROUPED = {"dublet": ["_nr", "_dup_metric", "_quarter", "_dup_target"],
-           "dublet_maal_id": ["_target_id"]}
+GROUPED = {
+    "dublet": ["_nr", "_dup_metric", "_quarter", "_dup_target"],
+    "dublet_maal_id": ["_target_id"],
+}
 
 
-def _name_the_others(table: Table, rows: list[int], key_columns: list[str],
-                     column: str | None) -> None:
+def _name_the_others(
+    table: Table, rows: list[int], key_columns: list[str], column: str | None
+) -> None:
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i in rows:
         groups.setdefault(tuple(table.df.at[i, c] for c in key_columns), []).append(i)
     for members in groups.values():
         for i in members:
             table.extras.setdefault(i, {})["others"] = [
-                _where(table, j, column) for j in members if j != i]
+                _where(table, j, column) for j in members if j != i
+            ]
 
 
 def _where(table: Table, i: int, column: str | None) -> str:
@@ -156,13 +166,23 @@ def to_problem(table: Table, i: int, meta: dict[str, Any], quarter: Quarter) -> 
             # A row-level finding about a column the file lacks is put at a column it has
             # (a row with none of Værdi/Tæller/Nævner in a file without a Værdi column);
             # without such a column the file's own `mangler_kolonne` covers the row.
-            column = next((c for c in meta.get("fallback_columns", [])
-                           if c in frame.letters), column)
+            column = next(
+                (c for c in meta.get("fallback_columns", []) if c in frame.letters), column
+            )
         if frame is None or column not in frame.letters:
             return None
         cell = frame.cell(line, column)
     value = show(row.get(column)) if column and table.kind != "headers" else None
     extras = table.extras.get(i, {})
     message = rule.message(Finding(column, value, row, extras, quarter))
-    return Problem(file=file, sheet=sheet, cell=cell, column=column, row=line, rule=rule_name,
-                   severity=meta.get("severity", rule.severity), value=value, message=message)
+    return Problem(
+        file=file,
+        sheet=sheet,
+        cell=cell,
+        column=column,
+        row=line,
+        rule=rule_name,
+        severity=meta.get("severity", rule.severity),
+        value=value,
+        message=message,
+    )

@@ -17,8 +17,9 @@ _VERSION = re.compile(r"^[^/]+/versions/([1-9][0-9]*)/")
 
 def folders(storage: Storage, quarter: str) -> list[str]:
     """`<quarter>` and every `<quarter>/versions/<n>` with any key in it."""
-    numbers = sorted({int(m[1]) for k in storage.list(f"{quarter}/versions")
-                      if (m := _VERSION.match(k))})
+    numbers = sorted(
+        {int(m[1]) for k in storage.list(f"{quarter}/versions") if (m := _VERSION.match(k))}
+    )
     return [quarter, *(f"{quarter}/versions/{n}" for n in numbers)]
 
 
@@ -42,11 +43,13 @@ def manifest_violations(storage: Storage, folder: str) -> list[str]:
 
 
 def violations(storage: Storage, quarter: str) -> list[str]:
-    return [v for folder in folders(storage, quarter)
-            for v in manifest_violations(storage, folder)]
+    return [v for folder in folders(storage, quarter) for v in manifest_violations(storage, folder)]
 
 
 def local_debris(root: Path) -> list[str]:
     """Temporary files anywhere under a local publish folder."""
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*")
-                  if p.is_file() and (".kvartal-tmp" in p.parts or p.name.startswith(".tmp-")))
+    return sorted(
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file() and (".kvartal-tmp" in p.parts or p.name.startswith(".tmp-"))
+    )

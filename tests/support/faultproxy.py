@@ -82,8 +82,10 @@ class FaultProxy:
             h.close_connection = True
             return  # nothing answered, the connection closes
         if error:
-            payload = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError"
-                       b"</Code><Message>injected</Message></Error>")
+            payload = (
+                b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError'
+                b"</Code><Message>injected</Message></Error>"
+            )
             h.send_response(500)
             h.send_header("Content-Type", "application/xml")
             h.send_header("Content-Length", str(len(payload)))

@@ -77,32 +77,41 @@ class Operations:
         return f"http://127.0.0.1:{self.port}"
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("PREFECT_", "KVARTAL_"))}
-        env.update(PREFECT_API_URL=self.api_url, PREFECT_UI_URL=self.ui_url,
-                   PREFECT_HOME=str(self.root / "home"),
-                   PREFECT_LOCAL_STORAGE_PATH=str(self.root / "results"),
-                   PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
-                   PREFECT_LOGGING_TO_API_ENABLED="true")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "KVARTAL_"))}
+        env.update(
+            PREFECT_API_URL=self.api_url,
+            PREFECT_UI_URL=self.ui_url,
+            PREFECT_HOME=str(self.root / "home"),
+            PREFECT_LOCAL_STORAGE_PATH=str(self.root / "results"),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            DO_NOT_TRACK="1",
+            PREFECT_LOGGING_TO_API_ENABLED="true",
+        )
         env.update(extra)
         return env
 
     def start_server(self) -> None:
         env = self.env()
         del env["PREFECT_API_URL"]
-        env.update(PREFECT_SERVER_UI_ENABLED="true" if self.ui else "false",
-                   PREFECT_UI_API_URL=self.api_url,
-                   PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
-                   PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS="2",
-                   PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED="false",
-                   PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME="P400D")
+        env.update(
+            PREFECT_SERVER_UI_ENABLED="true" if self.ui else "false",
+            PREFECT_UI_API_URL=self.api_url,
+            PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
+            PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS="2",
+            PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED="false",
+            PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME="P400D",
+        )
         if self.database_url:
             env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database_url
         log = (self.root / "server.log").open("ab")
         self.server = subprocess.Popen(
             [str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
-            start_new_session=True)
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.root,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 180
         while True:
             try:
@@ -125,13 +134,24 @@ class Operations:
         return path.read_text("utf-8", "replace") if path.exists() else ""
 
     def prefect(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(PREFECT), *args], env=self.env(), cwd=cwd or self.root,
-                              capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [str(PREFECT), *args],
+            env=self.env(),
+            cwd=cwd or self.root,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     def kvartal(self, *args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "kvartal.cli", *args],
-                              env=self.env(**env), cwd=cwd, capture_output=True, text=True,
-                              timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "kvartal.cli", *args],
+            env=self.env(**env),
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     def start_worker(self, pool: str, cwd: Path, **env: str) -> subprocess.Popen[bytes]:
         """`prefect worker start` from `cwd`, a folder with no kvartal code in it."""
@@ -139,8 +159,12 @@ class Operations:
         log = (self.root / f"worker-{len(self.workers)}.log").open("ab")
         worker = subprocess.Popen(
             [str(PREFECT), "worker", "start", "--pool", pool],
-            env=self.env(**env), cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            env=self.env(**env),
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.workers.append(worker)
         return worker
 
@@ -153,8 +177,9 @@ class Operations:
         self.stop_server()
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float,
-             diagnostics: Callable[[], str] = lambda: "") -> Any:
+def wait_for(
+    what: str, check: Callable[[], Any], timeout: float, diagnostics: Callable[[], str] = lambda: ""
+) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
@@ -168,8 +193,20 @@ def _database(postgres: Any, name: str) -> str:
     """A database of the test's own in the session's PostgreSQL cluster."""
     from tests.support.postgres import USER, _bindir
 
-    subprocess.run([str(_bindir() / "createdb"), "-h", "127.0.0.1", "-p", str(postgres.port),
-                    "-U", USER, name], check=True, capture_output=True)
+    subprocess.run(
+        [
+            str(_bindir() / "createdb"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(postgres.port),
+            "-U",
+            USER,
+            name,
+        ],
+        check=True,
+        capture_output=True,
+    )
     return f"postgresql+asyncpg://{USER}@127.0.0.1:{postgres.port}/{name}"
 
 
@@ -177,8 +214,9 @@ def _database(postgres: Any, name: str) -> str:
 def operations(tmp_path: Path, postgres: Any) -> Iterator[Operations]:
     """A started Prefect server of its own on PostgreSQL (a fresh database), stopped with
     its workers after the test."""
-    ops = Operations(root=tmp_path / "prefect",
-                     database_url=_database(postgres, f"ops_{uuid.uuid4().hex[:12]}"))
+    ops = Operations(
+        root=tmp_path / "prefect", database_url=_database(postgres, f"ops_{uuid.uuid4().hex[:12]}")
+    )
     ops.root.mkdir()
     ops.start_server()
     try:

@@ -27,11 +27,14 @@ USER = "kvartal"
 
 
 def _bindir() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                   key=lambda p: int(Path(p).parent.parent.name))
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parent.parent.name)
+    )
     if not found:
-        raise RuntimeError("PostgreSQL's server binaries are missing: "
-                           "apt-get install postgresql (.ci/run does this)")
+        raise RuntimeError(
+            "PostgreSQL's server binaries are missing: "
+            "apt-get install postgresql (.ci/run does this)"
+        )
     return Path(found[-1]).parent
 
 
@@ -63,22 +66,64 @@ def postgres() -> Iterator[Postgres]:
         shutil.chown(sockets, "postgres")
     port = free_port()
     log = top / "server.log"
-    subprocess.run(_as_owner([str(bindir / "initdb"), "-D", str(data), "-U", USER,
-                              "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
-                   check=True, capture_output=True)
+    subprocess.run(
+        _as_owner(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                USER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     if os.geteuid() == 0:
         shutil.chown(top, "postgres")
         log.touch()
         shutil.chown(log, "postgres")
     options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(_as_owner([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log),
-                              "-o", options, "-w", "-t", "60", "start"]),
-                   check=True, capture_output=True)
+    subprocess.run(
+        _as_owner(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(log),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
-            made = subprocess.run([str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port),
-                                   "-U", USER, DATABASE], capture_output=True, text=True)
+            made = subprocess.run(
+                [
+                    str(bindir / "createdb"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "-U",
+                    USER,
+                    DATABASE,
+                ],
+                capture_output=True,
+                text=True,
+            )
             if made.returncode == 0:
                 break
             if time.monotonic() > deadline:
@@ -86,14 +131,17 @@ def postgres() -> Iterator[Postgres]:
             time.sleep(0.5)
         yield Postgres(port=port, data=data)
     finally:
-        subprocess.run(_as_owner([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                                  "-w", "stop"]), capture_output=True)
+        subprocess.run(
+            _as_owner([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
+            capture_output=True,
+        )
         shutil.rmtree(top, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def prefect_server_pg(postgres: Postgres,
-                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
+def prefect_server_pg(
+    postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PrefectServer]:
     """`prefect server` on PostgreSQL, as the README's production set-up runs it."""
     home = tmp_path_factory.mktemp("prefect-home-pg")
     with start_prefect_server(home, PREFECT_API_DATABASE_CONNECTION_URL=postgres.url) as server:

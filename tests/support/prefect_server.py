@@ -42,8 +42,12 @@ class PrefectServer:
     def env(self, **extra: str) -> dict[str, str]:
         """The environment of a client (kvartal, a worker) talking to this server."""
         env = dict(os.environ)
-        env.update(PREFECT_API_URL=self.api_url, PREFECT_HOME=str(self.home),
-                   PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
+        env.update(
+            PREFECT_API_URL=self.api_url,
+            PREFECT_HOME=str(self.home),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            DO_NOT_TRACK="1",
+        )
         env.pop("PREFECT_API_DATABASE_CONNECTION_URL", None)
         env.update(extra)
         return env
@@ -52,8 +56,11 @@ class PrefectServer:
         prefect = Path(sys.executable).with_name("prefect")
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [str(prefect), "server", "start", "--host", "127.0.0.1", "--port",
-                 str(self.port)], env=self.server_env, stdout=out, stderr=subprocess.STDOUT)
+                [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+                env=self.server_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 180
         while True:
             try:
@@ -63,8 +70,7 @@ class PrefectServer:
             except OSError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("prefect server did not start:\n"
-                                   + self.log.read_text()[-3000:])
+                raise RuntimeError("prefect server did not start:\n" + self.log.read_text()[-3000:])
             time.sleep(0.5)
 
     def stop(self) -> None:
@@ -88,15 +94,24 @@ def start_prefect_server(home: Path, **extra_env: str) -> Iterator[PrefectServer
     """Start `prefect server` with its own PREFECT_HOME; `extra_env` e.g. its database URL."""
     port = free_port()
     env = dict(os.environ)
-    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               DO_NOT_TRACK="1", PREFECT_SERVER_UI_ENABLED="false",
-               PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
-               # a quarterly schedule has one run in the default 100-day horizon
-               PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME="P400D")
+    env.update(
+        PREFECT_HOME=str(home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        PREFECT_SERVER_UI_ENABLED="false",
+        PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
+        # a quarterly schedule has one run in the default 100-day horizon
+        PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME="P400D",
+    )
     env.pop("PREFECT_API_URL", None)
     env.update(extra_env)
-    server = PrefectServer(api_url=f"http://127.0.0.1:{port}/api", home=home,
-                           log=home / "server.log", port=port, server_env=env)
+    server = PrefectServer(
+        api_url=f"http://127.0.0.1:{port}/api",
+        home=home,
+        log=home / "server.log",
+        port=port,
+        server_env=env,
+    )
     server.start()
     try:
         yield server

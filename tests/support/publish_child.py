@@ -19,19 +19,28 @@ NAMES = ("fulfilment.json", "report.html", "report.pdf", "report.xlsx")
 def render_for(tag: str):  # type: ignore[no-untyped-def]
     def render(n: int, published_at: datetime) -> dict[str, bytes]:
         stamp = f"{tag} v{n} {published_at.isoformat()}"
-        return {name: f"{name}: {stamp}\n".encode() * (200 + 50 * i)
-                for i, name in enumerate(NAMES)}
+        return {
+            name: f"{name}: {stamp}\n".encode() * (200 + 50 * i) for i, name in enumerate(NAMES)
+        }
+
     return render
 
 
 def index(entries: list[IndexEntry]) -> bytes:
-    return json.dumps([[e.quarter, [[v.version, v.published_at] for v in e.versions]]
-                       for e in entries]).encode()
+    return json.dumps(
+        [[e.quarter, [[v.version, v.published_at] for v in e.versions]] for e in entries]
+    ).encode()
 
 
 def run(location: str, quarter: str, fp: str, tag: str) -> tuple[int, bool]:
-    result = publish(open_storage(location), quarter, fingerprint=fp, render=render_for(tag),
-                     manifest_extra={"tag": tag}, index_renderer=index)
+    result = publish(
+        open_storage(location),
+        quarter,
+        fingerprint=fp,
+        render=render_for(tag),
+        manifest_extra={"tag": tag},
+        index_renderer=index,
+    )
     return result.version, result.created
 
 

@@ -37,13 +37,16 @@ class S3Server:
         import boto3
 
         return boto3.session.Session(
-            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=REGION,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+            region_name=REGION,
         ).client("s3", endpoint_url=self.endpoint)
 
     def make_bucket(self, name: str | None = None) -> str:
         bucket = name or f"kvartal-{uuid.uuid4().hex[:16]}"
         self.client().create_bucket(
-            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
         return bucket
 
 
@@ -71,7 +74,10 @@ def s3_server() -> Iterator[S3Server]:
     with tempfile.TemporaryFile(prefix="moto-server-") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
         )
         try:
             deadline = time.monotonic() + STARTUP_SECONDS
@@ -92,8 +98,9 @@ def s3_server() -> Iterator[S3Server]:
 
 
 @pytest.fixture
-def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def s3_env(
+    s3_server: S3Server, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """`s3://<fresh bucket>/kvartal`, reachable through the environment alone.
 
     Subprocesses inherit it. Shared AWS config files and profiles are kept out, so a
@@ -130,9 +137,22 @@ def s3rver_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("s3rver")
     with tempfile.TemporaryFile(prefix="s3rver-") as log:
         proc = subprocess.Popen(
-            [str(S3RVER), "-d", str(data), "-a", "127.0.0.1", "-p", str(port), "-s",
-             "--configure-bucket", "kvartal"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            [
+                str(S3RVER),
+                "-d",
+                str(data),
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-s",
+                "--configure-bucket",
+                "kvartal",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         try:
             deadline = time.monotonic() + STARTUP_SECONDS
             while not _answers(endpoint):
@@ -152,8 +172,9 @@ def s3rver_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def s3rver_env(s3rver_endpoint: str, monkeypatch: pytest.MonkeyPatch,
-               tmp_path_factory: pytest.TempPathFactory) -> str:
+def s3rver_env(
+    s3rver_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> str:
     """`s3://kvartal/<fresh prefix>` on s3rver, through the environment alone."""
     for name in [k for k in os.environ if k.startswith("AWS_")]:
         monkeypatch.delenv(name)

@@ -40,9 +40,11 @@ def smtp() -> Iterator[tuple[Inbox, SmtpSettings]]:
     controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
     controller.start()
     try:
-        yield inbox, SmtpSettings(host="127.0.0.1", port=controller.port,
-                                  sender="kvartal@kommune.example", timeout=10)
+        yield (
+            inbox,
+            SmtpSettings(
+                host="127.0.0.1", port=controller.port, sender="kvartal@kommune.example", timeout=10
+            ),
+        )
     finally:
         controller.stop()
-
-

@@ -80,8 +80,9 @@ def danish_env(work: Path) -> dict[str, str]:
     if "da_dk.utf8" not in have and shutil.which("localedef"):
         locpath = work / "locale"
         locpath.mkdir()
-        subprocess.run(["localedef", "-i", "da_DK", "-f", "UTF-8",
-                        str(locpath / "da_DK.UTF-8")], check=False)
+        subprocess.run(
+            ["localedef", "-i", "da_DK", "-f", "UTF-8", str(locpath / "da_DK.UTF-8")], check=False
+        )
         if (locpath / "da_DK.UTF-8").exists():
             env["LOCPATH"] = str(locpath)
             have += "da_dk.utf8"
@@ -95,16 +96,29 @@ def convert(program: str, source: Path, target: Path, env: dict[str, str], work:
     """Open `source` in `program` and save it as `target` (format from its extension)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if program == "gnumeric":
-        subprocess.run(["ssconvert", str(source), str(target)], env=env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["ssconvert", str(source), str(target)], env=env, check=True, capture_output=True
+        )
         return
     out = work / "soffice-out"
     shutil.rmtree(out, ignore_errors=True)
     ext = target.suffix.lstrip(".")
     filters = {"xlsx": "xlsx:Calc MS Excel 2007 XML", "ods": "ods"}
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{work}/lo-profile", "--headless",
-                    "--convert-to", filters[ext], "--outdir", str(out), str(source)],
-                   env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{work}/lo-profile",
+            "--headless",
+            "--convert-to",
+            filters[ext],
+            "--outdir",
+            str(out),
+            str(source),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     shutil.move(str(out / (source.stem + "." + ext)), target)
 
 
@@ -119,13 +133,17 @@ def main(argv: list[str]) -> int:
         write_typed(typed / "source.xlsx")
         write_typed(typed / "source1904.xlsx", mac_epoch=True)
         write_formula_figures(work / "Økonomiforvaltningen.xlsx")
-        convert("libreoffice", work / "Økonomiforvaltningen.xlsx",
-                out / "formula" / "2009Q3" / "Økonomiforvaltningen.xlsx", env, work)
+        convert(
+            "libreoffice",
+            work / "Økonomiforvaltningen.xlsx",
+            out / "formula" / "2009Q3" / "Økonomiforvaltningen.xlsx",
+            env,
+            work,
+        )
         for program in PROGRAMS:
             for ext in ("xlsx", "ods"):
                 convert(program, typed / "source.xlsx", typed / f"{program}.{ext}", env, work)
-            convert(program, typed / "source1904.xlsx", typed / f"{program}1904.xlsx", env,
-                    work)
+            convert(program, typed / "source1904.xlsx", typed / f"{program}1904.xlsx", env, work)
             for variant in ("same", "swapped"):
                 shutil.rmtree(out / program / variant, ignore_errors=True)
             for path in sorted(INBOX.rglob("*")):
@@ -134,8 +152,9 @@ def main(argv: list[str]) -> int:
                 rel = path.relative_to(INBOX)
                 other = ".ods" if path.suffix == ".xlsx" else ".xlsx"
                 convert(program, path, out / program / "same" / rel, env, work)
-                convert(program, path, out / program / "swapped" / rel.with_suffix(other),
-                        env, work)
+                convert(
+                    program, path, out / program / "swapped" / rel.with_suffix(other), env, work
+                )
     for path in sorted(out.rglob("*")):
         if path.is_file() and path.suffix in (".xlsx", ".ods"):
             print(path.relative_to(out), path.stat().st_size)
