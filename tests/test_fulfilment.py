@@ -864,6 +864,42 @@ CASES = [
         "2009Q3",
         exp("no_data", 3),
     ),
+    # --- Tæller/Nævner where they must and must not count ---
+    Case(
+        "pooled-parts-share-a-denominator",
+        tgt(60, metric="andel", unit="pct.", aggregation="sum"),
+        [
+            fig("2009Q1", metric="andel/a", num=10, den=100),
+            fig("2009Q1", metric="andel/b", num=20, den=100),
+            fig("2009Q2", metric="andel", num=45, den=50),
+        ],
+        "2009Q2",
+        # Q1's parts share Nævner 100, so their whole is 30/100 and pools with Q2's 45/50:
+        # A = 100*(30+45)/(100+50) = 50; a pooled rate is a level: E = T = 60;
+        # f = 50/60; pace = f; 0.833 < 0.9 -> off_track; forecast = A
+        exp("off_track", 2, 50, 60, 50 / 60, 50 / 60, 50),
+    ),
+    Case(
+        "pooled-zero-denominator-row-keeps-no-weight",
+        tgt(60, metric="andel", unit="pct.", aggregation="sum"),
+        [
+            fig("2009Q1", 40, metric="andel", num=5, den=0),
+            fig("2009Q2", metric="andel", num=30, den=60),
+        ],
+        "2009Q2",
+        # Q1's Nævner 0 gives no weight to pool (its Værdi 40 is a number, not a weight):
+        # A = 100*30/60 = 50, not 100*(5+30)/(0+60); E = 60; f = pace = 50/60 -> off_track
+        exp("off_track", 2, 50, 60, 50 / 60, 50 / 60, 50),
+    ),
+    Case(
+        "count-ignores-tæller-nævner",
+        tgt(100),
+        [fig("2009Q1", 12, num=3, den=4)],
+        "2009Q1",
+        # antal: Værdi 12 counts, never 100*3/4 = 75; E = 100*1/4 = 25; f = 0.12;
+        # pace = 12/25 = 0.48 -> off_track; forecast = 12*4/1 = 48
+        exp("off_track", 1, 12, 25, 0.12, 0.48, 48),
+    ),
 ]
 
 
