@@ -439,11 +439,21 @@ def owner_gone(owner: Owner, me: Owner) -> bool:
 
 
 @dataclass
+class _Held:
+    """A claim of this process: whether its mail may have gone out (`unsent`, `unknown`),
+    and the unknown outcome it took over, with whether the operators were told yet."""
+
+    state: str
+    doubt: Doubt | None = None
+    told: bool = False
+
+
+@dataclass
 class Memory:
     """What this process knows that the ledger may not say: the state of the claims it
     wrote (`unsent`, `unknown`) and records of accepted mails it could not write yet."""
 
-    claims: dict[str, str] = field(default_factory=dict)
+    claims: dict[str, _Held] = field(default_factory=dict)
     pending: dict[str, tuple[bytes, Doubt]] = field(default_factory=dict)
 
 
@@ -640,17 +650,26 @@ def _deliver_one(
         return "already", ""
 
     newest = _newest_claim(ledger, prefix)
-    doubt: Doubt | None = None
+    held = _Held("unsent")
     message_id = ""
     if newest is not None and not newest.released:
-        state = memory.claims.get(f"{ledger.url}|{newest.key}")
+        mine = newest.owner.token == c.me.token
+        ours = memory.claims.get(f"{ledger.url}|{newest.key}") if mine else None
+        state = ours.state if ours else None
         expired = c.clock() >= newest.claimed_at + c.lease
         claimant = f"maskine {newest.owner.host}, proces {newest.owner.pid}"
-        if state == "unsent":
-            message_id = newest.message_id  # our own claim; we know nothing went out
+        if ours is not None and state == "unsent":
+            # our own claim, nothing went out; what it took over is carried on
+            message_id = newest.message_id
+            held = _Held("unsent", ours.doubt, ours.told)
+        elif state == "unknown" and not expired:
+            raise _Failed(
+                "udfald ukendt, sendes igen med samme Message-ID efter "
+                f"{_local_time(newest.claimed_at + c.lease)}"
+            )
         elif expired or c.gone(newest.owner, c.me):
             message_id = newest.message_id
-            doubt = Doubt(
+            held.doubt = Doubt(
                 "unknown",
                 str(quarter),
                 version,
@@ -675,7 +694,7 @@ def _deliver_one(
         False,
     )
     claim_memory = f"{ledger.url}|{claim.key}"
-    memory.claims[claim_memory] = "unsent"  # before the write: its answer may be lost
+    memory.claims[claim_memory] = held  # before the write: its answer may be lost
     try:
         ledger.write(claim.key, claim.data(), content_type="application/json", create_only=True)
     except AlreadyExists:  # another run claimed it in the same instant
@@ -687,21 +706,35 @@ def _deliver_one(
             f"({type(exc).__name__}: {exc})"
         ) from exc
 
-    if doubt is not None and c.tell is not None:
-        c.tell([doubt])  # before the second mail, so the operators hear of it in any case
+    # The record may have been written (and its claims dropped) between our first look and
+    # our claim: a record always precedes the dropping, so looking again after the claim
+    # landed sees it.
+    try:
+        recorded = ledger.exists(record_key)
+    except Exception as exc:  # storage of any face: we cannot know, so we do not send
+        _release(ledger, claim, newest, held)
+        raise _Failed(f"ikke sendt: {type(exc).__name__}: {exc}") from exc
+    if recorded:
+        memory.claims.pop(claim_memory, None)
+        _drop_claims(ledger, prefix)
+        return "already", ""
+
+    if held.doubt is not None and not held.told:
+        if c.tell is not None:
+            c.tell([held.doubt])  # before the second mail, so the operators hear of it
+        held.told = True
 
     msg = build_message(settings.sender, to, subj, text, claim.message_id, claim.claimed_at)
     try:
         c.send(msg, claim.claimed_at + c.lease * SEND_SHARE)
     except OutcomeUnknown as exc:
-        memory.claims[claim_memory] = "unknown"  # the claim stays: a later run decides
+        held.state = "unknown"  # the claim stays: a later run decides
         raise _Failed(
             f"udfald ukendt, sendes igen med samme Message-ID efter "
             f"{_local_time(claim.claimed_at + c.lease)} ({exc})"
         ) from exc
     except NotifyError as exc:  # NotSent, a bad address: nothing went out
-        _release(ledger, claim, newest)
-        memory.claims.pop(claim_memory, None)
+        _release(ledger, claim, newest, held)
         raise _Failed(f"{type(exc).__name__}: {exc}") from exc
 
     memory.claims.pop(claim_memory, None)
@@ -713,7 +746,7 @@ def _deliver_one(
         "message_id": claim.message_id,
         "sent_at": datetime.fromtimestamp(c.clock(), UTC).isoformat(timespec="seconds"),
         "claim": generation,
-        "resent_after_unknown_outcome": doubt is not None,
+        "resent_after_unknown_outcome": held.doubt is not None,
     }
     data = (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode()
     try:
@@ -740,9 +773,13 @@ def _deliver_one(
     return "sent", ""
 
 
-def _release(ledger: Storage, claim: _Claim, before: _Claim | None) -> None:
+def _release(ledger: Storage, claim: _Claim, before: _Claim | None, held: _Held) -> None:
     """A claim whose mail surely did not go out: removed, or, when it took over an older
-    claim, kept but marked released, so the older one is not doubted (and told) again."""
+    claim, kept but marked released, so the older one is not doubted (and told) again. One
+    that took over an unknown outcome nobody was told of yet stays as it is: whoever takes
+    it over next tells."""
+    if held.doubt is not None and not held.told:
+        return  # stays in memory as unsent: a retry of this process resumes it
     try:
         if before is None:
             ledger.delete(claim.key)
@@ -840,6 +877,17 @@ def _version_summary(
     return dict(counts), off
 
 
+def _owed(ledger: Storage, record_key: str, courier: Courier) -> bool:
+    """No record yet, or one this process still has to write; a ledger that cannot say is
+    asked again, per recipient, where a failure is reported as such."""
+    if f"{ledger.url}|{record_key}" in courier.memory.pending:
+        return True
+    try:
+        return not ledger.exists(record_key)
+    except Exception:  # storage of any face: the recipient's own attempt says what failed
+        return True
+
+
 def deliver_owed(
     publish: Storage,
     ledger: Storage,
@@ -866,12 +914,7 @@ def deliver_owed(
     delivery = Delivery()
     unrecorded: list[Doubt] = []
     for version in published_versions(publish, str(q)):
-        owed = [
-            to
-            for to in recipients
-            if f"{ledger.url}|{ledger_key(q, version, to)}" in c.memory.pending
-            or not ledger.exists(ledger_key(q, version, to))
-        ]
+        owed = [to for to in recipients if _owed(ledger, ledger_key(q, version, to), c)]
         if not owed:
             continue
         counts, off_track = _version_summary(publish, q, version, titles)
