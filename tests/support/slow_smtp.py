@@ -4,6 +4,7 @@ the moment it has accepted one (to take the ledger down right then)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -22,13 +23,17 @@ class SlowInbox(Inbox):
     def __init__(self, delay: float = 0.0, on_accept: Callable[[list[str]], None] | None = None):
         super().__init__()
         self.delay, self.on_accept = delay, on_accept
+        # while set, the answer also waits for `gate` (at most `delay` seconds)
+        self.gate: threading.Event | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         answer = await super().handle_DATA(server, session, envelope)
         if self.on_accept is not None:
             self.on_accept(list(envelope.rcpt_tos))
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        waited = 0.0
+        while waited < self.delay and not (self.gate is not None and self.gate.is_set()):
+            await asyncio.sleep(0.05)
+            waited += 0.05
         return answer
 
 
