@@ -541,3 +541,51 @@ def test_a_run_killed_between_two_recipients_leaves_the_second_to_the_next_run(
     )
     assert delivery.sent == {1: ["b@x.dk"]}
     assert sorted(rcpts[0] for rcpts, _ in inbox.messages) == ["a@x.dk", "b@x.dk"]
+
+
+@pytest.mark.slow
+def test_a_run_killed_between_the_accept_and_the_record_is_told_and_resent_once(
+    smtp: tuple[Inbox, SmtpSettings], tmp_path: Path
+) -> None:
+    """The unknown outcome on one machine: the claimant's process is gone, so the next run
+    takes its claim over at once, tells the operators, and sends the same mail again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    inbox, settings = smtp
+    publish = _published(tmp_path / "published", {1: ["achieved"]})
+    ledger = tmp_path / "review"
+    killed = subprocess.run(
+        [sys.executable, "-c", CHILD, str(publish.root), str(ledger), str(settings.port)],
+        # the record's temporary file is complete, the record itself not yet there
+        env={**os.environ, "KVARTAL_FAULT_KILL_AT": "temp */v1/" + "?" * 16 + ".json"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert [rcpts for rcpts, _ in inbox.messages] == [["a@x.dk"]]
+
+    told: list[Doubt] = []
+    delivery = deliver_owed(
+        publish,
+        LocalStorage(ledger),
+        "2009Q3",
+        ["a@x.dk", "b@x.dk"],
+        settings,
+        {},
+        lambda key: key,
+        ["report.html"],
+        _courier(settings, tell=told.extend),
+    )
+    assert delivery.sent == {1: ["a@x.dk", "b@x.dk"]}
+    assert [(d.kind, d.recipient, d.why) for d in told] == [
+        ("unknown", "a@x.dk", "processen findes ikke mere")
+    ]
+    to_a = [m["Message-ID"] for rcpts, m in inbox.messages if rcpts == ["a@x.dk"]]
+    assert len(to_a) == 2 and to_a[0] == to_a[1]
+    assert sorted(LocalStorage(ledger).list("deliveries")) == sorted(
+        [ledger_key("2009Q3", 1, "a@x.dk"), ledger_key("2009Q3", 1, "b@x.dk")]
+    )
