@@ -149,7 +149,9 @@ class SmtpSettings:
         env = environment() if env is None else env
         block = env.get("KVARTAL_SMTP_BLOCK", "").strip()
         if block:
-            return cls.from_mapping(_load_block(block))
+            loaded = dict(_load_block(block))
+            loaded.setdefault("timeout", env.get("KVARTAL_SMTP_TIMEOUT"))
+            return cls.from_mapping(loaded)
         if not env.get("KVARTAL_SMTP_HOST", "").strip():
             return None
         return cls.from_mapping(
