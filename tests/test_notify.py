@@ -589,3 +589,23 @@ def test_a_run_killed_between_the_accept_and_the_record_is_told_and_resent_once(
     assert sorted(LocalStorage(ledger).list("deliveries")) == sorted(
         [ledger_key("2009Q3", 1, "a@x.dk"), ledger_key("2009Q3", 1, "b@x.dk")]
     )
+
+
+def test_the_smtp_timeout_setting_is_checked_when_the_command_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kvartal.config import SettingsError, settings
+
+    monkeypatch.delenv("KVARTAL_SMTP_TIMEOUT", raising=False)
+    assert settings().smtp_timeout == 600
+    monkeypatch.setenv("KVARTAL_SMTP_TIMEOUT", "ti minutter")
+    with pytest.raises(SettingsError) as caught:
+        settings()
+    assert "KVARTAL_SMTP_TIMEOUT='ti minutter' skal være et tal" in str(caught.value)
+    monkeypatch.setenv("KVARTAL_SMTP_TIMEOUT", "0")
+    with pytest.raises(SettingsError, match="KVARTAL_SMTP_TIMEOUT='0' skal være større end 0"):
+        settings()
+    monkeypatch.setenv("KVARTAL_SMTP_TIMEOUT", "90,5")
+    assert settings().smtp_timeout == 90.5
+    smtp = SmtpSettings.from_env({"KVARTAL_SMTP_HOST": "h", "KVARTAL_SMTP_TIMEOUT": "90,5"})
+    assert smtp is not None and smtp.timeout == 90.5
