@@ -459,7 +459,7 @@ def test_an_unknown_outcome_is_told_once_and_sent_again_with_the_same_message_id
         assert len(told) == 1 and len(inbox.messages) == 2
 
 
-def test_a_server_slower_than_30_seconds_ago_is_waited_for(tmp_path: Path) -> None:
+def test_a_slow_answer_to_the_end_of_data_is_waited_for(tmp_path: Path) -> None:
     """RFC 5321 §4.5.3.2.6: the end of DATA is answered within 10 minutes; kvartal used to
     give up after 30 s and mail again. Here in small: an answer after 1.5 s, a 3 s wait."""
     assert SmtpSettings(host="h").timeout == 600
