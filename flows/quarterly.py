@@ -229,9 +229,17 @@ def quarterly_report(
         publish_to, review_to, report_quarter, fulfilment, return_state=True
     )
     if delivery.is_failed():
-        logger.error(
-            "E-mail til modtagerne mislykkedes: %s", delivery.result(raise_on_failure=False)
-        )
+        failure = delivery.result(raise_on_failure=False)
+        logger.error("E-mail til modtagerne mislykkedes: %s", failure)
+        # Except a mail the server accepted that the ledger could not record: a later run
+        # cannot see it and mails again. That is kvartal's own failure: exit 1, told.
+        lost = getattr(failure, "unrecorded", [])
+        if lost:
+            _tell(*operator_mail.delivery_doubts(report_quarter, lost, url))
+            return Failed(
+                message=f"{report_quarter} version {published.version} er udgivet "
+                f"({published.location}), men {len(lost)} mail(s) kunne ikke noteres: {failure}"
+            )
     logger.info(
         "Rapporten for %s, version %d: %s", report_quarter, published.version, published.location
     )

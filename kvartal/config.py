@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_from: str = ""
     smtp_block: str = ""
+    # seconds to wait for the reply to the end of a mail (RFC 5321 §4.5.3.2.6: 10 minutes)
+    smtp_timeout: float = Field(default=600, gt=0)
     s3_max_attempts: int = Field(default=5, ge=1)
     s3_checksums: str = "when_required"
     git_revision: str = ""
@@ -92,7 +94,7 @@ class Settings(BaseSettings):
     fault_kill_at: str = ""
     fault_trace: str = ""
 
-    @field_validator("at_risk", mode="before")
+    @field_validator("at_risk", "smtp_timeout", mode="before")
     @classmethod
     def _decimal_comma(cls, value: Any) -> Any:
         return _number_text(value)

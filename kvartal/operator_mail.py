@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from kvartal.config import settings
 from kvartal.model import Problem
 from kvartal.quarters import Quarter
+
+if TYPE_CHECKING:
+    from kvartal.notify import Doubt
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 50
@@ -116,6 +120,40 @@ def failed(quarter: Quarter, message: str, run_url: str | None) -> tuple[str, st
         f"kvartal: {quarter.label_da} kan ikke udgives",
         "\n".join(lines + _footer(run_url)) + "\n",
     )
+
+
+def delivery_doubts(quarter: Quarter, doubts: list[Doubt], run_url: str | None) -> tuple[str, str]:
+    """Mails to recipients the ledger cannot vouch for (`kvartal.notify.Doubt`): sent but not
+    recorded (the run failed), or an unknown outcome that is being sent again."""
+    lost = [d for d in doubts if d.kind == "unrecorded"]
+    unknown = [d for d in doubts if d.kind != "unrecorded"]
+    lines: list[str] = []
+    if lost:
+        lines += [
+            f"Kørslen for {quarter.label_da} har sendt mails til modtagerne, som ikke kunne "
+            "noteres i modtagerloggen. Kørslen er derfor markeret som fejlet (exit 1).",
+            "",
+            *[d.line() for d in lost],
+            "",
+            "Få lageret til at virke igen. Indtil en kørsel har noteret mailen, kan den samme "
+            "modtager få den to gange; samme Message-ID gør, at nogle mailprogrammer kun viser "
+            "den én gang.",
+        ]
+    if unknown:
+        lines += [
+            *([""] if lines else []),
+            f"Det vides ikke, om disse modtagere fik mailen om {quarter.label_da}: kørslen, der "
+            "sendte, noterede aldrig svaret. Mailen sendes igen, så ingen går glip af en "
+            "version; modtageren kan have fået den to gange.",
+            "",
+            *[d.line() for d in unknown],
+        ]
+    subject = (
+        f"kvartal: mail om {quarter.label_da} kunne ikke noteres"
+        if lost
+        else f"kvartal: mail om {quarter.label_da} sendt igen (ukendt udfald)"
+    )
+    return subject, "\n".join(lines + _footer(run_url)) + "\n"
 
 
 def send(subject: str, text: str) -> list[str]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import smtplib
 from datetime import UTC, datetime, timedelta
 
 from prefect import get_run_logger, task
@@ -19,8 +20,14 @@ def notify_recipients(
 ) -> dict[int, list[str]]:
     """Every recipient gets one mail per published version of the quarter: what the ledger
     says is owed, whichever run published it. Returns who was mailed, by version; raises
-    (the task fails, the flow logs it, the next run tries again) if anyone is still owed."""
-    from kvartal import notify
+    (the task fails, the flow logs it, the next run tries again) if anyone is still owed.
+
+    A retry in this process writes the records of mails the server accepted but the ledger
+    did not take; if they still cannot be written the error says so (`fails_run`), and the
+    flow fails the run. An unknown outcome this run takes over is told at once.
+    """
+    from kvartal import notify, operator_mail
+    from kvartal.links import run_url
 
     logger = get_run_logger()
     smtp = notify.SmtpSettings.from_env()
@@ -35,13 +42,47 @@ def notify_recipients(
     def link(key: str) -> str:
         return str(presign(key, expiry)) if presign else storage.location(key)
 
+    def tell(doubts: list[notify.Doubt]) -> None:
+        for d in doubts:
+            logger.error("Ukendt udfald af mail, sendes igen: %s", d.line().removeprefix("- "))
+        subject, text = operator_mail.delivery_doubts(quarter, doubts, run_url(_run_id()))
+        try:
+            operator_mail.send(subject, text)
+        except (OSError, smtplib.SMTPException, notify.NotifyError) as exc:
+            logger.error("E-mail til operatørerne mislykkedes: %s", exc)
+
     titles = {t.target_id: t.title for t in fulfilment.targets}
     delivery = notify.deliver_owed(
-        storage, open_storage(review_to), quarter, recipients, smtp, titles, link, REPORT_FILES
+        storage,
+        open_storage(review_to),
+        quarter,
+        recipients,
+        smtp,
+        titles,
+        link,
+        REPORT_FILES,
+        notify.Courier.smtp(smtp, tell=tell),
     )
     for version, sent in sorted(delivery.sent.items()):
-        logger.info("Version %d af %s: mail sendt til %s", version, quarter, ", ".join(sent))
+        if sent:
+            logger.info("Version %d af %s: mail sendt til %s", version, quarter, ", ".join(sent))
+    for version, busy in sorted(delivery.busy.items()):
+        for to, holder in busy.items():
+            logger.info(
+                "Version %d af %s: mailen til %s sendes af en anden kørsel (%s)",
+                version,
+                quarter,
+                to,
+                holder,
+            )
     return delivery.sent
+
+
+def _run_id() -> str | None:
+    from prefect import runtime
+
+    run_id = runtime.flow_run.id
+    return str(run_id) if run_id else None
 
 
 @task(name="notify-operators", retries=2, retry_delay_seconds=[10, 60], cache_policy=NONE)
