@@ -264,7 +264,7 @@ def test_index_lists_every_quarter_newest_first(storage: Storage) -> None:
     ]
 
 
-def test_write_order_claim_files_manifest_then_copy_with_manifest_away(storage: Storage) -> None:
+def test_write_order_claim_staging_decision_files_manifest_then_copy(storage: Storage) -> None:
     recorder = RecordingStorage(storage)
     do_publish(recorder, "fp-1")
     # an S3 location is first probed for conditional writes (tests/test_storage.py)
@@ -274,12 +274,24 @@ def test_write_order_claim_files_manifest_then_copy_with_manifest_away(storage: 
     versioned = [f"2009Q3/versions/1/{n}" for n in REPORT_FILES]
     current = [f"2009Q3/{n}" for n in REPORT_FILES]
     assert writes[0] == ".kvartal/claims/2009Q3/v1/1.json"
-    assert sorted(writes[1:5]) == versioned
-    assert writes[5] == "2009Q3/versions/1/manifest.json"
-    assert writes[6] == "delete:2009Q3/manifest.json"
-    assert sorted(writes[7:11]) == current
-    assert writes[11] == "2009Q3/manifest.json"
-    assert writes[12:] == ["index.html", "delete:.kvartal/claims/2009Q3/v1/1.json"]
+    staging = sorted(writes[1:5])
+    assert all(w.startswith(".kvartal/staging/2009Q3/v1/1-") for w in staging)
+    assert [w.rsplit("/", 1)[1] for w in staging] == REPORT_FILES
+    assert len({w.rsplit("/", 1)[0] for w in staging}) == 1  # one folder, this claim's own
+    assert writes[5] == ".kvartal/decided/2009Q3/v1.json"
+    assert sorted(writes[6:10]) == versioned
+    assert writes[10] == "2009Q3/versions/1/manifest.json"
+    assert writes[11] == "delete:2009Q3/manifest.json"
+    assert sorted(writes[12:16]) == current
+    assert writes[16] == "2009Q3/manifest.json"
+    assert writes[17] == "index.html"
+    assert sorted(writes[18:]) == sorted(
+        [
+            "delete:.kvartal/claims/2009Q3/v1/1.json",
+            "delete:.kvartal/decided/2009Q3/v1.json",
+            *(f"delete:{w}" for w in staging),
+        ]
+    )
     assert storage.list() == visible(storage)  # at rest: only what recipients get
 
 
