@@ -380,9 +380,10 @@ def _take(
     try:
         storage.write(key, claim.to_bytes(), content_type="application/json", create_only=True)
     except AlreadyExists:
-        raise PublishConflict(
-            _busy(storage, quarter, version, Claim.from_bytes(storage.read(key)), actor)
-        ) from None
+        there = Claim.from_bytes(storage.read(key))
+        if there.owner == actor.owner:  # an earlier attempt's write that landed late
+            return there
+        raise PublishConflict(_busy(storage, quarter, version, there, actor)) from None
     return claim
 
 
@@ -455,6 +456,9 @@ def _drop_spent(storage: Storage, quarter: str, up_to: int) -> None:
             q, n = (m["quarter"], m["n"]) if m["quarter"] else (m["dq"], m["dn"])
             if q == quarter and int(n) <= up_to:
                 storage.delete(key)
+    prune = getattr(storage, "prune", None)  # a local folder may keep empty folders
+    if prune is not None:
+        prune(".kvartal")
 
 
 # planning and publishing -------------------------------------------------------------------
