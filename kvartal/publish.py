@@ -443,22 +443,54 @@ _SPENT_KEY = re.compile(
 )
 
 
-def _drop_spent(storage: Storage, quarter: str, up_to: int) -> None:
+def _drop_spent(storage: Storage, quarter: str, up_to: int, actor: Actor) -> None:
     """Claims, decisions and staged files of published versions are spent: removed, so
     that at rest the recipients' location holds only what the contract lists (a kill may
     leave some; the next run removes them). Only versions with a manifest are touched:
-    removing the decision of an unpublished version would let a second one be made."""
+    removing the decision of an unpublished version would let a second one be made.
+
+    One exception: the claims of a version whose claim was taken over from a writer that
+    may still be alive (stalled, not dead) are kept until it is gone, so that when it
+    resumes it can say which run took its version over.
+    """
+    judged: dict[int, bool] = {}
     for prefix in (CLAIMS, DECIDED, STAGING):
         for key in storage.list(f"{prefix}/{quarter}"):
             m = _SPENT_KEY.match(key)
             if m is None:
                 continue
             q, n = (m["quarter"], m["n"]) if m["quarter"] else (m["dq"], m["dn"])
-            if q == quarter and int(n) <= up_to:
-                storage.delete(key)
+            if q != quarter or int(n) > up_to:
+                continue
+            if prefix == CLAIMS:
+                if int(n) not in judged:
+                    judged[int(n)] = _overtaken_alive(storage, q, int(n), actor)
+                if judged[int(n)]:
+                    continue
+            storage.delete(key)
     prune = getattr(storage, "prune", None)  # a local folder may keep empty folders
     if prune is not None:
         prune(".kvartal")
+
+
+# How long the claims of a version taken over from a writer on another machine are kept
+# for it to read when it resumes: a stall longer than a day is a machine that is gone.
+_OVERTAKEN_KEPT = 24 * 3600.0
+
+
+def _overtaken_alive(storage: Storage, quarter: str, version: int, actor: Actor) -> bool:
+    """Whether a claim of the version other than the newest belongs to a writer that may
+    still resume: a live process of this machine, or another machine's within a day."""
+    claims = _claims(storage, quarter, version)
+    for claim in claims[:-1]:
+        if claim.owner == actor.owner:
+            continue
+        if claim.host == _HOST:
+            if claim.pid != os.getpid() and pid_alive(claim.pid):
+                return True
+        elif actor.clock() - claim.claimed_at < _OVERTAKEN_KEPT:
+            return True
+    return False
 
 
 # planning and publishing -------------------------------------------------------------------
@@ -526,7 +558,7 @@ def publish(
     for _ in range(_ROUNDS):
         latest = latest_version(storage, quarter)
         if latest is not None and latest[1].get("fingerprint") == fingerprint:
-            return _already(storage, quarter, latest[0], latest[1], index_renderer, written)
+            return _already(storage, quarter, latest[0], latest[1], index_renderer, actor, written)
         n = latest[0] + 1 if latest is not None else 1
         decided = _read_decision(storage, quarter, n)
         if decided is not None:
@@ -597,15 +629,18 @@ def _publish_new(
             storage, quarter, n, claim, other.claim if other else _taker(storage, quarter, n), actor
         ) from None
     written.append(key)
-    if storage.exists(version_key(quarter, n, MANIFEST)):
+    there = _version_manifest(storage, quarter, n)
+    if there is not None and there != manifest_bytes:
         # Our decision came after the version's own was spent: n is published by another
         # run, and ours names nothing anyone copies. Removed, as spent.
         storage.delete(key)
+        if json.loads(there).get("fingerprint") == fingerprint:
+            return None  # published with our inputs all the same: the caller finds it
         raise _lost(storage, quarter, n, claim, _taker(storage, quarter, n), actor)
     _finish(storage, quarter, n, decision, files, actor, written)
     _promote(storage, quarter, n, files, manifest_bytes, written)
     _write_index(storage, index_renderer, written)
-    _drop_spent(storage, quarter, n)
+    _drop_spent(storage, quarter, n, actor)
     return PublishResult(
         quarter,
         n,
@@ -618,6 +653,13 @@ def _publish_new(
         written,
         _iso(moment),
     )
+
+
+def _version_manifest(storage: Storage, quarter: str, version: int) -> bytes | None:
+    try:
+        return storage.read(version_key(quarter, version, MANIFEST))
+    except FileNotFoundError:
+        return None
 
 
 def _taker(storage: Storage, quarter: str, version: int) -> Claim | None:
@@ -688,6 +730,7 @@ def _already(
     n: int,
     manifest: dict[str, Any],
     index_renderer: Callable[[list[IndexEntry]], bytes],
+    actor: Actor,
     written: list[str],
 ) -> PublishResult:
     """Nothing to publish; what readers see at `<quarter>/` is checked file by file
@@ -701,7 +744,7 @@ def _already(
         files = {name: storage.read(version_key(quarter, n, name)) for name in names}
         _promote(storage, quarter, n, files, manifest_bytes, written)
     _write_index(storage, index_renderer, written)
-    _drop_spent(storage, quarter, n)
+    _drop_spent(storage, quarter, n, actor)
     return PublishResult(
         quarter,
         n,

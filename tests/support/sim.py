@@ -379,6 +379,8 @@ class World:
             for exc in run.failures:
                 if "mistede sin ret" in str(exc):
                     self.notes.add("lost its claim")
+                    if "overtog den" in str(exc) and "en anden kørsel overtog" not in str(exc):
+                        self.notes.add("lost its claim to a named run")
                 if not isinstance(exc, (PublishConflict, TransportError, FileNotFoundError)):
                     self.violations.append(f"run {run.number} failed unexpectedly: {exc!r}")
                 text = str(exc)
@@ -484,7 +486,9 @@ def simulate(seed: int, publish_fn: PublishFn = default_publish) -> World:
         world.check_runs()
         # A quiet run later on: often the same inputs as the newest version, which must
         # still repair what readers see.
-        world.now += LEASE + 1
+        # A day later: the claims of a version taken over from a writer on another machine
+        # are kept that long, for the writer to read who took over when it resumes.
+        world.now += 24 * 3600 + LEASE + 1
         published = world.published()
         current = world.store.keys.get(f"{Q}/manifest.json")
         if current is not None and world._named(Q, current):
