@@ -102,6 +102,12 @@ class Plan:
     published_at: datetime
 
 
+# Renders `index.html` from every published version, or a dict of every page at the
+# publish root (`index.html` and any other page made the same way): a function of its
+# entries alone, no clock, so that every run renders the same bytes.
+IndexRenderer = Callable[[list["IndexEntry"]], "bytes | dict[str, bytes]"]
+
+
 class IndexVersion(NamedTuple):
     version: int
     published_at: str
@@ -535,7 +541,7 @@ def publish(
     fingerprint: str,
     render: Callable[[int, datetime], dict[str, bytes]],
     manifest_extra: dict[str, Any],
-    index_renderer: Callable[[list[IndexEntry]], bytes],
+    index_renderer: IndexRenderer,
     now: datetime | None = None,
     actor: Actor | None = None,
 ) -> PublishResult:
@@ -592,7 +598,7 @@ def _publish_new(
     fingerprint: str,
     render: Callable[[int, datetime], dict[str, bytes]],
     manifest_extra: dict[str, Any],
-    index_renderer: Callable[[list[IndexEntry]], bytes],
+    index_renderer: IndexRenderer,
     now: datetime | None,
     actor: Actor,
     written: list[str],
@@ -729,7 +735,7 @@ def _already(
     quarter: str,
     n: int,
     manifest: dict[str, Any],
-    index_renderer: Callable[[list[IndexEntry]], bytes],
+    index_renderer: IndexRenderer,
     actor: Actor,
     written: list[str],
 ) -> PublishResult:
@@ -828,14 +834,18 @@ def _holds(storage: Storage, key: str, data: bytes) -> bool:
         return False
 
 
-def _write_index(
-    storage: Storage, index_renderer: Callable[[list[IndexEntry]], bytes], written: list[str]
-) -> None:
-    page = index_renderer(index_entries(storage))
-    try:
-        if storage.read(INDEX) == page:
-            return
-    except FileNotFoundError:
-        pass
-    storage.write(INDEX, page)
-    written.append(INDEX)
+def _write_index(storage: Storage, index_renderer: IndexRenderer, written: list[str]) -> None:
+    """The pages at the publish root, each written only when it differs: a page rendered
+    from the manifests alone is the same for every run that sees the same versions."""
+    rendered = index_renderer(index_entries(storage))
+    pages = {INDEX: rendered} if isinstance(rendered, bytes) else rendered
+    for name, page in sorted(pages.items()):
+        if "/" in name or name in ("", ".", "..") or name.startswith(".kvartal"):
+            raise ValueError(f"{name!r} cannot be published as a page at the publish root")
+        try:
+            if storage.read(name) == page:
+                continue
+        except FileNotFoundError:
+            pass
+        storage.write(name, page)
+        written.append(name)
