@@ -33,10 +33,11 @@ def test_a_few_hundred_schedules_keep_every_promise() -> None:
     found, notes = _violations(FAST_SEEDS)
     assert found == [], "\n".join(found[:20])
     # The schedules really made the faults the promises are about (counted over these
-    # seeds when the simulation was written: 44 takeovers, 51 overtaken runs, 3 late writes
-    # of an older copy, 37 late create-only writes refused).
-    assert notes["claim taken over"] >= 20, notes
-    assert notes["lost its claim"] >= 20, notes
+    # seeds when the simulation was written: 69 takeovers, 21 overtaken runs, 3 late writes
+    # of an older copy leaving a mixed view, 32 late create-only writes refused).
+    assert notes["claim taken over"] >= 30, notes
+    assert notes["lost its claim"] >= 10, notes
+    assert notes["lost its claim to a named run"] == notes["lost its claim"], notes
     assert notes["late write of an older copy"] >= 1, notes
     assert notes["mixed view before the quiet run"] >= 1, notes
     assert notes["late create-only write refused"] >= 10, notes
@@ -46,11 +47,12 @@ def test_a_few_hundred_schedules_keep_every_promise() -> None:
 def test_ten_thousand_schedules_keep_every_promise() -> None:
     found, notes = _violations(SLOW_SEEDS)
     assert found == [], "\n".join(found[:20])
-    assert notes["mixed view before the quiet run"] >= 20, notes
+    assert notes["mixed view before the quiet run"] >= 30, notes
+    assert notes["lost its claim"] >= 300, notes
 
 
 def test_a_seed_replays_the_same_schedule() -> None:
-    first, again = sim.simulate(175), sim.simulate(175)
+    first, again = sim.simulate(133), sim.simulate(133)
     assert first.log == again.log and first.store.keys == again.store.keys
     assert len(first.log) > 50
 

@@ -173,9 +173,15 @@ class World:
         self.notes: set[str] = set()  # which faults this schedule really produced
         # What this seed's schedule may do, so that some seeds are gentle and some rough.
         self.p_stall = self.rng.choice([0.0, 0.02, 0.08])
-        self.p_transit = self.rng.choice([0.0, 0.03, 0.1, 0.25])
+        self.p_transit = self.rng.choice([0.0, 0.03, 0.1, 0.25, 0.25])
         self.p_dropped = self.rng.choice([0.0, 0.02, 0.05])
         self.p_kill = self.rng.choice([0.0, 0.0, 0.01])
+        # One run at a time, killed or cut off but never stalled and never with a write in
+        # transit: then the copy at `<quarter>/` keeps its every-moment promise too.
+        self.sequential = self.rng.random() < 0.25
+        if self.sequential:
+            self.p_stall = self.p_transit = 0.0
+            self.p_kill = self.rng.choice([0.01, 0.03])
 
     # the runs' side --------------------------------------------------------------------
 
@@ -193,7 +199,7 @@ class World:
         assert call is not None
         fate, run.fate = run.fate, "ok"
         if fate == "transit" and method in ("write", "delete"):
-            call.lands_at = self.step + self.rng.choice([1, 5, 20, 80, 400])
+            call.lands_at = self.step + self.rng.choice([1, 5, 20, 80, 400, 400])
             self.transit.append(call)
             raise TransportError(f"simulated timeout: {method} {args[0]}")
         result = getattr(self.store, method)(*args, **kwargs)
@@ -273,7 +279,12 @@ class World:
     def schedule(self) -> None:
         for _ in range(MAX_STEPS):
             for run in self.runs:
-                if run.thread is None and run.starts_at <= self.step:
+                busy = any(
+                    r.thread is not None and not r.finished and not r.killed for r in self.runs
+                )
+                if self.sequential and busy:
+                    break
+                if run.thread is None and (run.starts_at <= self.step or self.sequential):
                     self.log.append(f"{self.step}: run {run.number} ({run.tag}) starts")
                     self.start(run)
             ready = self.ready()
@@ -294,6 +305,8 @@ class World:
             if self.rng.random() < self.p_kill:
                 run.killed = True
                 self.log.append(f"{self.step}: run {run.number} killed")
+                if self.sequential:  # the next run comes after the lease
+                    self.now += LEASE + 1
                 continue
             if self.rng.random() < self.p_stall:
                 run.paused_until = self.step + self.rng.randint(2, 40)
@@ -367,6 +380,10 @@ class World:
                     f"step {self.step}: published version {n} changed: {', '.join(changed)}"
                 )
                 self.seen[n] = (manifest, files)
+        current = self.store.keys.get(f"{Q}/manifest.json")
+        if self.sequential and current is not None:
+            for wrong in self._named(Q, current):
+                self.violations.append(f"step {self.step}: a mixed view at {Q}/: {wrong}")
         for n in self.seen:
             if n not in published:
                 self.violations.append(f"step {self.step}: version {n}'s manifest disappeared")
@@ -473,7 +490,7 @@ def simulate(seed: int, publish_fn: PublishFn = default_publish) -> World:
                 number,
                 rng.choice(tags),
                 Actor(f"sim-{number}", 100 + number, f"sim-{number}", world.clock, LEASE),
-                starts_at=rng.choice([0, 0, rng.randint(1, 60)]),
+                starts_at=rng.choice([0, rng.randint(1, 60), rng.randint(40, 200)]),
                 attempts=rng.choice([1, 2, 4]),
             )
         )
