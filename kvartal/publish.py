@@ -632,7 +632,12 @@ def _publish_new(
             _finish(storage, quarter, n, other, None, actor, written)
             return None
         raise _lost(
-            storage, quarter, n, claim, other.claim if other else _taker(storage, quarter, n), actor
+            storage,
+            quarter,
+            n,
+            claim,
+            other.claim if other else _taker(storage, quarter, n, actor),
+            actor,
         ) from None
     written.append(key)
     there = _version_manifest(storage, quarter, n)
@@ -642,7 +647,7 @@ def _publish_new(
         storage.delete(key)
         if json.loads(there).get("fingerprint") == fingerprint:
             return None  # published with our inputs all the same: the caller finds it
-        raise _lost(storage, quarter, n, claim, _taker(storage, quarter, n), actor)
+        raise _lost(storage, quarter, n, claim, _taker(storage, quarter, n, actor), actor)
     _finish(storage, quarter, n, decision, files, actor, written)
     _promote(storage, quarter, n, files, manifest_bytes, written)
     _write_index(storage, index_renderer, written)
@@ -668,9 +673,10 @@ def _version_manifest(storage: Storage, quarter: str, version: int) -> bytes | N
         return None
 
 
-def _taker(storage: Storage, quarter: str, version: int) -> Claim | None:
-    claims = _claims(storage, quarter, version)
-    return claims[-1] if claims else None
+def _taker(storage: Storage, quarter: str, version: int, actor: Actor) -> Claim | None:
+    """The newest claim on the version that is not ours: the run that took it over."""
+    others = [c for c in _claims(storage, quarter, version) if c.owner != actor.owner]
+    return others[-1] if others else None
 
 
 def _finish(

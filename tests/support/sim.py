@@ -402,7 +402,11 @@ class World:
                     self.violations.append(f"run {run.number} failed unexpectedly: {exc!r}")
                 text = str(exc)
                 own = f"maskine {run.actor.host}, proces {run.actor.pid},"
-                if text.startswith("En anden kørsel") and own in text:
+                if (
+                    f"kørslen på {own}" in text
+                    or text.startswith("En anden kørsel")
+                    and own in text
+                ):
                     self.violations.append(
                         f"run {run.number} calls its own process another run: {text[:160]}"
                     )
