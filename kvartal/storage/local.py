@@ -195,8 +195,20 @@ class LocalStorage:
                 raise
             raise _named_full_disk(exc, path) from exc
 
+    @staticmethod
+    def _make_folder(folder: Path) -> None:
+        """Another writer's delete or prune may remove an emptied parent while this one is
+        being made (mkdir then fails with FileNotFoundError): made again."""
+        for attempt in range(10):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                return
+            except FileNotFoundError:
+                if attempt == 9:
+                    raise
+
     def _write(self, path: Path, key: str, data: bytes, create_only: bool) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._make_folder(path.parent)
         tmp, fd = self._open_temp(path.suffix)
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -213,7 +225,7 @@ class LocalStorage:
                 except FileNotFoundError:  # a delete removed the emptied folder meanwhile
                     if attempt == 4 or not tmp.exists():
                         raise
-                    path.parent.mkdir(parents=True, exist_ok=True)
+                    self._make_folder(path.parent)
             _fsync_dir(path.parent)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
