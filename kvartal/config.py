@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     # and note every boundary passed in a file
     fault_kill_at: str = ""
     fault_trace: str = ""
+    # and stop (SIGSTOP) at the first boundary matching this pattern, as a VM pause would
+    fault_stop_at: str = ""
 
     @field_validator("at_risk", "smtp_timeout", mode="before")
     @classmethod

@@ -131,19 +131,19 @@ def test_killed_runs_then_corrected_inputs_publish_and_mail_once(
     waived, corrected = _inbox(tmp_path, False), _inbox(tmp_path, True)
     storage = open_storage(str(published))
 
-    # 1. killed with version 1's files written but not its manifest (issue: needed hands)
+    # 1. killed with version 1's files written (staged) but not decided (issue: needed hands)
     first = _run(
         _env(
             prefect_api,
             smtp_settings,
-            KVARTAL_FAULT_KILL_AT=("write */published/2009Q3/versions/1/report.xlsx"),
+            KVARTAL_FAULT_KILL_AT=("write */published/.kvartal/staging/2009Q3/v1/*/report.xlsx"),
         ),
         str(waived),
         str(published),
         str(review),
     )
     assert first.returncode == -signal.SIGKILL, first.stderr[-3000:]
-    assert storage.exists("2009Q3/versions/1/report.xlsx")
+    assert any(k.endswith("/report.xlsx") for k in storage.list(".kvartal/staging/2009Q3/v1"))
     assert latest_version(storage, "2009Q3") is None and violations(storage, "2009Q3") == []
 
     # 2. corrected inputs take the abandoned number over; killed after the index, before mail

@@ -19,6 +19,7 @@ import pytest
 import kvartal
 from kvartal.model import SourceFile
 from kvartal.publish import (
+    Actor,
     Claim,
     IndexEntry,
     PublishConflict,
@@ -264,7 +265,7 @@ def test_index_lists_every_quarter_newest_first(storage: Storage) -> None:
     ]
 
 
-def test_write_order_claim_files_manifest_then_copy_with_manifest_away(storage: Storage) -> None:
+def test_write_order_claim_staging_decision_files_manifest_then_copy(storage: Storage) -> None:
     recorder = RecordingStorage(storage)
     do_publish(recorder, "fp-1")
     # an S3 location is first probed for conditional writes (tests/test_storage.py)
@@ -274,12 +275,24 @@ def test_write_order_claim_files_manifest_then_copy_with_manifest_away(storage: 
     versioned = [f"2009Q3/versions/1/{n}" for n in REPORT_FILES]
     current = [f"2009Q3/{n}" for n in REPORT_FILES]
     assert writes[0] == ".kvartal/claims/2009Q3/v1/1.json"
-    assert sorted(writes[1:5]) == versioned
-    assert writes[5] == "2009Q3/versions/1/manifest.json"
-    assert writes[6] == "delete:2009Q3/manifest.json"
-    assert sorted(writes[7:11]) == current
-    assert writes[11] == "2009Q3/manifest.json"
-    assert writes[12:] == ["index.html", "delete:.kvartal/claims/2009Q3/v1/1.json"]
+    staging = sorted(writes[1:5])
+    assert all(w.startswith(".kvartal/staging/2009Q3/v1/1-") for w in staging)
+    assert [w.rsplit("/", 1)[1] for w in staging] == REPORT_FILES
+    assert len({w.rsplit("/", 1)[0] for w in staging}) == 1  # one folder, this claim's own
+    assert writes[5] == ".kvartal/decided/2009Q3/v1.json"
+    assert sorted(writes[6:10]) == versioned
+    assert writes[10] == "2009Q3/versions/1/manifest.json"
+    assert writes[11] == "delete:2009Q3/manifest.json"
+    assert sorted(writes[12:16]) == current
+    assert writes[16] == "2009Q3/manifest.json"
+    assert writes[17] == "index.html"
+    assert sorted(writes[18:]) == sorted(
+        [
+            "delete:.kvartal/claims/2009Q3/v1/1.json",
+            "delete:.kvartal/decided/2009Q3/v1.json",
+            *(f"delete:{w}" for w in staging),
+        ]
+    )
     assert storage.list() == visible(storage)  # at rest: only what recipients get
 
 
@@ -471,3 +484,92 @@ def test_a_new_version_carries_the_planned_time_and_renders_once(tmp_path: Path)
     again = plan(storage, "2009Q3", "fp-1")
     assert (again.version, again.already) == (1, True)
     assert again.published_at == planned.published_at
+
+
+def test_a_late_write_of_an_older_copy_is_repaired_by_a_same_input_run(storage: Storage) -> None:
+    do_publish(storage, "fp-1", tag="a")
+    do_publish(storage, "fp-2", tag="b")
+    # version 1's copy PUT, held in transit, lands after version 2 was copied
+    older = renderer("a")(1)["report.pdf"]
+    storage.write("2009Q3/report.pdf", older)
+    assert storage.read("2009Q3/manifest.json") == storage.read("2009Q3/versions/2/manifest.json")
+
+    again = do_publish(storage, "fp-2", tag="b")
+    assert (again.created, again.version) == (False, 2)
+    assert "2009Q3/report.pdf" in again.written
+    assert storage.read("2009Q3/report.pdf") == renderer("b")(2)["report.pdf"]
+    assert storage.read("2009Q3/manifest.json") == storage.read("2009Q3/versions/2/manifest.json")
+    assert do_publish(storage, "fp-2", tag="b").written == []  # now nothing to repair
+
+
+def test_an_overtaken_writer_names_the_run_that_took_its_version(tmp_path: Path) -> None:
+    """Two publishers in one process, each with its own identity and a clock we move."""
+    storage = LocalStorage(tmp_path)
+    now = [1_250_000_000.0]
+    g = Actor("maskine-g", 4101, "g-owner", lambda: now[0], 30)
+    h = Actor("maskine-h", 4202, "g-owner-not", lambda: now[0], 30)
+    stalled: list[str] = []
+
+    class StallingStorage(RecordingStorage):
+        """G stops after its first staged file; H publishes meanwhile, 32 s later."""
+
+        def write(self, key: str, data: bytes, **kw: Any) -> None:
+            super().write(key, data, **kw)
+            if key.startswith(".kvartal/staging/") and not stalled:
+                stalled.append(key)
+                now[0] += 32
+                result = publish(
+                    storage,
+                    "2009Q3",
+                    fingerprint="fp-h",
+                    render=renderer("h"),
+                    manifest_extra={},
+                    index_renderer=index_renderer,
+                    actor=h,
+                )
+                assert (result.created, result.version) == (True, 1)
+
+    with pytest.raises(PublishConflict) as lost:
+        publish(
+            StallingStorage(storage),
+            "2009Q3",
+            fingerprint="fp-g",
+            render=renderer("g"),
+            manifest_extra={},
+            index_renderer=index_renderer,
+            actor=g,
+        )
+    message = str(lost.value)
+    assert message.startswith(
+        "Denne kørsel (maskine maskine-g, proces 4101, startet 2009-08-11T14:13:20+00:00) "
+        "mistede sin ret til at udgive version 1 af 2009Q3"
+    )
+    assert "kørslen på maskine maskine-h, proces 4202, startet 2009-08-11T14:13:52+00:00" in (
+        message
+    )
+    manifest = json.loads(storage.read("2009Q3/versions/1/manifest.json"))
+    assert manifest["fingerprint"] == "fp-h"
+    assert storage.read("2009Q3/versions/1/report.pdf") == renderer("h")(1)["report.pdf"]
+
+
+def test_pages_at_the_root_besides_the_index_are_written_like_it(storage: Storage) -> None:
+    def pages(entries: list[IndexEntry]) -> dict[str, bytes]:
+        return {
+            "index.html": index_renderer(entries),
+            "udvikling.json": json.dumps([e.quarter for e in entries]).encode(),
+        }
+
+    def go(fp: str) -> PublishResult:
+        return publish(
+            storage,
+            "2009Q3",
+            fingerprint=fp,
+            render=renderer(fp),
+            manifest_extra={},
+            index_renderer=pages,
+        )
+
+    first = go("fp-1")
+    assert first.written[-2:] == ["index.html", "udvikling.json"]
+    assert storage.read("udvikling.json") == b'["2009Q3"]'
+    assert go("fp-1").written == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import threading
@@ -337,3 +338,29 @@ def test_s3_presigned_url_serves_the_object(s3: S3Storage) -> None:
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
     capped = parse_qs(urlsplit(s3.presigned_url("2009Q3/report.html", 10**8)).query)
     assert capped["X-Amz-Expires"] == [str(MAX_PRESIGN_SECONDS)] == ["604800"]
+
+
+def test_local_prune_removes_empty_folders_only(tmp_path: Path) -> None:
+    st = LocalStorage(tmp_path)
+    (tmp_path / ".kvartal" / "staging" / "2009Q3" / "v2" / "1-ab").mkdir(parents=True)
+    st.write(".kvartal/claims/2009Q3/v3/1.json", b"{}")
+    st.prune(".kvartal")
+    assert not (tmp_path / ".kvartal" / "staging").exists()  # a killed writer's empty folder
+    assert st.list() == [".kvartal/claims/2009Q3/v3/1.json"]
+    st.delete(".kvartal/claims/2009Q3/v3/1.json")
+    st.prune(".kvartal")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_local_disk_names_the_place(tmp_path: Path) -> None:
+    class FullDisk(LocalStorage):
+        def _write(self, path: Path, key: str, data: bytes, create_only: bool) -> None:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as the system says it
+
+    st = FullDisk(tmp_path)
+    with pytest.raises(OSError) as full:
+        st.write("2009Q3/report.pdf", b"%PDF")
+    assert full.value.errno == errno.ENOSPC
+    assert str(full.value).startswith(
+        f"[Errno 28] Disken er fuld ved {tmp_path.resolve()}/2009Q3/report.pdf: "
+    )

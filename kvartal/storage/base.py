@@ -19,19 +19,28 @@ from kvartal.config import settings
 # Labels are `temp <where>` (a local write's temporary file is complete, the key untouched),
 # `write <where>` (the key holds the new bytes) and `delete <where>`. With
 # `KVARTAL_FAULT_TRACE=<file>` every label is appended to that file, so a test can see the
-# boundaries a run passes. Unset, each costs two dictionary look-ups per write.
+# boundaries a run passes. `KVARTAL_FAULT_STOP_AT=<pattern>` instead stops the process
+# (SIGSTOP) at the first matching point, as a VM pause or a long stall would, until the
+# harness sends SIGCONT. Unset, each costs a few dictionary look-ups per write.
 FAULT_KILL_ENV = "KVARTAL_FAULT_KILL_AT"
 FAULT_TRACE_ENV = "KVARTAL_FAULT_TRACE"
+FAULT_STOP_ENV = "KVARTAL_FAULT_STOP_AT"
 
 _fault_lock = threading.Lock()
 _fault_count = 0
+_stopped = False
 
 
 def fault_point(label: str) -> None:
     """Die here when the harness asked for this point; note it when asked to trace."""
     global _fault_count
+    global _stopped
     trace = settings().fault_trace
     raw = settings().fault_kill_at.strip()
+    stop = settings().fault_stop_at.strip()
+    if stop and not _stopped and fnmatch.fnmatchcase(label, stop):
+        _stopped = True  # once: the resumed process goes on as a stalled one would
+        os.kill(os.getpid(), signal.SIGSTOP)
     if not raw and not trace:
         return
     with _fault_lock:

@@ -10,6 +10,7 @@ beside the published files, and `list` never shows them.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import socket
@@ -50,6 +51,19 @@ def _fsync_dir(path: Path) -> None:
         pass  # some filesystems refuse fsync on a folder; the rename is still atomic
     finally:
         os.close(fd)
+
+
+def _named_full_disk(exc: OSError, path: Path) -> OSError:
+    """A full disk names the place that is full; the errno stays, so callers can tell."""
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        return exc
+    return OSError(
+        exc.errno,
+        f"Disken er fuld ved {path}: der er ikke plads til at skrive filen. Intet halvt "
+        "skrevet er synligt; frigør plads (eller hæv kvoten) og kør igen. / The disk is full "
+        f"at {path}.",
+        str(path),
+    )
 
 
 class LocalStorage:
@@ -100,6 +114,24 @@ class LocalStorage:
                 break
             folder = folder.parent
         fault_point(f"delete {path}")
+
+    def prune(self, prefix: str) -> None:
+        """Remove empty folders under `prefix`, deepest first: a run killed between making
+        a folder and placing its first file leaves one, and no key is there to delete.
+        A folder a writer is about to fill is made again by its write."""
+        base = self._path(prefix)
+        if not base.is_dir():
+            return
+        for folder in sorted((p for p in base.rglob("*") if p.is_dir()), reverse=True):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        folder = base
+        while folder != self.root and self.root in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            folder = folder.parent
 
     def sweep(self) -> int:
         """Remove temporary files whose writer is gone; returns how many.
@@ -156,7 +188,27 @@ class LocalStorage:
         self, key: str, data: bytes, *, content_type: str | None = None, create_only: bool = False
     ) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._write(path, key, data, create_only)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise _named_full_disk(exc, path) from exc
+
+    @staticmethod
+    def _make_folder(folder: Path) -> None:
+        """Another writer's delete or prune may remove an emptied parent while this one is
+        being made (mkdir then fails with FileNotFoundError): made again."""
+        for attempt in range(10):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                return
+            except FileNotFoundError:
+                if attempt == 9:
+                    raise
+
+    def _write(self, path: Path, key: str, data: bytes, create_only: bool) -> None:
+        self._make_folder(path.parent)
         tmp, fd = self._open_temp(path.suffix)
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -173,7 +225,7 @@ class LocalStorage:
                 except FileNotFoundError:  # a delete removed the emptied folder meanwhile
                     if attempt == 4 or not tmp.exists():
                         raise
-                    path.parent.mkdir(parents=True, exist_ok=True)
+                    self._make_folder(path.parent)
             _fsync_dir(path.parent)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):

@@ -10,7 +10,7 @@ import json
 import sys
 from datetime import datetime
 
-from kvartal.publish import IndexEntry, publish
+from kvartal.publish import IndexEntry, PublishConflict, publish
 from kvartal.storage import open_storage
 
 NAMES = ("fulfilment.json", "report.html", "report.pdf", "report.xlsx")
@@ -45,5 +45,9 @@ def run(location: str, quarter: str, fp: str, tag: str) -> tuple[int, bool]:
 
 
 if __name__ == "__main__":
-    version, created = run(*sys.argv[1:5])
+    try:
+        version, created = run(*sys.argv[1:5])
+    except PublishConflict as exc:  # as `kvartal run` reports it: the message, exit 1
+        print(exc, file=sys.stderr)
+        sys.exit(1)
     print(json.dumps({"version": version, "created": created}))
