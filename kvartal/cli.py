@@ -51,6 +51,17 @@ def _parser() -> argparse.ArgumentParser:
         c.add_argument(
             "--review-to", help="operatørernes mappe eller s3://… til validation.html/.json"
         )
+    for name, helptext in (
+        ("collection", "hvem har afleveret hvad til et kvartal (indsamling.json/.html)"),
+        ("check", "kontrollér nye filer i indbakken og svar centrene (én gang)"),
+        ("remind", "send de påmindelser, der skal ud på en dag"),
+    ):
+        c = sub.add_parser(name, help=helptext)
+        c.add_argument("--quarter", help="fx 2009Q3 (standard: kvartalet før i dag)")
+        c.add_argument("--inbox", help="mappe eller s3://bucket/prefix")
+        c.add_argument("--review-to", help="operatørernes mappe eller s3://…")
+        if name == "remind":
+            c.add_argument("--day", help="dagen, fx 2009-09-28 (standard: i dag, dansk tid)")
     a = sub.add_parser("run-all", help="kør alle indbakker i et register for et kvartal")
     a.add_argument("--quarter", help="fx 2014Q3 (standard: kvartalet før i dag)")
     a.add_argument("--register", required=True, help="registret over indbakker (TOML)")
@@ -99,6 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "run-all":
             return _run_all(args)
+        if args.command in ("collection", "check", "remind"):
+            from kvartal.collection.commands import run_command
+
+            inbox, quarter = _inbox_and_quarter(args)
+            return run_command(args, inbox, quarter)
         if args.command == "deploy":
             if args.register:
                 return _deploy_register(args)
