@@ -236,7 +236,7 @@ def _match(
                 )
             )  # fmt: skip
     for key, (name, t) in named.items():
-        if key in contacts.by_centre or key not in owed:
+        if key in contacts.by_centre:
             continue
         src = t.source
         letter = letters.get(src.file) if src else None
@@ -282,7 +282,7 @@ def _match(
     times = recorded_times(inbox)
     statuses: list[CentreStatus] = []
     for key in owed:
-        name = contacts.by_centre[key].centre if key in contacts.by_centre else named[key][0]
+        name = named[key][0]  # as the catalogue writes it
         status = CentreStatus(name, contacts.by_centre.get(key), owed[key], due=due)
         candidates = by_centre.get(key, [])
         if candidates:
