@@ -184,3 +184,41 @@ def test_idle_check_imports_neither_pandas_nor_great_expectations(
     assert "intet nyt" in proc.stdout
     assert "HEAVY=\n" in proc.stdout, proc.stdout
     assert len(mail.messages) == 1
+
+
+def _check_process(inbox: Path, review: Path, kill_at: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kvartal.cli", "check", "--quarter", "2009Q3",
+         "--inbox", str(inbox), "--review-to", str(review)],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "KVARTAL_FAULT_KILL_AT": kill_at},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kill_at", "a_mails"),
+    [
+        # Killed once the record of the first mail (Center A's) is written, before the
+        # content is marked checked: the next pass sends nothing twice and misses nothing.
+        ("write */kontrol/*/*-*.json", 1),
+        # Killed after the mail server accepted Center A's mail, before its record landed:
+        # the one window there is (a single storage write). Center A is mailed once more;
+        # nothing is lost.
+        ("temp */kontrol/*/*-*.json", 2),
+    ],
+)
+def test_a_check_killed_mid_pass_sends_nothing_twice_outside_its_window(
+    inbox: Path, tmp_path: Path, mail: Inbox, kill_at: str, a_mails: int
+):
+    review = tmp_path / "review"
+    deliver(inbox, "Center A.csv")
+    deliver(inbox, "center b.csv")
+    killed = _check_process(inbox, review, kill_at)
+    assert killed.returncode == -9, killed.stderr
+    assert [to[0] for to, _ in mail.messages] == ["a@kommune.example"]
+
+    again = _check_process(inbox, review, "")
+    assert again.returncode == 0, again.stderr
+    assert check(inbox, review) == 0  # and a third pass: nothing new
+    tos = sorted(to[0] for to, _ in mail.messages)
+    assert tos == ["a@kommune.example"] * a_mails + ["b1@kommune.example", "b2@kommune.example"]
