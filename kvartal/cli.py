@@ -140,7 +140,10 @@ def _validate(args: argparse.Namespace) -> int:
     inputs = gather(open_storage(inbox), quarter)
     frames = frames_of(inputs)
     result = validate(quarter, frames.catalogue, frames.figures, frames.waivers, inputs.problems)
-    where = write_review(open_storage(review_to), quarter, result)
+    from kvartal.collection.render import rows_for_review
+
+    rows = rows_for_review(open_storage(inbox), inputs, frames, result)
+    where = write_review(open_storage(review_to), quarter, result, rows)
     for p in result.problems:
         print(p.line())
     print(

@@ -149,3 +149,24 @@ def test_bad_contacts_and_files(inbox: Path, tmp_path: Path, capsys: pytest.Capt
     doc = json.loads((tmp_path / "review" / "2009Q3" / "indsamling.json").read_text())
     assert doc["centres"][1]["emails"] == ["b1@kommune.example"]
     assert code == 2
+
+
+def test_validation_html_shows_the_collection(
+    inbox: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    review = tmp_path / "review"
+    code = main(
+        ["validate", "--quarter", "2009Q3", "--inbox", str(inbox), "--review-to", str(review)]
+    )
+    capsys.readouterr()
+    assert code == 2  # the error in center b.csv, D2
+    html = (review / "2009Q3" / "validation.html").read_text(encoding="utf-8")
+    table = html[html.index("Indsamling: hvem har afleveret") :]
+    for centre, status in [
+        ("Center A", "afleveret"),
+        ("Center B", "fejl (1)"),
+        ("Center C", "for sent, afleveret"),
+        ("Center D", "mangler"),
+    ]:
+        row = table[table.index(f"<td>{centre}</td>") :]
+        assert row[: row.index("</tr>")].count(status) >= 1, centre

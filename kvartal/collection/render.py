@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kvartal.collection.status import Collection, local
 from kvartal.storage import Storage
+
+if TYPE_CHECKING:
+    from kvartal.gather import Inputs
+    from kvartal.review import Frames
+    from kvartal.validation import ValidationResult
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -78,3 +83,17 @@ def write_collection(review: Storage, collection: Collection) -> str:
         f"{q}/indsamling.html", collection_html(collection), content_type="text/html; charset=utf-8"
     )
     return link_to(review, f"{q}/indsamling.html")
+
+
+def rows_for_review(
+    inbox: Storage, inputs: Inputs, frames: Frames, result: ValidationResult
+) -> list[dict[str, Any]] | str:
+    """The collection table for validation.html, from the run's own validation; or why it
+    cannot be shown (a bad `.afleveringstider.json`, an unreadable listing): the
+    validation report is written either way."""
+    from kvartal.collection.status import collect_from
+
+    try:
+        return table_rows(collect_from(inbox, inputs, frames, result))
+    except (OSError, ValueError, TypeError) as exc:
+        return f"Indsamlingen kan ikke vises: {exc}"

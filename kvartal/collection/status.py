@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,8 @@ from kvartal.model import ERROR, WARNING, Figure, Problem, Target
 from kvartal.quarters import Quarter
 
 if TYPE_CHECKING:
+    from kvartal.gather import Inputs
+    from kvartal.review import Frames
     from kvartal.storage import Storage
     from kvartal.validation import ValidationResult
 
@@ -165,13 +167,22 @@ def owes(target: Target, quarter: Quarter, reached_before: set[str]) -> bool:
 def collect(inbox: Storage, quarter: Quarter) -> Collection:
     """Read, validate and match the quarter's deliveries to the centres that owe them."""
     from kvartal.gather import gather
-    from kvartal.records import parse_figures, parse_targets
     from kvartal.review import frames_of
     from kvartal.validation import validate
 
     inputs = gather(inbox, quarter)
     frames = frames_of(inputs)
     result = validate(quarter, frames.catalogue, frames.figures, frames.waivers, inputs.problems)
+    return collect_from(inbox, inputs, frames, result)
+
+
+def collect_from(
+    inbox: Storage, inputs: Inputs, frames: Frames, result: ValidationResult
+) -> Collection:
+    """The same, from a gather and validation already made (the quarterly run's own)."""
+    from kvartal.records import parse_figures, parse_targets
+
+    quarter = inputs.quarter
     targets = parse_targets(frames.catalogue)
     figures_by_file: dict[str, list[Figure]] = {}
     reached: set[str] = set()
@@ -320,7 +331,3 @@ def _serves(figure: Figure, target: Target) -> bool:
     if target.is_milestone or not same_key(figure.initiative, target.initiative):
         return False
     return same_key(figure.metric, target.metric) or same_key(figure.metric_whole, target.metric)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
