@@ -83,8 +83,8 @@ def check_mail(
     else:
         subject = f"Jeres fil til {quarter_label} er modtaget uden fejl"
     lines = [f"Til {centre}", ""]
-    when = f" ({moment_text(delivered_at)})" if delivered_at else ""
-    lines.append(f"Vi har modtaget og kontrolleret filen »{name}«{when}, i mappen {file}.")
+    when = f", afleveret {moment_text(delivered_at)}" if delivered_at else ""
+    lines.append(f"Vi har modtaget og kontrolleret jeres fil »{name}« ({file}{when}).")
     lines.append("")
     if errors:
         lines.append(
