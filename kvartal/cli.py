@@ -142,7 +142,7 @@ def _validate(args: argparse.Namespace) -> int:
     result = validate(quarter, frames.catalogue, frames.figures, frames.waivers, inputs.problems)
     from kvartal.collection.render import rows_for_review
 
-    rows = rows_for_review(open_storage(inbox), inputs, frames, result)
+    rows = rows_for_review(open_storage(inbox), inputs, frames, result, open_storage(review_to))
     where = write_review(open_storage(review_to), quarter, result, rows)
     for p in result.problems:
         print(p.line())

@@ -32,7 +32,7 @@ def write_review_files(
     if inbox is not None and frames is not None:  # the collection table (CONTRACT §9)
         from kvartal.collection.render import rows_for_review
 
-        rows = rows_for_review(open_storage(inbox), inputs, frames, result)
+        rows = rows_for_review(open_storage(inbox), inputs, frames, result, open_storage(review_to))
     location = write_review(open_storage(review_to), inputs.quarter, result, rows)
     key = f"kvartal-{str(inputs.quarter).lower()}-validering"
     create_markdown_artifact(

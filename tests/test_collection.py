@@ -170,3 +170,19 @@ def test_validation_html_shows_the_collection(
     ]:
         row = table[table.index(f"<td>{centre}</td>") :]
         assert row[: row.index("</tr>")].count(status) >= 1, centre
+
+
+def test_collection_summary_for_the_register_overview(
+    inbox: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    from kvartal.collection import collection_summary
+
+    expected = {"expected": 4, "delivered": 3, "on_time": 2, "without_errors": 2}
+    review = tmp_path / "review"
+    assert collection_summary(str(inbox), "2009Q3") == expected  # collected here
+    main(["validate", "--quarter", "2009Q3", "--inbox", str(inbox), "--review-to", str(review)])
+    capsys.readouterr()
+    doc = json.loads((review / "2009Q3" / "indsamling.json").read_text(encoding="utf-8"))
+    assert doc["summary"] == expected  # validate wrote it from its own validation
+    (inbox / "2009Q3" / "Ungdom.csv").unlink()  # read from the review location, not the inbox
+    assert collection_summary(str(inbox), "2009Q3", str(review)) == expected

@@ -86,14 +86,22 @@ def write_collection(review: Storage, collection: Collection) -> str:
 
 
 def rows_for_review(
-    inbox: Storage, inputs: Inputs, frames: Frames, result: ValidationResult
+    inbox: Storage,
+    inputs: Inputs,
+    frames: Frames,
+    result: ValidationResult,
+    review: Storage | None = None,
 ) -> list[dict[str, Any]] | str:
-    """The collection table for validation.html, from the run's own validation; or why it
-    cannot be shown (a bad `.afleveringstider.json`, an unreadable listing): the
-    validation report is written either way."""
+    """The collection table for validation.html, from the run's own validation (and, given
+    the review location, `indsamling.json`/`.html` beside it); or why it cannot be shown
+    (a bad `.afleveringstider.json`, an unreadable listing): the validation report is
+    written either way."""
     from kvartal.collection.status import collect_from
 
     try:
-        return table_rows(collect_from(inbox, inputs, frames, result))
+        collection = collect_from(inbox, inputs, frames, result)
+        if review is not None:
+            write_collection(review, collection)
     except (OSError, ValueError, TypeError) as exc:
         return f"Indsamlingen kan ikke vises: {exc}"
+    return table_rows(collection)
