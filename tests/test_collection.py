@@ -186,3 +186,14 @@ def test_collection_summary_for_the_register_overview(
     assert doc["summary"] == expected  # validate wrote it from its own validation
     (inbox / "2009Q3" / "Ungdom.csv").unlink()  # read from the review location, not the inbox
     assert collection_summary(str(inbox), "2009Q3", str(review)) == expected
+
+
+def test_a_file_in_a_format_not_read_is_no_delivery_without_errors(
+    inbox: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    (inbox / "2009Q3" / "Center D.pdf").write_bytes(b"%PDF-1.4 tal for 4.1")
+    set_times(inbox, {"2009Q3/Center D.pdf": "2009-10-04T12:00:00+02:00"})
+    code, lines, err = collection(inbox, tmp_path / "review", capsys)
+    assert lines[3] == "Center D: fejl 1 i 2009Q3/Center D.pdf, afleveret 2009-10-04 12:00"
+    assert "centre_fil_format" in err
+    assert code == 2

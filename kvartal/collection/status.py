@@ -297,7 +297,8 @@ def _match(
         status = CentreStatus(name, contacts.by_centre.get(key), owed[key], due=due)
         candidates = by_centre.get(key, [])
         if candidates:
-            chosen = max(candidates, key=lambda e: (e.modified, e.key))
+            # A readable file before one that is not, then the newest.
+            chosen = max(candidates, key=lambda e: (_readable(e.key), e.modified, e.key))
             status.file, status.sha256 = chosen.key, files[chosen.key]
             status.delivered_at = chosen.modified
             recorded = times.get(chosen.key)
@@ -305,6 +306,14 @@ def _match(
                 status.delivered_at = recorded[1]
             status.errors = [p for p in result.blocking if p.file == chosen.key]
             status.warnings = [p for p in result.warnings if p.file == chosen.key]
+            if not _readable(chosen.key) and not status.errors:
+                unread = problem(
+                    chosen.key, None, None, None, None, "centre_fil_format", ERROR, None,
+                    f"{name}s fil kan ikke læses: kun .xlsx, .xlsm, .ods og .csv læses. Gem "
+                    "den i et af de formater og læg den i indbakken igen.",
+                )  # fmt: skip
+                problems.append(unread)
+                status.errors.append(unread)
             if len(candidates) > 1:
                 others = ", ".join(e.key for e in candidates if e is not chosen)
                 two = problem(
@@ -321,6 +330,13 @@ def _match(
             status.missing = list(status.owed)
         statuses.append(status)
     return Collection(quarter, due, statuses, problems, files, claims, result, figures_by_file)
+
+
+def _readable(key: str) -> bool:
+    """A format the quarterly run reads (a file it cannot read delivers no figures)."""
+    from kvartal.gather import ACCEPTED
+
+    return key.lower().endswith(ACCEPTED)
 
 
 def _serves(figure: Figure, target: Target) -> bool:
