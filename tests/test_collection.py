@@ -197,3 +197,40 @@ def test_a_file_in_a_format_not_read_is_no_delivery_without_errors(
     assert lines[3] == "Center D: fejl 1 i 2009Q3/Center D.pdf, afleveret 2009-10-04 12:00"
     assert "centre_fil_format" in err
     assert code == 2
+
+
+def test_contacts_in_a_centre_sheet_of_the_catalogue_workbook(
+    inbox: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    import csv
+
+    from openpyxl import Workbook
+
+    targets = inbox / "targets"
+    with (targets / "katalog.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh, delimiter=";"))
+    book = Workbook()
+    book.active.title = "Mål"
+    for row in rows:
+        book["Mål"].append(row)
+    contacts = book.create_sheet("Centre")
+    contacts.append(["Ansvarlig", "E-mail"])
+    contacts.append(["Center A", "a@kommune.example"])
+    contacts.append(["Center B", "b@kommune"])  # no domain: malformed
+    contacts.append(["Center C", "c@kommune.example"])
+    book.save(targets / "katalog.xlsx")
+    (targets / "katalog.csv").unlink()
+    (targets / "centre.csv").unlink()
+    code, lines, err = collection(inbox, tmp_path / "review", capsys)
+    assert "targets/katalog.xlsx:Centre:B3: centre_adresse:" in err
+    # Center C's file is Ungdom.csv only under the old contacts' `Fil`: now nobody claims it.
+    assert "2009Q3/Ungdom.csv::: fil_uden_centre:" in err
+    assert lines[2] == "Center C: mangler (2 mål uden tal)"
+    doc = json.loads((tmp_path / "review" / "2009Q3" / "indsamling.json").read_text())
+    assert [c["emails"] for c in doc["centres"]] == [
+        ["a@kommune.example"],
+        [],
+        ["c@kommune.example"],
+        [],
+    ]
+    assert code == 2
