@@ -82,3 +82,50 @@ def test_deployments_and_runs(prefect_api: str, tmp_path: Path, mail: Inbox) -> 
     reminded = sorted(to[0] for to, _ in mail.messages[4:])
     assert reminded == ["b1@kommune.example", "b2@kommune.example", "d@kommune.example"]
     assert "Center D: mail til d@kommune.example" in lines
+
+
+def test_reminders_take_their_day_from_the_scheduled_time_in_danish_time(
+    prefect_api: str, tmp_path: Path, mail: Inbox
+) -> None:
+    """A run of the reminder deployment acts for its scheduled day in Danish time: a run
+    scheduled 22:30 UTC on 2 October is 3 October 00:30 in Copenhagen (summer time, +02:00),
+    two days before 2009Q3's deadline; 21:30 UTC is still 2 October there: nothing due.
+    The runs are created on the API as the scheduler creates them, then executed here."""
+    from datetime import UTC, datetime
+
+    from prefect import get_client
+    from prefect.flow_engine import run_flow
+    from prefect.states import Scheduled
+
+    from deployments.collection import collection_deployments
+    from deployments.quarterly import Locations
+    from flows.collection import collection_reminders
+
+    inbox, review = tmp_path / "inbox", tmp_path / "review"
+    shutil.copytree(DATA, inbox)
+    where = Locations(str(inbox), str(tmp_path / "publish"), str(review), [])
+    _, reminders = collection_deployments(None, where)
+    deployment_id = reminders.apply()
+
+    def scheduled_run(moment: datetime) -> list[str]:
+        with get_client(sync_client=True) as client:
+            run = client.create_flow_run_from_deployment(
+                deployment_id, state=Scheduled(scheduled_time=moment)
+            )
+        lines = run_flow(collection_reminders, flow_run=run, parameters=run.parameters)
+        assert isinstance(lines, list)
+        return lines
+
+    assert scheduled_run(datetime(2009, 10, 2, 21, 30, tzinfo=UTC)) == [
+        "2009Q3: intet at sende 2009-10-02",
+        "2009Q4: intet at sende 2009-10-02",
+    ]
+    assert mail.messages == []
+    scheduled_run(datetime(2009, 10, 2, 22, 30, tzinfo=UTC))
+    assert sorted(to[0] for to, _ in mail.messages) == [
+        "b1@kommune.example",
+        "b2@kommune.example",
+        "d@kommune.example",
+    ]
+    scheduled_run(datetime(2009, 10, 2, 23, 30, tzinfo=UTC))  # a repeated run that day
+    assert len(mail.messages) == 3
