@@ -127,13 +127,11 @@ def _rows(sheet: RawSheet, out: Contacts) -> None:
     if "ansvarlig" not in where or "email" not in where:
         return
     for raw in sheet.rows:
-
-        def value(norm: str, raw: object = raw) -> str:
-            i = where.get(norm)
-            return _text(raw.values[i]) if i is not None and i < len(raw.values) else ""  # type: ignore[attr-defined]
-
-        centre = " ".join(value("ansvarlig").split())
-        text = value("email")
+        values = {
+            norm: _text(raw.values[i]) if i < len(raw.values) else "" for norm, i in where.items()
+        }
+        centre = " ".join(values["ansvarlig"].split())
+        text = values["email"]
         if not centre and not text:
             continue
         mail_cell = f"{column_letter(where['email'])}{raw.row}"
@@ -175,7 +173,7 @@ def _rows(sheet: RawSheet, out: Contacts) -> None:
                     "Skriv mindst én adresse i cellen.",
                 )
             )  # fmt: skip
-        stem = value("fil") or centre
+        stem = values.get("fil") or centre
         stem = stem.rsplit("/", 1)[-1]
         if stem.lower().endswith((".xlsx", ".xlsm", ".ods", ".csv", ".xls")):
             stem = stem.rsplit(".", 1)[0]
