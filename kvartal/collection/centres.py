@@ -9,13 +9,26 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kvartal.model import ERROR, Problem, Severity
+from kvartal.model import ERROR, WARNING, Problem, Severity
 from kvartal.readers import Limits, RawSheet, ReadError, column_letter, read_sheet
 from kvartal.storage import Storage
 
 SHEET = "Centre"
 CSV_FILE = "targets/centre.csv"
 COLUMNS = {"ansvarlig": "Ansvarlig", "email": "E-mail", "fil": "Fil"}
+# The rules the collection reports (CONTRACT §9), registered with the others in
+# `kvartal.validation.rules.every_rule` and listed in docs/rules.md.
+RULES: dict[str, Severity] = {
+    "centre_kolonne_mangler": ERROR,
+    "centre_uden_navn": ERROR,
+    "centre_adresse": ERROR,
+    "centre_dublet": ERROR,
+    "centre_ukendt": WARNING,
+    "centre_uden_kontakt": WARNING,
+    "fil_uden_centre": WARNING,
+    "centre_flere_filer": ERROR,
+    "centre_fil_format": ERROR,
+}
 _ADDRESS = re.compile(r"^[^@\s<>,;\"()\[\]]+@[^@\s<>,;\"()\[\]]+\.[^@\s<>,;\"()\[\]]+$")
 
 
