@@ -162,12 +162,20 @@ def deploy(work_pool: str | None = None) -> list[str]:
     deployment = quarterly_deployment(pool, locations)
     deployment_id = deployment.apply()
     deadline_deployment(pool).apply()
+    # Collection (CONTRACT §9): the centres' check and the reminders.
+    from deployments.collection import collection_deployments
+
+    collection = []
+    for d in collection_deployments(pool, locations):
+        d.apply()
+        collection.append(f"{d.flow_name}/{d.name} registreret hos {api_url()}")
     return [
         *locations.notes,
         f"{FLOW_NAME}/{DEPLOYMENT_NAME} registreret hos {api_url()} ({deployment_id}); "
         f"cron {cfg.schedule_cron!r} i {cfg.timezone}; koden hentes som modulet "
         f"{ENTRYPOINT}; kørslerne afvikles af en worker i work poolen {pool!r} "
         f"(`prefect worker start --pool {pool}`)",
+        *collection,
     ]
 
 
@@ -175,4 +183,6 @@ def serve() -> None:
     """Register and run the scheduled deployments in this process until stopped."""
     from prefect import serve as prefect_serve
 
-    prefect_serve(quarterly_deployment(), deadline_deployment())
+    from deployments.collection import collection_deployments
+
+    prefect_serve(quarterly_deployment(), deadline_deployment(), *collection_deployments())

@@ -1488,9 +1488,68 @@ def write_inbox(root: Path) -> list[Path]:
     return written
 
 
+# --- Collection (CONTRACT §9) -----------------------------------------------------------
+# The centres' contacts (our invention, like the centres) and when each file was delivered.
+# Deadlines: 5 days after each quarter's last day, 23:59. BIF Stab delivered 2009 Q3 two
+# days late; everyone else in time. Git keeps no file times, so the times are written
+# twice: as the files' modification times, and in `.afleveringstider.json` (by content),
+# which kvartal reads where a copy has lost the times.
+CONTACTS = [
+    (JOBINDSATS, "jobindsats@kommune.example", ""),
+    (BESKAEFTIGELSE, "bc-nord@kommune.example; bc-syd@kommune.example", ""),
+    (UNGE, "ungecentret@kommune.example", ""),
+    (BIF, "bif-stab@kommune.example", ""),
+    (OEKONOMI, "okf@kommune.example", ""),
+]
+DELIVERED = {
+    "2009Q1": {
+        JOBINDSATS: "2009-04-02T10:05:00+02:00",
+        BESKAEFTIGELSE: "2009-04-03T14:30:00+02:00",
+        UNGE: "2009-04-01T09:00:00+02:00",
+        BIF: "2009-04-03T11:45:00+02:00",
+    },
+    "2009Q2": {
+        JOBINDSATS: "2009-07-01T08:40:00+02:00",
+        BESKAEFTIGELSE: "2009-07-03T13:10:00+02:00",
+        UNGE: "2009-07-02T10:20:00+02:00",
+        BIF: "2009-07-03T15:00:00+02:00",
+        OEKONOMI: "2009-07-05T21:30:00+02:00",
+    },
+    "2009Q3": {
+        JOBINDSATS: "2009-10-02T09:14:00+02:00",
+        BESKAEFTIGELSE: "2009-10-05T15:40:00+02:00",
+        UNGE: "2009-10-01T11:02:00+02:00",
+        BIF: "2009-10-07T10:12:00+02:00",
+        OEKONOMI: "2009-10-05T23:50:00+02:00",
+    },
+}
+
+
+def write_collection(root: Path) -> list[Path]:
+    import hashlib
+    import json
+    import os
+
+    path = root / "targets" / "centre.csv"
+    write_csv(path, ["Ansvarlig", "E-mail", "Fil"], CONTACTS, encoding="utf-8", delimiter=";")
+    times: dict[str, dict[str, str]] = {}
+    for quarter, by_centre in DELIVERED.items():
+        for file in sorted((root / quarter).iterdir()):
+            when = by_centre[file.stem]
+            key = f"{quarter}/{file.name}"
+            sha = hashlib.sha256(file.read_bytes()).hexdigest()
+            times[key] = {"sha256": sha, "afleveret": when}
+            stamp = datetime.fromisoformat(when).timestamp()
+            os.utime(file, (stamp, stamp))
+    times_path = root / ".afleveringstider.json"
+    text = json.dumps(times, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    times_path.write_bytes(text.encode("utf-8"))
+    return [path, times_path]
+
+
 def main(argv: list[str]) -> int:
     root = Path(argv[1]) if len(argv) > 1 else HERE / "inbox"
-    for path in write_inbox(root):
+    for path in [*write_inbox(root), *write_collection(root)]:
         print(path.relative_to(root))
     return 0
 

@@ -116,7 +116,7 @@ def quarterly_report(
 
     inputs = _durable(gather_inputs, durable)(inbox, report_quarter)
     frames, validation = _durable(validate_inputs, durable)(inputs)
-    review = _durable(write_review_files, durable)(validation, inputs, review_to)
+    review = _durable(write_review_files, durable)(validation, inputs, review_to, inbox, frames)
 
     # A waiver row in afvigelser.csv cannot waive these either: no publication without
     # a catalogue and the quarter's figures.

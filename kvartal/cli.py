@@ -51,6 +51,17 @@ def _parser() -> argparse.ArgumentParser:
         c.add_argument(
             "--review-to", help="operatørernes mappe eller s3://… til validation.html/.json"
         )
+    for name, helptext in (
+        ("collection", "hvem har afleveret hvad til et kvartal (indsamling.json/.html)"),
+        ("check", "kontrollér nye filer i indbakken og svar centrene (én gang)"),
+        ("remind", "send de påmindelser, der skal ud på en dag"),
+    ):
+        c = sub.add_parser(name, help=helptext)
+        c.add_argument("--quarter", help="fx 2009Q3 (standard: kvartalet før i dag)")
+        c.add_argument("--inbox", help="mappe eller s3://bucket/prefix")
+        c.add_argument("--review-to", help="operatørernes mappe eller s3://…")
+        if name == "remind":
+            c.add_argument("--day", help="dagen, fx 2009-09-28 (standard: i dag, dansk tid)")
     a = sub.add_parser("run-all", help="kør alle indbakker i et register for et kvartal")
     a.add_argument("--quarter", help="fx 2014Q3 (standard: kvartalet før i dag)")
     a.add_argument("--register", required=True, help="registret over indbakker (TOML)")
@@ -99,6 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "run-all":
             return _run_all(args)
+        if args.command in ("collection", "check", "remind"):
+            from kvartal.collection.commands import run_command
+
+            inbox, quarter = _inbox_and_quarter(args)
+            return run_command(args, inbox, quarter)
         if args.command == "deploy":
             if args.register:
                 return _deploy_register(args)
@@ -124,7 +140,10 @@ def _validate(args: argparse.Namespace) -> int:
     inputs = gather(open_storage(inbox), quarter)
     frames = frames_of(inputs)
     result = validate(quarter, frames.catalogue, frames.figures, frames.waivers, inputs.problems)
-    where = write_review(open_storage(review_to), quarter, result)
+    from kvartal.collection.render import rows_for_review
+
+    rows = rows_for_review(open_storage(inbox), inputs, frames, result, open_storage(review_to))
+    where = write_review(open_storage(review_to), quarter, result, rows)
     for p in result.problems:
         print(p.line())
     print(

@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     fault_trace: str = ""
     # and stop (SIGSTOP) at the first boundary matching this pattern, as a VM pause would
     fault_stop_at: str = ""
+    # collection (CONTRACT §9): the delivery deadline in days after a quarter's last day,
+    # seconds between the centres' checks, and the days before the deadline that remind
+    deadline_days: int = Field(default=5, ge=0)
+    check_interval: int = Field(default=600, gt=0)
+    reminder_days: str = "7,2"
 
     @field_validator("at_risk", "smtp_timeout", mode="before")
     @classmethod
@@ -129,6 +134,16 @@ class Settings(BaseSettings):
             raise ValueError(f"'{bad[0]}' er ikke en mailadresse")
         return value
 
+    @field_validator("reminder_days")
+    @classmethod
+    def _reminder_days(cls, value: str) -> str:
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        if not all(p.isdigit() for p in parts):
+            raise ValueError(
+                f"'{value}' skal være hele antal dage før fristen, adskilt af komma (fx 7,2)"
+            )
+        return value
+
     @field_validator("review_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
@@ -152,6 +167,11 @@ class Settings(BaseSettings):
     @property
     def s3_endpoint(self) -> str:
         return self.aws_endpoint_url_s3.strip() or self.aws_endpoint_url.strip()
+
+    @property
+    def reminder_offsets(self) -> list[int]:
+        """Days before the delivery deadline on which centres are reminded, largest first."""
+        return sorted({int(p) for p in self.reminder_days.split(",") if p.strip()}, reverse=True)
 
     @property
     def operator_addresses(self) -> list[str]:

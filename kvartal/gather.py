@@ -18,6 +18,8 @@ from kvartal.storage import Storage
 
 ACCEPTED = (".xlsx", ".xlsm", ".ods", ".csv")
 WAIVER_FILE = "afvigelser.csv"
+# The centres' contacts (CONTRACT §9) may sit beside the catalogue; they are not targets.
+CONTACTS_FILE = "targets/centre.csv"
 
 
 # The rules gather itself reports (the readers' own are in `kvartal.readers.SEVERITY`).
@@ -118,7 +120,7 @@ def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> In
             "målkataloget i targets/ og kvartalets filer i en mappe som 2009Q3/."
         )
 
-    catalogue_keys = reader.data_files("targets")
+    catalogue_keys = [k for k in reader.data_files("targets") if k.lower() != CONTACTS_FILE]
     if not catalogue_keys:
         inputs.problems.append(
             _whole_file_problem(

@@ -31,8 +31,13 @@ def frames_of(inputs: Inputs) -> Frames:
     )
 
 
-def write_review(storage: Storage, quarter: Quarter, result: object) -> str:
-    """Write validation.json then validation.html; returns where a person opens the HTML."""
+def write_review(
+    storage: Storage, quarter: Quarter, result: object, collection: object = None
+) -> str:
+    """Write validation.json then validation.html; returns where a person opens the HTML.
+
+    `collection`: the collection table's rows (`kvartal.collection.render.rows_for_review`).
+    """
     from kvartal.validation import review_html, review_json
 
     storage.write(
@@ -42,7 +47,7 @@ def write_review(storage: Storage, quarter: Quarter, result: object) -> str:
     )
     storage.write(
         f"{quarter}/validation.html",
-        review_html(result, quarter),  # type: ignore[arg-type]
+        review_html(result, quarter, collection=collection),  # type: ignore[arg-type]
         content_type="text/html; charset=utf-8",
     )
     return link_to(storage, f"{quarter}/validation.html")

@@ -20,9 +20,20 @@ def validate_inputs(inputs: Inputs) -> tuple[Frames, ValidationResult]:
 
 
 @task(name="write-review", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
-def write_review_files(result: ValidationResult, inputs: Inputs, review_to: str) -> str:
+def write_review_files(
+    result: ValidationResult,
+    inputs: Inputs,
+    review_to: str,
+    inbox: str | None = None,
+    frames: Frames | None = None,
+) -> str:
     """The operator's report, and the same problems as Prefect artifacts on the run."""
-    location = write_review(open_storage(review_to), inputs.quarter, result)
+    rows = None
+    if inbox is not None and frames is not None:  # the collection table (CONTRACT §9)
+        from kvartal.collection.render import rows_for_review
+
+        rows = rows_for_review(open_storage(inbox), inputs, frames, result, open_storage(review_to))
+    location = write_review(open_storage(review_to), inputs.quarter, result, rows)
     key = f"kvartal-{str(inputs.quarter).lower()}-validering"
     create_markdown_artifact(
         key=key,

@@ -41,7 +41,10 @@ def review_json(result: ValidationResult, quarter: Quarter) -> bytes:
 
 
 def review_html(
-    result: ValidationResult, quarter: Quarter, data_docs_href: str | None = None
+    result: ValidationResult,
+    quarter: Quarter,
+    data_docs_href: str | None = None,
+    collection: object = None,
 ) -> bytes:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -63,5 +66,7 @@ def review_html(
         warnings=len(result.warnings),
         waived=len(result.waived),
         data_docs_href=data_docs_href,
+        collection_rows=collection if isinstance(collection, list) else None,
+        collection_note=collection if isinstance(collection, str) else None,
     )
     return html.encode("utf-8")

@@ -344,7 +344,9 @@ def every_rule() -> dict[str, str]:
     from kvartal.readers import SEVERITY as READER_RULES
 
     out: dict[str, str] = {slug: rule.severity for slug, rule in RULES.items()}
-    for table in (READER_RULES, GATHER_RULES):
+    from kvartal.collection.centres import RULES as COLLECTION_RULES
+
+    for table in (READER_RULES, GATHER_RULES, COLLECTION_RULES):
         for slug, severity in table.items():
             if out.setdefault(slug, severity) != severity:
                 raise ValueError(f"rule {slug} has two severities")

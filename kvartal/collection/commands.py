@@ -1,0 +1,93 @@
+"""`kvartal collection`, `kvartal check` and `kvartal remind` (CONTRACT §9).
+
+No Prefect here: an operator, a test and the deployment's flow all call the same plain
+functions, and the check's idle pass must stay cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from kvartal.config import settings
+from kvartal.quarters import Quarter
+from kvartal.storage import open_storage
+
+if TYPE_CHECKING:
+    from kvartal.notify import SmtpSettings
+
+EXIT_OK, EXIT_FAILED, EXIT_INCOMPLETE = 0, 1, 2
+
+
+def run_command(args: argparse.Namespace, inbox_url: str, quarter_text: str) -> int:
+    quarter = Quarter.parse(quarter_text)
+    inbox = open_storage(inbox_url)
+    review = open_storage(args.review_to or settings().review_to)
+    if args.command == "collection":
+        return collection_command(inbox, review, quarter)
+    if args.command == "check":
+        return check_command(inbox, review, quarter)
+    return remind_command(inbox, review, quarter, _day(args.day))
+
+
+def _day(text: str | None) -> date:
+    if text:
+        try:
+            return date.fromisoformat(text.strip())
+        except ValueError:
+            raise ValueError(f"--day {text!r} er ikke en dato (skriv fx 2009-09-28)") from None
+    return datetime.now(ZoneInfo(settings().timezone)).date()
+
+
+def _smtp() -> SmtpSettings | None:
+    from kvartal.notify import SmtpSettings
+
+    return SmtpSettings.from_env()
+
+
+def collection_command(inbox: object, review: object, quarter: Quarter) -> int:
+    from kvartal.collection.render import write_collection
+    from kvartal.collection.status import collect
+
+    collection = collect(inbox, quarter)  # type: ignore[arg-type]
+    where = write_collection(review, collection)  # type: ignore[arg-type]
+    for c in collection.centres:
+        print(c.line())
+    for p in collection.problems:
+        print(p.line(), file=sys.stderr)
+    s = collection.summary()
+    print(
+        f"{quarter}: {s['delivered']} af {s['expected']} centre har afleveret, "
+        f"{s['on_time']} til tiden, {s['without_errors']} uden fejl. Oversigt: {where}",
+        file=sys.stderr,
+    )
+    return EXIT_OK if collection.all_clear() else EXIT_INCOMPLETE
+
+
+def check_command(inbox: object, review: object, quarter: Quarter) -> int:
+    from kvartal.collection.check import check
+
+    outcome = check(inbox, review, quarter, _smtp())  # type: ignore[arg-type]
+    for line in outcome.lines:
+        print(line)
+    if outcome.failed:
+        for to, why in outcome.failed.items():
+            print(f"kvartal: mail til {to} mislykkedes: {why}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def remind_command(inbox: object, review: object, quarter: Quarter, day: date) -> int:
+    from kvartal.collection.remind import remind
+
+    outcome = remind(inbox, review, quarter, day, _smtp())  # type: ignore[arg-type]
+    for line in outcome.lines:
+        print(line)
+    if outcome.failed:
+        for to, why in outcome.failed.items():
+            print(f"kvartal: mail til {to} mislykkedes: {why}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
