@@ -225,6 +225,7 @@ def message_text(
     summary_counts: Mapping[str, int],
     off_track_names: list[str],
     links: Mapping[str, str],
+    changes: Iterable[str] = (),
 ) -> str:
     q = Quarter.parse(quarter)
     total = sum(summary_counts.values())
@@ -252,6 +253,7 @@ def message_text(
             f"Version {version} erstatter den tidligere udgave af rapporten, "
             "fordi indberetningerne er rettet. Tidligere versioner bevares.",
         ]
+        lines += ["", *changes] if changes else []
     lines += ["", "Denne mail er sendt automatisk og kan ikke besvares."]
     return "\n".join(lines) + "\n"
 
@@ -286,6 +288,7 @@ def notify_publication(
     recipients: list[str],
     ledger: Storage,
     settings: SmtpSettings,
+    changes: Iterable[str] = (),
 ) -> list[str]:
     """Mail each recipient once for this version; returns those mailed by this call.
 
@@ -295,7 +298,7 @@ def notify_publication(
     """
     q = Quarter.parse(quarter)
     subj = subject(q, version)
-    text = message_text(q, version, summary_counts, off_track_names, links)
+    text = message_text(q, version, summary_counts, off_track_names, links, list(changes))
     sent: list[str] = []
     failed: dict[str, str] = {}
     seen: set[str] = set()
@@ -383,6 +386,7 @@ def deliver_owed(
     `titles` maps target ids to titles for the off-track list; `link(key)` makes a
     recipient's link to a published key; `files` are the names linked in each mail.
     """
+    from kvartal.history import published_change_lines
     from kvartal.publish import published_versions
 
     q = Quarter.parse(quarter)
@@ -399,9 +403,11 @@ def deliver_owed(
             continue
         counts, off_track = _version_summary(publish, q, version, titles)
         links = {name: link(f"{q}/versions/{version}/{name}") for name in names}
+        # what changed since version n−1, as its published changes.json says (CONTRACT §10)
+        changes = published_change_lines(publish, str(q), version)
         try:
             delivery.sent[version] = notify_publication(
-                q, version, counts, off_track, links, owed, ledger, settings
+                q, version, counts, off_track, links, owed, ledger, settings, changes
             )
         except DeliveryError as exc:
             delivery.sent[version] = exc.sent

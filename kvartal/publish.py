@@ -523,6 +523,9 @@ def _holds(storage: Storage, key: str, data: bytes) -> bool:
 def _write_index(
     storage: Storage, index_renderer: Callable[[list[IndexEntry]], bytes], written: list[str]
 ) -> None:
+    from kvartal.history import write_trend
+
+    write_trend(storage, written)  # udvikling.*, from the published versions (CONTRACT §10)
     page = index_renderer(index_entries(storage))
     try:
         if storage.read(INDEX) == page:
