@@ -20,7 +20,7 @@ from markupsafe import Markup
 from kvartal.history.trend import anchor
 from kvartal.quarters import Quarter, QuarterError
 
-COLOURS = {"actual": "#0b4f9c", "expected": "#6b4100", "target": "#1a1a1a"}
+COLOURS = {"actual": "#0b4f9c", "expected": "#8a4b00", "target": "#6e6e6e"}
 _rc_done = False
 
 
@@ -60,17 +60,19 @@ def _label(quarter: str) -> str:
 
 
 def _ticks(quarters: list[str]) -> tuple[list[int], list[str]]:
-    """The first quarter and each year's first quarter: a few labels (each tick costs)."""
+    """Every quarter when there are few; else the first and each year's first quarter (a
+    label per quarter would not fit, and each tick costs time to draw)."""
     at, labels = [], []
+    every = len(quarters) <= 5
     for i, text in enumerate(quarters):
         try:
             q = Quarter.parse(text)
         except QuarterError:
             continue
-        if i == 0 or q.q == 1:
+        if every or i == 0 or q.q == 1:
             at.append(i)
             labels.append(f"K{q.q} {q.year}")
-    if len(at) > 1 and at[1] - at[0] < 2:  # the first label would overlap the next
+    if not every and len(at) > 1 and at[1] - at[0] < 2:  # the first label would overlap the next
         at, labels = at[1:], labels[1:]
     return at, labels
 
@@ -134,9 +136,10 @@ def chart_svg(target: dict[str, Any], title: str, prefix: str) -> Markup | None:
     styles: dict[str, dict[str, Any]] = {
         "actual": {"label": "Faktisk", "marker": "o", "markersize": 3},
         "expected": {"label": "Forventet til dato", "linestyle": "--"},
-        "target": {"label": "Mål", "linestyle": ":", "drawstyle": "steps-mid"},
+        "target": {"label": "Mål", "linewidth": 2.4, "drawstyle": "steps-mid"},
     }
-    for name, values in series.items():
+    for name in ("target", "expected", "actual"):  # the actual figures drawn on top
+        values = series[name]
         if all(v is None for v in values):
             continue
         ys = [float("nan") if v is None else float(v) for v in values]
