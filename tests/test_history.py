@@ -322,3 +322,27 @@ def test_trend_page_has_a_chart_and_the_same_numbers_as_a_table(tmp_path: Path) 
     text = text_of(html.encode())
     assert "1. kvartal 2009 (version 1) 40 37,5 mindst 150 27 % ● På sporet" in text
     assert "2. kvartal 2009 (version 1) 1.400 75 mindst 150 933 % ✓ Opfyldt" in text
+
+
+def test_a_chart_is_the_same_whatever_was_drawn_before_it() -> None:
+    """Charts share one figure; nothing of one (its scale, its ticks, a line without
+    figures) may leak into the next, or a rebuild would give other bytes."""
+    from kvartal.history.page import chart_svg
+
+    def course(quarters: list[str], actual: list[float | None]) -> dict[str, Any]:
+        return {
+            "unit": "antal",
+            "quarters": [
+                {"quarter": q, "actual": a, "expected_to_date": 37.5 * (i + 1), "target": 150}
+                for i, (q, a) in enumerate(zip(quarters, actual, strict=True))
+            ],
+        }
+
+    many = course(
+        [f"{2009 + i // 4}Q{i % 4 + 1}" for i in range(12)], [float(i) for i in range(12)]
+    )
+    one = course(["2009Q1"], [None])
+    first = chart_svg(many, "a", "c1")
+    chart_svg(one, "b", "c2")
+    assert chart_svg(many, "a", "c1") == first
+    assert first is not None and "K1 2010" in first and "K2 2009" not in first

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,8 +116,6 @@ def _prefix_ids(svg: str, prefix: str) -> str:
 def chart_svg(target: dict[str, Any], title: str, prefix: str) -> Markup | None:
     """A small line chart of actual, expected-to-date and target per quarter; None for a
     milestone or a target without a number in any quarter."""
-    from kvartal.report import danish
-
     rows = target["quarters"]
     if target.get("unit") == "milepæl" or not rows:
         return None
@@ -130,35 +129,61 @@ def chart_svg(target: dict[str, Any], title: str, prefix: str) -> Markup | None:
     }
     if all(v is None for values in series.values() for v in values):
         return None
-    figure = _matplotlib()(figsize=(3.2, 1.5))
-    ax = figure.add_axes((0.15, 0.16, 0.82, 0.78))
     x = list(range(len(rows)))
-    styles: dict[str, dict[str, Any]] = {
-        "actual": {"label": "Faktisk", "marker": "o", "markersize": 3},
-        "expected": {"label": "Forventet til dato", "linestyle": "--"},
-        "target": {"label": "Mål", "linewidth": 2.4, "drawstyle": "steps-mid"},
-    }
-    for name in ("target", "expected", "actual"):  # the actual figures drawn on top
-        values = series[name]
-        if all(v is None for v in values):
-            continue
-        ys = [float("nan") if v is None else float(v) for v in values]
-        ax.plot(x, ys, color=COLOURS[name], **styles[name])
-    ax.set_xticks(*_ticks([r["quarter"] for r in rows]))
-    if len(x) == 1:
-        ax.set_xlim(-0.5, 0.5)
-    ax.yaxis.set_major_formatter(lambda v, _pos: danish.number(v, 1))
-    ax.yaxis.set_major_locator(_locator())
-    ax.margins(x=0.05)
-    out = io.StringIO()
-    figure.savefig(out, format="svg", metadata={"Date": None})
+    with _lock:
+        canvas = _canvas()
+        ax = canvas.axes
+        for name, line in canvas.lines.items():
+            values = series[name]
+            line.set_visible(any(v is not None for v in values))
+            line.set_data(x, [float("nan") if v is None else float(v) for v in values])
+        ax.relim(visible_only=True)
+        ax.set_autoscalex_on(True)
+        ax.autoscale_view()
+        ax.set_xticks(*_ticks([r["quarter"] for r in rows]))
+        if len(x) == 1:
+            ax.set_xlim(-0.5, 0.5)
+        out = io.StringIO()
+        canvas.figure.savefig(out, format="svg", metadata={"Date": None})
     return Markup(_accessible(out.getvalue(), title, prefix))
 
 
-def _locator() -> Any:
+@dataclass
+class _Canvas:
+    figure: Any
+    axes: Any
+    lines: dict[str, Any]
+
+
+_lock = threading.Lock()
+_drawn: list[_Canvas] = []
+
+
+def _canvas() -> _Canvas:
+    """One figure for every chart of the process, its lines given new data each time:
+    making a figure and its ticks anew costs more than drawing it (bench/history.py)."""
+    if _drawn:
+        return _drawn[0]
     from matplotlib.ticker import MaxNLocator
 
-    return MaxNLocator(nbins=4)
+    from kvartal.report import danish
+
+    figure = _matplotlib()(figsize=(3.2, 1.5))
+    ax = figure.add_axes((0.15, 0.16, 0.82, 0.78))
+    styles: dict[str, dict[str, Any]] = {
+        "target": {"label": "Mål", "linewidth": 2.4, "drawstyle": "steps-mid"},
+        "expected": {"label": "Forventet til dato", "linestyle": "--"},
+        "actual": {"label": "Faktisk", "marker": "o", "markersize": 3},
+    }
+    # in this order, so the actual figures are drawn on top
+    lines = {
+        name: ax.plot([], [], color=COLOURS[name], **style)[0] for name, style in styles.items()
+    }
+    ax.yaxis.set_major_formatter(lambda v, _pos: danish.number(v, 1))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+    ax.margins(x=0.05)
+    _drawn.append(_Canvas(figure, ax, lines))
+    return _drawn[0]
 
 
 def _accessible(svg: str, title: str, prefix: str) -> str:
