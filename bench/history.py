@@ -8,13 +8,15 @@ The goals are ≤ 1 MB for udvikling.html and ≤ 2 s to build.
 
     python bench/history.py [--quarters 12] [--targets 60] [--repeat 3]
 
-One JSON line: import time of the chart library, each build's seconds, the sizes.
+One JSON line: import time of the chart library, each build's seconds (wall clock and this
+process's CPU, which a busy machine inflates less), the load average, the sizes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -109,12 +111,13 @@ def main() -> int:
             index_renderer=lambda entries: b"",
             now=datetime(2012, 1, 15, tzinfo=UTC),
         )
-    builds = []
+    builds, cpu = [], []
     for _ in range(args.repeat):
         (root / TREND_MANIFEST).unlink()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         write_trend(storage)
         builds.append(round(time.perf_counter() - t, 3))
+        cpu.append(round(time.process_time() - c, 3))
     t = time.perf_counter()
     unchanged = write_trend(storage)
     skip = round(time.perf_counter() - t, 3)
@@ -125,6 +128,8 @@ def main() -> int:
                 "targets": args.targets,
                 "matplotlib_import_s": round(imported, 3),
                 "build_s": builds,
+                "build_cpu_s": cpu,
+                "load_average": [round(x, 1) for x in os.getloadavg()],
                 "unchanged_check_s": skip,
                 "rewritten_when_unchanged": unchanged,
                 "udvikling_html_bytes": (root / TREND_HTML).stat().st_size,
