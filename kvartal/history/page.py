@@ -238,10 +238,22 @@ def _amount(value: Any, unit: str | None) -> str:
     return danish.amount(float(value), unit or "antal")
 
 
+def _day(text: Any) -> str:
+    """An ISO date from fulfilment.json as a Danish reader writes it: 15.8.2009."""
+    from datetime import date
+
+    from kvartal.report import danish
+
+    try:
+        return danish.day(date.fromisoformat(str(text)))
+    except ValueError:
+        return str(text)
+
+
 def _target_text(q: dict[str, Any], unit: str | None, direction: str | None) -> str:
     if unit == "milepæl":
         due = q.get("due")
-        return f"frist {due}" if due else "–"
+        return f"frist {_day(due)}" if due else "–"
     if q.get("target") is None:
         return "–"
     if direction == "interval" and q.get("target_max") is not None:
@@ -265,7 +277,7 @@ def courses(doc: dict[str, Any], root: str = "") -> list[TargetCourse]:
                 str(q.get("status")), (str(q.get("status")), "?", "no-data")
             )
             actual = (
-                (f"nået {q['reached']}" if q.get("reached") else "ikke nået")
+                (f"nået {_day(q['reached'])}" if q.get("reached") else "ikke nået")
                 if unit == "milepæl"
                 else _amount(q.get("actual"), unit)
             )

@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from kvartal.history.trend import anchor
 from kvartal.model import Figure, Problem, Target, TargetResult, Waiver
+from kvartal.quarters import Quarter
 from kvartal.report import danish
 from kvartal.report.sanitize import comment_html
 from kvartal.typed import match_key
@@ -128,7 +129,7 @@ class CourseChart:
     target_id: str
     heading: str
     chart: Markup | None
-    rows: list[Any]
+    cells: list[str]  # one per quarter of the page (`ReportView.chart_quarters`), in order
 
 
 @dataclass
@@ -144,6 +145,7 @@ class ReportView:
     waivers: list[Note]
     changes: ChangesView | None = None
     charts: list[CourseChart] = field(default_factory=list)
+    chart_quarters: list[str] = field(default_factory=list)
 
 
 def _slug(text: str, prefix: str, taken: set[str]) -> str:
@@ -382,9 +384,29 @@ def course_charts(ri: ReportInput) -> list[CourseChart]:
     doc = trend_doc([*earlier, own])
     shown = {r.target_id for r in ri.results}
     doc["targets"] = [t for t in doc["targets"] if t["target_id"] in shown]
-    return [
-        CourseChart(c.target_id, c.heading, c.chart, c.rows) for c in courses(doc, ROOT_FROM_REPORT)
-    ]
+    quarters = [pq.quarter for pq in [*earlier, own]]
+    out = []
+    for c in courses(doc, ROOT_FROM_REPORT):
+        by_quarter = {r.quarter: r for r in c.rows}
+        cells = []
+        for q in quarters:
+            r = by_quarter.get(q)
+            if r is None:
+                cells.append("–")
+            elif c.milestone:
+                cells.append(f"{r.actual}; {r.status_word}")
+            else:
+                cells.append(f"{r.actual} (forventet {r.expected}); {r.status_word}")
+        out.append(CourseChart(c.target_id, c.heading, c.chart, cells))
+    return out
+
+
+def chart_quarters(ri: ReportInput) -> list[str]:
+    """The column heads of the page of charts' table: the quarters it shows."""
+    if not ri.results:
+        return []
+    earlier = sorted({pq.quarter for pq in ri.course if pq.quarter < str(ri.quarter)})
+    return [Quarter.parse(q).label_da for q in [*earlier, str(ri.quarter)]]
 
 
 def build(ri: ReportInput, changes: dict[str, Any] | None = None) -> ReportView:
@@ -463,4 +485,5 @@ def build(ri: ReportInput, changes: dict[str, Any] | None = None) -> ReportView:
         waivers=waived,
         changes=changes_view(changes),
         charts=course_charts(ri),
+        chart_quarters=chart_quarters(ri),
     )
