@@ -346,3 +346,17 @@ def test_a_chart_is_the_same_whatever_was_drawn_before_it() -> None:
     chart_svg(one, "b", "c2")
     assert chart_svg(many, "a", "c1") == first
     assert first is not None and "K1 2010" in first and "K2 2009" not in first
+
+
+def test_backfill_refuses_a_reversed_span_before_starting_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kvartal.cli import main
+
+    code = main(
+        ["backfill", "--from", "2009Q3", "--to", "2009Q1", "--inbox", str(tmp_path / "in"),
+         "--publish-to", str(tmp_path / "out"), "--review-to", str(tmp_path / "review")]
+    )  # fmt: skip
+    assert code == 1
+    assert "--from 2009Q3 ligger efter --to 2009Q1" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
