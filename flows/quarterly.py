@@ -192,13 +192,21 @@ def quarterly_report(
             report_quarter,
             planned.version,
         )
+    sources = [asdict(s) for s in inputs.sources]
     # The publication time comes from the plan, never the clock: a run that finishes what
-    # an interrupted run began renders the very bytes it wrote.
+    # an interrupted run began renders the very bytes it wrote. Version n−1 and the other
+    # quarters are read from the recipients' location (changes.json, the page of charts).
     files = (
         {}
         if planned.already
         else render_report(
-            report_quarter, planned.version, planned.published_at, fulfilment, validation
+            report_quarter,
+            planned.version,
+            planned.published_at,
+            fulfilment,
+            validation,
+            publish_to,
+            sources,
         )
     )
     # Publishing again with the same fingerprint writes nothing, but finishes a copy that
@@ -210,7 +218,7 @@ def quarterly_report(
         files,
         source_print,
         {
-            "sources": [asdict(s) for s in inputs.sources],
+            "sources": sources,
             "waivers": [{**w.to_json(), "problem": p.to_json()} for p, w in validation.waived],
             "warnings": len(validation.warnings),
             "rows": rows.counts(),

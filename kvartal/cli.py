@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("run-all", help="kør alle indbakker i et register for et kvartal")
     a.add_argument("--quarter", help="fx 2014Q3 (standard: kvartalet før i dag)")
     a.add_argument("--register", required=True, help="registret over indbakker (TOML)")
+    b = sub.add_parser("backfill", help="udgiv hvert kvartal fra --from til --to, ét ad gangen")
+    b.add_argument("--from", dest="first", required=True, help="første kvartal, fx 2009Q1")
+    b.add_argument("--to", dest="last", required=True, help="sidste kvartal, fx 2009Q4")
+    b.add_argument("--inbox", required=True, help="mappe eller s3://bucket/prefix")
+    b.add_argument("--publish-to", required=True, help="modtagernes mappe eller s3://…")
+    b.add_argument("--review-to", help="operatørernes mappe eller s3://… til validation.html/.json")
     d = sub.add_parser(
         "deploy", help="registrér de planlagte kørsler hos Prefect-serveren ved PREFECT_API_URL"
     )
@@ -115,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             inbox, quarter = _inbox_and_quarter(args)
             return run_command(args, inbox, quarter)
+        if args.command == "backfill":
+            return _backfill(args)
         if args.command == "deploy":
             if args.register:
                 return _deploy_register(args)
@@ -234,6 +242,43 @@ def _run_all_flow(register: dict[str, object], quarter: str) -> int:
             print(o.line())
     print(f"kvartal: kørslen fejlede: {exc}", file=sys.stderr)
     return EXIT_FAILED
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    """CONTRACT §10: one parent flow run, a quarterly child per quarter; run-all's lines."""
+    _offline_defaults()
+    from kvartal.quarters import Quarter
+    from kvartal.storage import check_locations
+
+    review_to = args.review_to or settings().review_to
+    first, last = Quarter.parse(args.first), Quarter.parse(args.last)
+    if last < first:
+        raise ValueError(f"--from {first} ligger efter --to {last}")
+    check_locations(args.publish_to, review_to)  # before any server starts
+    from kvartal.ephemeral import prefect_api
+
+    with prefect_api(warm_up=["flows.backfill", "great_expectations", "weasyprint"]):
+        from flows.backfill import backfill
+        from kvartal.summary import InboxOutcome, exit_status
+
+        parent = backfill.with_options(flow_run_name=f"Tilbageudfyldning {first}–{last}")
+        state = parent(
+            first=str(first),
+            last=str(last),
+            inbox=args.inbox,
+            publish_to=args.publish_to,
+            review_to=review_to,
+            return_state=True,
+        )
+        if not state.is_completed():
+            print(
+                f"kvartal: kørslen fejlede: {state.result(raise_on_failure=False)}", file=sys.stderr
+            )
+            return EXIT_FAILED
+        outcomes = [InboxOutcome.from_dict(o) for o in state.result()]
+        for o in outcomes:
+            print(o.line())
+        return exit_status(outcomes)
 
 
 def _deploy_register(args: argparse.Namespace) -> int:

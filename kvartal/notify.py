@@ -381,6 +381,7 @@ def message_text(
     summary_counts: Mapping[str, int],
     off_track_names: list[str],
     links: Mapping[str, str],
+    changes: Iterable[str] = (),
 ) -> str:
     q = Quarter.parse(quarter)
     total = sum(summary_counts.values())
@@ -408,6 +409,7 @@ def message_text(
             f"Version {version} erstatter den tidligere udgave af rapporten, "
             "fordi indberetningerne er rettet. Tidligere versioner bevares.",
         ]
+        lines += ["", *changes] if changes else []
     lines += ["", "Denne mail er sendt automatisk og kan ikke besvares."]
     return "\n".join(lines) + "\n"
 
@@ -805,6 +807,7 @@ def notify_publication(
     settings: SmtpSettings,
     courier: Courier | None = None,
     busy: dict[str, str] | None = None,
+    changes: Iterable[str] = (),
 ) -> list[str]:
     """Mail each recipient once for this version; returns those mailed by this call.
 
@@ -816,7 +819,7 @@ def notify_publication(
     c = courier or Courier.smtp(settings)
     q = Quarter.parse(quarter)
     subj = subject(q, version)
-    text = message_text(q, version, summary_counts, off_track_names, links)
+    text = message_text(q, version, summary_counts, off_track_names, links, list(changes))
     require_conditional_writes(ledger)  # claims are create-only writes
     sent: list[str] = []
     failed: dict[str, str] = {}
@@ -908,6 +911,7 @@ def deliver_owed(
     `titles` maps target ids to titles for the off-track list; `link(key)` makes a
     recipient's link to a published key; `files` are the names linked in each mail.
     """
+    from kvartal.history import published_change_lines
     from kvartal.publish import published_versions
 
     c = courier or Courier.smtp(settings)
@@ -921,10 +925,12 @@ def deliver_owed(
             continue
         counts, off_track = _version_summary(publish, q, version, titles)
         links = {name: link(f"{q}/versions/{version}/{name}") for name in names}
+        # what changed since version n−1, as its published changes.json says (CONTRACT §10)
+        changes = published_change_lines(publish, str(q), version)
         busy: dict[str, str] = {}
         try:
             delivery.sent[version] = notify_publication(
-                q, version, counts, off_track, links, owed, ledger, settings, c, busy
+                q, version, counts, off_track, links, owed, ledger, settings, c, busy, changes
             )
         except DeliveryError as exc:
             delivery.sent[version] = exc.sent

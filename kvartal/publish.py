@@ -843,6 +843,9 @@ def _holds(storage: Storage, key: str, data: bytes) -> bool:
 def _write_index(storage: Storage, index_renderer: IndexRenderer, written: list[str]) -> None:
     """The pages at the publish root, each written only when it differs: a page rendered
     from the manifests alone is the same for every run that sees the same versions."""
+    from kvartal.history import write_trend
+
+    write_trend(storage, written)  # udvikling.*, from the published versions (CONTRACT §10)
     rendered = index_renderer(index_entries(storage))
     pages = {INDEX: rendered} if isinstance(rendered, bytes) else rendered
     for name, page in sorted(pages.items()):

@@ -54,7 +54,15 @@ def publish_report(
         if files and (n, published_at) == (planned.version, planned.published_at):
             return files
         # Someone published or claimed meanwhile: render for what is actually owed.
-        return render_files(quarter, n, published_at, fulfilment, validation)
+        return render_files(
+            quarter,
+            n,
+            published_at,
+            fulfilment,
+            validation,
+            publish_to,
+            manifest_extra.get("sources"),
+        )
 
     # `now`: a new version carries the planned time, so the files rendered for it are used
     return publish(

@@ -69,7 +69,8 @@ def test_a_kill_at_any_write_boundary_is_made_good_by_the_next_run(location: str
     # manifest away, 4 files, manifest, index, the spent bookkeeping: each a write (locally
     # also a completed temporary file) or a delete
     labels = [p.split(" ", 1)[0] + " " + p.rsplit("/", 1)[-1] for p in points]
-    assert labels.count("delete manifest.json") == 1
+    # (twice: the quarter's copy, and the root's, which names udvikling.*)
+    assert labels.count("delete manifest.json") == 2
     assert [p.split(" ")[0] for p in points].count("write") >= 17
     local = not location.startswith("s3://")
 
@@ -80,6 +81,7 @@ def test_a_kill_at_any_write_boundary_is_made_good_by_the_next_run(location: str
         assert killed.returncode == -signal.SIGKILL, (k, points[k - 1], killed.stderr[-2000:])
         storage = open_storage(where)
         assert violations(storage, Q) == [], f"after a kill at {points[k - 1]}"
+        assert manifest_violations(storage, "") == [], f"after a kill at {points[k - 1]}"
         # a decided version is the next run's to finish, whatever its inputs: its decider
         # may only be stalled, so its bytes are the only ones version 2 can ever hold
         v2_exists = storage.exists(f"{Q}/versions/2/manifest.json") or storage.exists(
@@ -102,6 +104,10 @@ def test_a_kill_at_any_write_boundary_is_made_good_by_the_next_run(location: str
         assert json.loads(storage.read(f"{Q}/versions/1/manifest.json"))["fingerprint"] == "fp-1"
         index = json.loads(storage.read("index.html"))
         assert [v for v, _ in index[0][1]] == list(range(expected, 0, -1))
+        # the trend page shows the newest version, named by the root's manifest
+        trend = json.loads(storage.read("udvikling.json"))
+        assert trend["targets"][0]["quarters"][0]["version"] == expected
+        assert storage.exists("manifest.json") and manifest_violations(storage, "") == []
         # at rest the location holds only what recipients get: no claims, no temporaries
         assert [key for key in storage.list() if key.startswith(".kvartal")] == []
         if local:
@@ -109,18 +115,34 @@ def test_a_kill_at_any_write_boundary_is_made_good_by_the_next_run(location: str
             assert not (Path(where) / ".kvartal").exists()
 
 
+def _trend_names_whole_versions(storage: Storage, seen: list[str]) -> None:
+    """Every version the trend page names has its manifest and exactly its files."""
+    try:
+        trend = json.loads(storage.read("udvikling.json"))
+    except FileNotFoundError:
+        return
+    for t in trend["targets"]:
+        for q in t["quarters"]:
+            folder = f"{q['quarter']}/versions/{q['version']}"
+            if not storage.exists(f"{folder}/manifest.json"):
+                seen.append(f"udvikling.json names {folder}, which has no manifest")
+            seen.extend(manifest_violations(storage, folder))
+
+
 def _poll(storage: Storage, stop: threading.Event, seen: list[str], reads: list[int]) -> None:
     """Read the manifest, the files it names, the manifest again; a mismatch while the
     manifest stayed the same means a reader was shown a mixed quarter."""
     while not stop.is_set():
-        for folder in (Q, f"{Q}/versions/1", f"{Q}/versions/2"):
+        _trend_names_whole_versions(storage, seen)
+        for folder in (Q, f"{Q}/versions/1", f"{Q}/versions/2", ""):
+            prefix = f"{folder}/" if folder else ""  # "": the root's, naming udvikling.*
             try:
-                before = storage.read(f"{folder}/manifest.json")
+                before = storage.read(f"{prefix}manifest.json")
             except FileNotFoundError:
                 continue
             problems = manifest_violations(storage, folder)
             try:
-                after = storage.read(f"{folder}/manifest.json")
+                after = storage.read(f"{prefix}manifest.json")
             except FileNotFoundError:
                 continue
             reads[0] += 1

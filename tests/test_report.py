@@ -549,7 +549,8 @@ def test_comments_keep_simple_html_and_nothing_else(html: bytes, text: str) -> N
     low = s.lower()
     assert "<script" not in low and "onclick" not in low and "javascript:" not in low
     assert "onerror" not in low and "<img" not in low and "example.invalid" not in low
-    assert not re.search(r"<a (?!href=\"#)", low)  # only the report's own anchors
+    # only the report's own anchors and the trend page (CONTRACT §10)
+    assert not re.search(r"<a (?!href=\"#|href=\"\.\./\.\./\.\./udvikling\.html)", low)
     assert "alert(" not in low and 'style="list-style' not in low
     assert "Jobbussen har været ude på 14 ture." in text
     assert "<ol><li><i>Jobspor</i>: under implementering.</li>" in s
@@ -787,6 +788,7 @@ def test_index_lists_newest_quarter_and_version_first() -> None:
     assert "<script" not in s and "<link" not in s
     hrefs = re.findall(r'href="([^"]+)"', s)
     assert hrefs == [
+        "udvikling.html",  # every target's course (CONTRACT §10)
         "2009Q3/versions/2/report.html",
         "2009Q3/versions/1/report.html",
         "2009Q2/versions/1/report.html",

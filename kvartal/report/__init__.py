@@ -8,9 +8,12 @@ that need them: the flow imports this package long before it renders anything.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
+from kvartal.history.changes import CHANGES, Previous, changes_doc, changes_json
+from kvartal.history.trend import PublishedQuarter
 from kvartal.model import Figure, Problem, Target, TargetResult, Waiver
 from kvartal.quarters import Quarter
 
@@ -39,6 +42,13 @@ class ReportInput:
     warnings: list[Problem]  # validation warnings, published as notes
     waivers: list[tuple[Problem, Waiver]]  # waived errors with reason and approver
     updated: date  # "Sidst opdateret"
+    # CONTRACT §10. The version before this one as published (None for version 1), and the
+    # source files this version reads (as its manifest lists them): changes.json and the
+    # first page's "what changed" are computed from the two.
+    since: Previous | None = None
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    # The published quarters before this one (their newest versions), for the page of charts
+    course: list[PublishedQuarter] = field(default_factory=list)
 
 
 @dataclass
@@ -68,10 +78,18 @@ def fulfilment_json(ri: ReportInput) -> bytes:
     return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def render_html(ri: ReportInput) -> bytes:
+def changes_of(ri: ReportInput, fulfilment: bytes) -> dict[str, Any] | None:
+    """§10's changes.json of this version against the one before it; None for version 1."""
+    if ri.since is None:
+        return None
+    waivers = [w.to_json() for _, w in ri.waivers]
+    return changes_doc(str(ri.quarter), ri.version, ri.since, fulfilment, ri.sources, waivers)
+
+
+def render_html(ri: ReportInput, changes: dict[str, Any] | None = None) -> bytes:
     from kvartal.report.pages import report_html
 
-    return report_html(ri)
+    return report_html(ri, changes)
 
 
 def render_pdf(html: bytes) -> bytes:
@@ -93,10 +111,15 @@ def render_index(quarters: list[IndexQuarter]) -> bytes:
 
 
 def render_all(ri: ReportInput) -> dict[str, bytes]:
-    html = render_html(ri)
-    return {
+    fulfilment = fulfilment_json(ri)
+    changes = changes_of(ri, fulfilment)
+    html = render_html(ri, changes)
+    files = {
         "report.html": html,
         "report.pdf": render_pdf(html),
         "report.xlsx": render_xlsx(ri),
-        "fulfilment.json": fulfilment_json(ri),
+        "fulfilment.json": fulfilment,
     }
+    if changes is not None:
+        files[CHANGES] = changes_json(changes)
+    return files

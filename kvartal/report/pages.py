@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import kvartal
@@ -44,8 +44,8 @@ def environment() -> Environment:
     return env
 
 
-def report_html(ri: ReportInput) -> bytes:
-    page = view.build(ri)
+def report_html(ri: ReportInput, changes: dict[str, Any] | None = None) -> bytes:
+    page = view.build(ri, changes)
     text = environment().get_template("report.html.j2").render(page=page)
     return text.encode("utf-8")
 

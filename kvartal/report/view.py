@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from kvartal.history.trend import anchor
 from kvartal.model import Figure, Problem, Target, TargetResult, Waiver
+from kvartal.quarters import Quarter
 from kvartal.report import danish
 from kvartal.report.sanitize import comment_html
 from kvartal.typed import match_key
@@ -62,6 +64,7 @@ class TargetView:
     is_milestone: bool
     result: TargetResult
     target: Target | None
+    course_href: str = ""  # the target on udvikling.html (CONTRACT §10)
 
 
 @dataclass
@@ -112,6 +115,24 @@ class Note:
 
 
 @dataclass
+class ChangesView:
+    """What this version changed since the one before (changes.json, in words)."""
+
+    since: int
+    targets: list[str]
+    sources: list[str]
+    waivers: list[str]
+
+
+@dataclass
+class CourseChart:
+    target_id: str
+    heading: str
+    chart: Markup | None
+    cells: list[str]  # one per quarter of the page (`ReportView.chart_quarters`), in order
+
+
+@dataclass
 class ReportView:
     title: str
     agreements_text: str
@@ -122,6 +143,9 @@ class ReportView:
     agreements: list[AgreementView]
     warnings: list[Note]
     waivers: list[Note]
+    changes: ChangesView | None = None
+    charts: list[CourseChart] = field(default_factory=list)
+    chart_quarters: list[str] = field(default_factory=list)
 
 
 def _slug(text: str, prefix: str, taken: set[str]) -> str:
@@ -333,7 +357,59 @@ def notes(
     return warn, waived
 
 
-def build(ri: ReportInput) -> ReportView:
+# From a report (`<quarter>/versions/<n>/report.html`, where index.html and the mails lead)
+# to the publish root.
+ROOT_FROM_REPORT = "../../../"
+
+
+def changes_view(changes: dict[str, Any] | None) -> ChangesView | None:
+    from kvartal.history.changes import change_lines
+
+    if changes is None:
+        return None
+    lines = change_lines(changes)
+    return ChangesView(int(changes["since"]), lines["targets"], lines["sources"], lines["waivers"])
+
+
+def course_charts(ri: ReportInput) -> list[CourseChart]:
+    """The page of charts: each target's course over the published quarters before this
+    one (their newest versions) and this version's own figures."""
+    if not ri.course and not ri.results:
+        return []
+    from kvartal.history.page import courses
+    from kvartal.history.trend import PublishedQuarter, trend_doc
+
+    own = PublishedQuarter(str(ri.quarter), ri.version, "", [r.to_json() for r in ri.results])
+    earlier = [pq for pq in ri.course if pq.quarter < str(ri.quarter)]
+    doc = trend_doc([*earlier, own])
+    shown = {r.target_id for r in ri.results}
+    doc["targets"] = [t for t in doc["targets"] if t["target_id"] in shown]
+    quarters = [pq.quarter for pq in [*earlier, own]]
+    out = []
+    for c in courses(doc, ROOT_FROM_REPORT):
+        by_quarter = {r.quarter: r for r in c.rows}
+        cells = []
+        for q in quarters:
+            r = by_quarter.get(q)
+            if r is None:
+                cells.append("–")
+            elif c.milestone:
+                cells.append(f"{r.actual}; {r.status_word}")
+            else:
+                cells.append(f"{r.actual} (forventet {r.expected}); {r.status_word}")
+        out.append(CourseChart(c.target_id, c.heading, c.chart, cells))
+    return out
+
+
+def chart_quarters(ri: ReportInput) -> list[str]:
+    """The column heads of the page of charts' table: the quarters it shows."""
+    if not ri.results:
+        return []
+    earlier = sorted({pq.quarter for pq in ri.course if pq.quarter < str(ri.quarter)})
+    return [Quarter.parse(q).label_da for q in [*earlier, str(ri.quarter)]]
+
+
+def build(ri: ReportInput, changes: dict[str, Any] | None = None) -> ReportView:
     catalogue = {t.target_id: t for t in ri.targets}
     order = {t.target_id: i for i, t in enumerate(ri.targets)}
     previous_label = (ri.quarter - 1).label_da
@@ -370,6 +446,7 @@ def build(ri: ReportInput) -> ReportView:
             ini.comments = [comment_html(c) for c in ini.raw_comments]
             th.initiatives.append(ini)
         tv = target_view(t, r, ri.previous.get(r.target_id), previous_label)
+        tv.course_href = f"{ROOT_FROM_REPORT}udvikling.html#{anchor(r.target_id)}"
         (ini.activity if tv.kind in ACTIVITY_KINDS else ini.result).append(tv)
         ini.targets.append(tv)
 
@@ -406,4 +483,7 @@ def build(ri: ReportInput) -> ReportView:
         agreements=list(agreements.values()),
         warnings=warn,
         waivers=waived,
+        changes=changes_view(changes),
+        charts=course_charts(ri),
+        chart_quarters=chart_quarters(ri),
     )

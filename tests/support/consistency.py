@@ -24,14 +24,16 @@ def folders(storage: Storage, quarter: str) -> list[str]:
 
 
 def manifest_violations(storage: Storage, folder: str) -> list[str]:
-    """Files named by `<folder>/manifest.json` that are missing or hold other bytes."""
+    """Files named by `<folder>/manifest.json` that are missing or hold other bytes
+    (folder "": the root's manifest.json, which names udvikling.*)."""
+    prefix = f"{folder}/" if folder else ""
     try:
-        raw = storage.read(f"{folder}/manifest.json")
+        raw = storage.read(f"{prefix}manifest.json")
     except FileNotFoundError:
         return []
     out = []
     for entry in json.loads(raw)["files"]:
-        key = f"{folder}/{entry['name']}"
+        key = f"{prefix}{entry['name']}"
         try:
             data = storage.read(key)
         except FileNotFoundError:

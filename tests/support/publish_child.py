@@ -19,9 +19,15 @@ NAMES = ("fulfilment.json", "report.html", "report.pdf", "report.xlsx")
 def render_for(tag: str):  # type: ignore[no-untyped-def]
     def render(n: int, published_at: datetime) -> dict[str, bytes]:
         stamp = f"{tag} v{n} {published_at.isoformat()}"
-        return {
+        files = {
             name: f"{name}: {stamp}\n".encode() * (200 + 50 * i) for i, name in enumerate(NAMES)
         }
+        # fulfilment.json as a report's, so the trend page (udvikling.*) is published too
+        target = {"target_id": "1.1-a", "initiative": "1.1", "unit": "antal", "actual": n}
+        files["fulfilment.json"] = json.dumps(
+            {"version": n, "targets": [target], "tag": stamp * 200}
+        ).encode()
+        return files
 
     return render
 
