@@ -78,9 +78,9 @@ _DECIMAL_SPLIT = re.compile(r"^\s*-?\d+\s*$")
 
 
 def _shape_note(
-    file: str, row: int, fields: list[str], filled: int, width: int, delimiter: str
+    file: str, row: int, fields: list[str], named_width: int, width: int, delimiter: str
 ) -> Problem:
-    if filled > width:
+    if len(fields) > width:
         # Two neighbouring fields of digits in a comma-separated file: `86,5` unquoted.
         split = delimiter == "," and any(
             _DECIMAL_SPLIT.match(a) and _DECIMAL_SPLIT.match(b)
@@ -96,12 +96,12 @@ def _shape_note(
             "tekst uden anførselstegn). Sæt teksten i anførselstegn, eller fjern tegnet."
         )
         message = (
-            f"Række {row} har {filled} felter, men overskriften har {width}, så værdierne "
+            f"Række {row} har {len(fields)} felter, men overskriften har {width}, så værdierne "
             f"ville havne under forkerte kolonner; rækken er ikke læst." + why
         )
     else:
         message = (
-            f"Række {row} har {len(fields)} felter, men overskriften har {width}, så "
+            f"Række {row} har {len(fields)} felter, men overskriften har {named_width}, så "
             f"værdierne ville havne under forkerte kolonner; rækken er ikke læst. Et "
             f"skilletegn mangler: ret rækken, så hver værdi står under sin overskrift."
         )
@@ -143,17 +143,20 @@ def _read_csv(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
     )
     # One record is one row, as a spreadsheet program shows the file, even when a quoted
     # field spans lines.
-    width: int | None = None  # fields up to the header's last filled one
+    # The header's fields, and those up to its last filled one: a row may leave out the
+    # header's trailing empty fields, but not more, and may not have more fields at all.
+    width: int | None = None
+    named_width = 0
     for line_no, fields in enumerate(reader, start=1):
         filled = _filled_width(fields)
         if width is None:
             if filled:
-                width = filled
-        elif filled and (filled > width or len(fields) < width):
+                width, named_width = len(fields), filled
+        elif filled and (len(fields) > width or len(fields) < named_width):
             # A row whose fields do not line up with the header would put a value under
             # another column (`86,5` read as 86, the comment shifted into a nameless
             # column): the row is named, not read.
-            grid.notes.append(_shape_note(file, line_no, fields, filled, width, delimiter))
+            grid.notes.append(_shape_note(file, line_no, fields, named_width, width, delimiter))
             continue
         row: dict[int, object] = {}
         for col, value in enumerate(fields):
