@@ -25,6 +25,8 @@ from kvartal.storage import Storage
 ACCEPTED = (".xlsx", ".xlsm", ".ods", ".csv")
 WAIVER_FILE = "afvigelser.csv"
 TARGETS = "targets"
+# The centres' contacts (CONTRACT §9), read by the collection, not as a catalogue.
+CONTACTS_FILE = "centre.csv"
 
 
 # The rules gather itself reports (the readers' own are in `kvartal.readers.SEVERITY`).
@@ -67,6 +69,8 @@ class Inputs:
     folders: dict[Quarter, list[str]] = field(default_factory=dict)
     # Files skipped on purpose (Excel lock files, hidden files), for the manifest.
     ignored: list[str] = field(default_factory=list)
+    # `targets/centre.csv`, the centres' contacts, when there is one.
+    contacts: str | None = None
 
 
 class UnaccountedFiles(RuntimeError):
@@ -218,7 +222,7 @@ def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> In
         )
     folders, others, root_files = survey(everything)
     inputs.folders = folders
-    _name_the_strays(inputs, folders, others, root_files)
+    _name_the_strays(inputs, folders, others, root_files, everything)
 
     targets_folder = next(
         (
@@ -228,7 +232,12 @@ def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> In
         ),
         TARGETS,
     )
-    catalogue_keys = reader.data_files(targets_folder)
+    catalogue_keys = []
+    for key in reader.data_files(targets_folder):
+        if key.lower() == f"{targets_folder}/{CONTACTS_FILE}".lower():
+            inputs.contacts = key
+        else:
+            catalogue_keys.append(key)
     if not catalogue_keys:
         inputs.problems.append(
             _whole_file_problem(
@@ -269,19 +278,42 @@ def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> In
         if sheets:
             inputs.figures[q] = sheets
 
-    for name in folders.get(quarter, []):
-        waiver_key = f"{name}/{WAIVER_FILE}"
-        matches = [k for k in inbox.list(f"{name}/") if k.lower() == waiver_key.lower()]
-        if matches and inputs.waivers is None:
-            inputs.waivers = reader.read(matches[0], "afvigelser")
+    waiver_keys = [
+        k
+        for name in folders.get(quarter, [])
+        for k in inbox.list(f"{name}/")
+        if k.lower() == f"{name}/{WAIVER_FILE}".lower()
+    ]
+    if waiver_keys:
+        inputs.waivers = reader.read(waiver_keys[0], "afvigelser")
+    for key in waiver_keys[1:]:
+        inputs.problems.append(
+            _whole_file_problem(
+                key,
+                "fil_ignoreret",
+                f"Kvartalet har to afvigelsesfiler; kun {waiver_keys[0]} er læst. Flyt "
+                f"rækkerne fra denne fil over i den, og slet denne.",
+            )
+        )
     _check_every_file_accounted(
         inputs, everything, folders, quarters_to_read(inputs.catalogue, quarter)
     )
     return inputs
 
 
+def _only_waivers(folder: str, everything: list[str]) -> bool:
+    inside = [
+        k for k in everything if k.startswith(folder + "/") and not is_ignored(k) and k[-1] != "/"
+    ]
+    return bool(inside) and all(posixpath.basename(k).lower() == WAIVER_FILE for k in inside)
+
+
 def _name_the_strays(
-    inputs: Inputs, folders: dict[Quarter, list[str]], others: list[str], root_files: list[str]
+    inputs: Inputs,
+    folders: dict[Quarter, list[str]],
+    others: list[str],
+    root_files: list[str],
+    everything: list[str],
 ) -> None:
     for name in others:
         inputs.problems.append(
@@ -294,6 +326,9 @@ def _name_the_strays(
             )
         )
     for q, names in sorted(folders.items()):
+        # A folder holding only afvigelser.csv is where an approval wrote the waivers (it
+        # writes `2009Q3/` beside a clerk's `2009 Q3/`): not a second folder of figures.
+        names = [n for n in names if not _only_waivers(n, everything)]
         if len(names) < 2:
             continue
         listed = " og ".join(f"»{n}/«" for n in names)
@@ -329,7 +364,7 @@ def _check_every_file_accounted(
     read_folders = {TARGETS} | {
         name.casefold() for q in read_quarters for name in folders.get(q, [])
     }
-    accounted = {s.path for s in inputs.sources} | set(inputs.ignored)
+    accounted = {s.path for s in inputs.sources} | set(inputs.ignored) | {inputs.contacts}
     accounted |= {p.file for p in inputs.problems}
     lost = [
         key

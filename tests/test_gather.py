@@ -291,3 +291,28 @@ def test_folders_on_s3_are_matched_and_named_as_on_disk(tmp_path, s3_env):
     assert _problems(on_s3) == expected
     for inputs in (on_disk, on_s3):
         assert [s.file for s in inputs.figures[Quarter(2009, 2)]] == ["2009q2/centre.csv"]
+
+
+def test_waivers_written_beside_a_clerks_folder_spelling_are_read_and_no_duplicate(tmp_path):
+    """An approval writes `2009Q3/afvigelser.csv`; the clerk's folder is `2009 Q3/`."""
+    _catalogue(tmp_path, ("2009Q3", "2009Q4"))
+    _figures(tmp_path, "2009 Q3")
+    _write(
+        tmp_path,
+        "2009Q3/afvigelser.csv",
+        "Fil;Celle;Regel;Begrundelse;Godkendt af\n2009 Q3/centre.csv;D2;;Kendt;Olsen\n",
+    )
+    inputs = gather(LocalStorage(tmp_path), Quarter(2009, 3))
+    assert inputs.problems == []
+    assert inputs.waivers is not None and inputs.waivers.file == "2009Q3/afvigelser.csv"
+    assert [s.file for s in inputs.figures[Quarter(2009, 3)]] == ["2009 Q3/centre.csv"]
+
+
+def test_the_centres_contacts_in_targets_are_not_read_as_a_catalogue(tmp_path):
+    _catalogue(tmp_path, ("2009Q3", "2009Q4"))
+    _figures(tmp_path, "2009Q3")
+    _write(tmp_path, "targets/Centre.csv", "Ansvarlig;E-mail\nJobcentret;j@x.dk\n")
+    inputs = gather(LocalStorage(tmp_path), Quarter(2009, 3))
+    assert [s.file for s in inputs.catalogue] == ["targets/katalog.csv"]
+    assert inputs.contacts == "targets/Centre.csv"
+    assert inputs.problems == []
