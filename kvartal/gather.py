@@ -182,6 +182,14 @@ def quarter_folders(inbox: Storage) -> dict[Quarter, list[str]]:
     return survey(inbox.list(""))[0]
 
 
+def targets_folder(keys: list[str]) -> str:
+    """The catalogue's folder: `targets/`, else the first spelled otherwise (`Targets/`)."""
+    names = sorted({k.split("/", 1)[0] for k in keys if "/" in k})
+    if TARGETS in names:
+        return TARGETS
+    return next((n for n in names if n.strip().casefold() == TARGETS), TARGETS)
+
+
 def survey(keys: list[str]) -> tuple[dict[Quarter, list[str]], list[str], list[str]]:
     """Sort the inbox's top level: quarter folders, other folders, and files at the root."""
     quarters: dict[Quarter, list[str]] = {}
@@ -201,6 +209,8 @@ def survey(keys: list[str]) -> tuple[dict[Quarter, list[str]], list[str], list[s
             continue
         seen.add(top)
         if top.strip().casefold() == TARGETS:
+            if top != targets_folder(keys):
+                others.append(top)  # a second `Targets/` beside `targets/` is not read
             continue
         try:
             quarter = Quarter.parse(top)
@@ -224,17 +234,10 @@ def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> In
     inputs.folders = folders
     _name_the_strays(inputs, folders, others, root_files, everything)
 
-    targets_folder = next(
-        (
-            k.split("/", 1)[0]
-            for k in everything
-            if "/" in k and k.split("/", 1)[0].strip().casefold() == TARGETS
-        ),
-        TARGETS,
-    )
+    catalogue_folder = targets_folder(everything)
     catalogue_keys = []
-    for key in reader.data_files(targets_folder):
-        if key.lower() == f"{targets_folder}/{CONTACTS_FILE}".lower():
+    for key in reader.data_files(catalogue_folder):
+        if key.lower() == f"{catalogue_folder}/{CONTACTS_FILE}".lower():
             inputs.contacts = key
         else:
             catalogue_keys.append(key)
@@ -296,7 +299,7 @@ def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> In
             )
         )
     _check_every_file_accounted(
-        inputs, everything, folders, quarters_to_read(inputs.catalogue, quarter)
+        inputs, everything, catalogue_folder, folders, quarters_to_read(inputs.catalogue, quarter)
     )
     return inputs
 
@@ -356,14 +359,13 @@ def _name_the_strays(
 def _check_every_file_accounted(
     inputs: Inputs,
     everything: list[str],
+    catalogue_folder: str,
     folders: dict[Quarter, list[str]],
     read_quarters: list[Quarter],
 ) -> None:
     """Every file under a folder that was read is read, ignored or named; else kvartal
     itself has lost it, and the run stops before anything is published."""
-    read_folders = {TARGETS} | {
-        name.casefold() for q in read_quarters for name in folders.get(q, [])
-    }
+    read_folders = {catalogue_folder} | {name for q in read_quarters for name in folders.get(q, [])}
     accounted = {s.path for s in inputs.sources} | set(inputs.ignored) | {inputs.contacts}
     accounted |= {p.file for p in inputs.problems}
     lost = [
@@ -371,7 +373,7 @@ def _check_every_file_accounted(
         for key in everything
         if "/" in key
         and not key.endswith("/")
-        and key.split("/", 1)[0].strip().casefold() in read_folders
+        and key.split("/", 1)[0] in read_folders
         and key not in accounted
         and posixpath.basename(key).lower() != WAIVER_FILE
     ]

@@ -138,9 +138,9 @@ def near_column(text: str, kind: str) -> str | None:
     """The contract column a header that is not one was surely meant as, or None.
 
     Close means: the same once case, accents, spaces and dashes are set aside (`Maal id`
-    is `Mål-id`), a typing slip (one letter in a short name, two in a long one), or a
-    known synonym (`Forventning`, `Milepæl opnået`). Such a column would otherwise be
-    kept out of the way, and the centre's figures in it silently lost.
+    is `Mål-id`), a typing slip (one letter in a name of up to seven letters, two in a
+    longer one), or a known synonym (`Forventning`, `Milepæl opnået`). Such a column would
+    otherwise be kept out of the way, and the centre's figures in it silently lost.
     """
     columns = COLUMNS[kind]
     synonym = SYNONYMS.get(normalise_header(text))
@@ -155,7 +155,7 @@ def near_column(text: str, kind: str) -> str | None:
             return column
     for column in columns:
         target = _squash(column)
-        limit = 1 if len(target) <= 6 else 2
+        limit = 1 if len(target) <= 7 else 2
         if len(target) >= 4 and _distance(squashed, target, limit) <= limit:
             return column
     return None

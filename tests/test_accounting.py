@@ -284,3 +284,25 @@ def test_gather_stops_when_a_file_would_be_left_out_without_a_word(
     monkeypatch.setattr(gather_module._Reader, "data_files", forget_one)
     with pytest.raises(gather_module.UnaccountedFiles, match="2009Q3/Ungecentret.ods"):
         gather_module.gather(LocalStorage(inbox), Q3)
+
+
+@pytest.mark.slow
+def test_the_manifest_says_which_columns_were_left_out_and_why(
+    tmp_path: Path, prefect_api: str
+) -> None:
+    """The example inbox publishes; its centre's own column `Intern note` (column K of
+    Beskæftigelsescentrene.xlsx, in each of the three quarters read) is listed as left out,
+    with the warning that says why."""
+    import json
+    import shutil
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE_INBOX, inbox)
+    done = _run_kvartal(None, inbox, tmp_path, prefect_api)
+    assert done.returncode == 0, done.stderr[-3000:]
+    manifest = json.loads((tmp_path / "publish" / "2009Q3" / "manifest.json").read_text("utf-8"))
+    assert [(x["what"], x["file"], x["rule"], x["value"]) for x in manifest["left_out"]] == [
+        ("kolonne", f"{q}/Beskæftigelsescentrene.xlsx", "ubrugt_kolonne", "»Intern note« (K)")
+        for q in ("2009Q1", "2009Q2", "2009Q3")
+    ]
+    assert all("ikke brugt" in x["why"] for x in manifest["left_out"])

@@ -316,3 +316,14 @@ def test_the_centres_contacts_in_targets_are_not_read_as_a_catalogue(tmp_path):
     assert [s.file for s in inputs.catalogue] == ["targets/katalog.csv"]
     assert inputs.contacts == "targets/Centre.csv"
     assert inputs.problems == []
+
+
+def test_a_second_targets_folder_in_other_case_is_named(tmp_path):
+    _catalogue(tmp_path, ("2009Q3", "2009Q4"))
+    _figures(tmp_path, "2009Q3")
+    _write(tmp_path, "Targets/ekstra.csv", HEADER)
+    inputs = gather(LocalStorage(tmp_path), Quarter(2009, 3))
+    assert [s.file for s in inputs.catalogue] == ["targets/katalog.csv"]
+    assert [(p.file, p.rule, p.severity) for p in inputs.problems] == [
+        ("Targets/", "ukendt_mappe", "fejl")
+    ]
