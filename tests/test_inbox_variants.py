@@ -422,7 +422,7 @@ def test_every_figure_is_counted_as_meant_or_named(
 
 
 @pytest.mark.slow
-@settings(max_examples=150, **COMMON)  # type: ignore[arg-type]
+@settings(max_examples=60, **COMMON)  # type: ignore[arg-type]
 @given(v2=file_variants(), v3=file_variants(), f2=figures_strategy, f3=figures_strategy)
 def test_every_figure_is_counted_as_meant_or_named_many(
     v2: FileVariant, v3: FileVariant, f2: Any, f3: Any
