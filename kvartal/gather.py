@@ -137,8 +137,8 @@ class _Reader:
             if is_ignored(key) or any(is_ignored(part) for part in key.split("/")[:-1]):
                 self.inputs.ignored.append(key)
                 continue
-            if posixpath.basename(key).lower() == WAIVER_FILE:
-                continue
+            if key.lower() == f"{folder}/{WAIVER_FILE}".lower():
+                continue  # the quarter's waivers, never figures (CONTRACT §6)
             if key.lower().endswith(".xls"):
                 self.inputs.problems.append(
                     _whole_file_problem(
@@ -375,7 +375,7 @@ def _check_every_file_accounted(
         and not key.endswith("/")
         and key.split("/", 1)[0] in read_folders
         and key not in accounted
-        and posixpath.basename(key).lower() != WAIVER_FILE
+        and key.split("/", 1)[1].lower() != WAIVER_FILE
     ]
     if lost:
         raise UnaccountedFiles(lost)

@@ -327,3 +327,14 @@ def test_a_second_targets_folder_in_other_case_is_named(tmp_path):
     assert [(p.file, p.rule, p.severity) for p in inputs.problems] == [
         ("Targets/", "ukendt_mappe", "fejl")
     ]
+
+
+def test_a_waiver_file_deeper_in_a_quarter_folder_is_not_skipped_without_a_word(tmp_path):
+    _catalogue(tmp_path, ("2009Q3", "2009Q4"))
+    _figures(tmp_path, "2009Q3")
+    _write(tmp_path, "2009Q3/gammelt/afvigelser.csv", "Fil;Celle;Regel;Begrundelse;Godkendt af\n")
+    inputs = gather(LocalStorage(tmp_path), Quarter(2009, 3))
+    assert inputs.waivers is None
+    # Read as a centre's file, and its missing figure columns named.
+    assert {p.file for p in inputs.problems} == set()
+    assert "2009Q3/gammelt/afvigelser.csv" in [s.file for s in inputs.figures[Quarter(2009, 3)]]
