@@ -167,3 +167,17 @@ def test_left_out_names_folders_files_and_rows_and_skips_cell_findings() -> None
         ("fil", "2009Q3/b.xlsx"),
         ("række", "2009Q3/c.csv"),
     ]
+
+
+def test_a_waiver_can_name_a_folder_of_the_inbox() -> None:
+    from kvartal.typed import waiver_from
+
+    row = {"Fil": "gammelt/", "Celle": None, "Regel": "ukendt_mappe"}
+    waiver = waiver_from({**row, "Begrundelse": "Arkiv", "Godkendt af": "Olsen"}, "2009Q3/a.csv")
+    assert waiver is not None and waiver.file == "gammelt/"
+    folder = Problem("gammelt/", None, None, None, None, "ukendt_mappe", "fejl", None, "x")
+    assert waiver.matches(folder)
+    bare = waiver_from(
+        {"Fil": "gammelt", "Begrundelse": "x", "Godkendt af": "y"}, "2009Q3/afvigelser.csv"
+    )
+    assert bare is not None and bare.file == "2009Q3/gammelt"
