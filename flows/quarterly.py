@@ -222,6 +222,7 @@ def quarterly_report(
             "waivers": [{**w.to_json(), "problem": p.to_json()} for p, w in validation.waived],
             "warnings": len(validation.warnings),
             "rows": rows.counts(),
+            "left_out": rows.left_out,  # folders, files, columns and rows not read, and why
             "run_id": run_id,
             "kvartal_version": kvartal_version(),
             "git_revision": git_revision(),

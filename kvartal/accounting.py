@@ -12,15 +12,34 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kvartal.model import ERROR, Figure, Problem, Target
 from kvartal.quarters import Quarter
+from kvartal.readers import SEVERITY as READER_RULES
 from kvartal.tables import SheetFrame
 from kvartal.typed import match_key, same_key
 
-__all__ = ["Accounting", "UnaccountedRows", "account", "check_accounting"]
+__all__ = [
+    "Accounting",
+    "UnaccountedColumns",
+    "UnaccountedRows",
+    "account",
+    "check_accounting",
+    "left_out",
+]
 
 Row = tuple[str, int]  # (inbox-relative file, 1-based sheet row)
+Column = tuple[str, str | None, str, str]  # (file, sheet, header text, column letter)
+
+# Problems that leave part of the inbox unread, by what they leave out. A whole-file error
+# of a reader (an unreadable file) leaves out the file.
+FOLDER_RULES = frozenset({"ukendt_mappe", "dobbelt_kvartalsmappe", "kvartalsmappe_mangler"})
+FILE_RULES = frozenset({"fil_ignoreret", "xls_fil", "fil_uden_mappe"})
+COLUMN_RULES = frozenset(
+    {"kolonne_stavet", "dublet_kolonne", "kolonne_uden_overskrift", "ubrugt_kolonne"}
+)
+ROW_RULES = frozenset({"csv_felter"})
 
 
 @dataclass
@@ -29,6 +48,9 @@ class Accounting:
     rows_used: int = 0
     rows_with_problems: int = 0
     unaccounted: list[tuple[str, str | None, int]] = field(default_factory=list)
+    unaccounted_columns: list[Column] = field(default_factory=list)
+    # What of the inbox was not read, and why: for the manifest.
+    left_out: list[dict[str, Any]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """For the manifest: how many rows were read, used, and named by a problem."""
@@ -37,6 +59,21 @@ class Accounting:
             "rows_used": self.rows_used,
             "rows_with_problems": self.rows_with_problems,
         }
+
+
+class UnaccountedColumns(RuntimeError):
+    """Columns of a sheet read that are neither contract columns nor named by a problem."""
+
+    def __init__(self, columns: list[Column]) -> None:
+        self.columns = columns
+        listed = "; ".join(
+            f"{file}{':' + sheet if sheet else ''} kolonne {letter} »{text}«"
+            for file, sheet, text, letter in columns[:50]
+        )
+        super().__init__(
+            f"{len(columns)} kolonner er hverken læst eller nævnt i et fund, så de ville "
+            f"blive udeladt uden et ord; intet er udgivet: {listed}"
+        )
 
 
 class UnaccountedRows(RuntimeError):
@@ -113,8 +150,11 @@ def account(
         elif p.row is not None:
             named.add(_row_of(p.file, p.row))
     named |= {r for r in read if r[0] in whole_files}
+    problems = list(problems)
 
     return Accounting(
+        unaccounted_columns=_unnamed_columns(frames, problems),
+        left_out=left_out(problems),
         rows_read=len(read),
         rows_used=len(used & read.keys()),
         rows_with_problems=len(named & read.keys()),
@@ -137,7 +177,62 @@ def check_accounting(
     result = account(catalogue, figure_frames, targets, figures, problems)
     if result.unaccounted:
         raise UnaccountedRows(result.unaccounted)
+    if result.unaccounted_columns:
+        raise UnaccountedColumns(result.unaccounted_columns)
     return result
+
+
+def left_out(problems: Iterable[Problem]) -> list[dict[str, Any]]:
+    """Every folder, file, column and row of the inbox not read, with the problem saying
+    why, in the order of the problems."""
+    out = []
+    for p in problems:
+        if p.rule in FOLDER_RULES:
+            what = "mappe"
+        elif p.rule in FILE_RULES or (p.cell is None and p.rule in READER_RULES):
+            what = "fil"
+        elif p.rule in COLUMN_RULES:
+            what = "kolonne"
+        elif p.rule in ROW_RULES:
+            what = "række"
+        else:
+            continue
+        if what == "fil" and p.severity != ERROR:
+            continue  # a hidden sheet, say: the file is read
+        out.append(
+            {
+                "what": what,
+                "file": p.file,
+                "sheet": p.sheet,
+                "cell": p.cell,
+                "rule": p.rule,
+                "severity": p.severity,
+                "value": p.value,
+                "why": p.message,
+            }
+        )
+    return out
+
+
+def _unnamed_columns(frames: list[SheetFrame], problems: list[Problem]) -> list[Column]:
+    named: dict[str, list[Problem]] = {}
+    for p in problems:
+        if p.rule in COLUMN_RULES:
+            named.setdefault(_file(p.file), []).append(p)
+    out: list[Column] = []
+    for frame in frames:
+        mine = named.get(_file(frame.file), [])
+        columns = (
+            [(text, letter) for text, letter, _ in frame.misspelled]
+            + [(text, letter) for text, letter, _ in frame.duplicates]
+            + list(frame.unused)
+            + [("", letter) for letter, _ in frame.nameless]
+        )
+        for text, letter in columns:
+            cell = f"{letter}{frame.header_row}"
+            if not any(p.cell == cell or f"({letter})" in (p.value or "") for p in mine):
+                out.append((_file(frame.file), frame.sheet, text, letter))
+    return out
 
 
 def _file(file: str) -> str:

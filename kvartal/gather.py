@@ -3,6 +3,12 @@
 The catalogue is read first because its windows decide how far back the figures must be
 read: a target running 2013Q1-2015Q4 needs every quarter folder since 2013Q1. The quarter
 before the report quarter is always read too, for the warnings that compare quarters.
+
+Nothing in the inbox is left unread without a word (CONTRACT §1): a clerk who names a
+folder `2009 Q2` or drops a centre's file into `gammelt/` must see it named, not find the
+figures quietly missing from the report. So every top-level folder is `targets/`, a quarter
+(spelled any way a quarter cell may be), or an error naming it; every file under a quarter
+folder that is read is read, and every other one is named with the reason.
 """
 
 from __future__ import annotations
@@ -18,16 +24,37 @@ from kvartal.storage import Storage
 
 ACCEPTED = (".xlsx", ".xlsm", ".ods", ".csv")
 WAIVER_FILE = "afvigelser.csv"
-# The centres' contacts (CONTRACT §9) may sit beside the catalogue; they are not targets.
-CONTACTS_FILE = "targets/centre.csv"
+TARGETS = "targets"
+# The centres' contacts (CONTRACT §9), read by the collection, not as a catalogue.
+CONTACTS_FILE = "centre.csv"
 
 
 # The rules gather itself reports (the readers' own are in `kvartal.readers.SEVERITY`).
 RULES: dict[str, str] = {
     "katalog_mangler": ERROR,
     "kvartal_mangler": ERROR,
-    "fil_ignoreret": WARNING,
+    # A file nobody reads may hold a centre's figures: it blocks until it is moved, saved
+    # in a format that is read, or waived with a reason.
+    "fil_ignoreret": ERROR,
+    "xls_fil": ERROR,
+    "ukendt_mappe": ERROR,
+    "dobbelt_kvartalsmappe": ERROR,
+    "fil_uden_mappe": ERROR,
+    "kvartalsmappe_mangler": WARNING,
 }
+
+# What the manifest lists as left out of the inbox, with the reason: folders, files and
+# columns that were not read (their problems say why).
+LEFT_OUT_RULES = frozenset(
+    {
+        "fil_ignoreret",
+        "xls_fil",
+        "ukendt_mappe",
+        "dobbelt_kvartalsmappe",
+        "fil_uden_mappe",
+        "kvartalsmappe_mangler",
+    }
+)
 
 
 @dataclass
@@ -38,6 +65,23 @@ class Inputs:
     figures: dict[Quarter, list[RawSheet]] = field(default_factory=dict)
     waivers: RawSheet | None = None
     problems: list[Problem] = field(default_factory=list)
+    # Quarter -> the inbox folders holding it, as spelled in the inbox (`2009 Q2`).
+    folders: dict[Quarter, list[str]] = field(default_factory=dict)
+    # Files skipped on purpose (Excel lock files, hidden files), for the manifest.
+    ignored: list[str] = field(default_factory=list)
+    # `targets/centre.csv`, the centres' contacts, when there is one.
+    contacts: str | None = None
+
+
+class UnaccountedFiles(RuntimeError):
+    """Inbox files neither read, ignored nor named by a problem: a fault in kvartal."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        super().__init__(
+            f"{len(keys)} filer i indbakken er hverken læst eller nævnt i et fund, så de "
+            f"ville blive udeladt uden et ord; intet er udgivet: {'; '.join(keys[:50])}"
+        )
 
 
 class InboxNotFound(FileNotFoundError):
@@ -84,20 +128,38 @@ class _Reader:
         return raw
 
     def data_files(self, folder: str) -> list[str]:
+        """The files of one folder (sub-folders included) that are read as sheets; every
+        other file is named with the reason, except lock and hidden files."""
         out = []
         for key in self.inbox.list(folder + "/"):
+            if key.endswith("/"):
+                continue  # an S3 console's folder marker, not a file
             if is_ignored(key) or any(is_ignored(part) for part in key.split("/")[:-1]):
+                self.inputs.ignored.append(key)
                 continue
-            if posixpath.basename(key).lower() == WAIVER_FILE:
+            if key.lower() == f"{folder}/{WAIVER_FILE}".lower():
+                continue  # the quarter's waivers, never figures (CONTRACT §6)
+            if key.lower().endswith(".xls"):
+                self.inputs.problems.append(
+                    _whole_file_problem(
+                        key,
+                        "xls_fil",
+                        "Filen er i det gamle Excel-format (.xls, Excel 97-2003) og er ikke "
+                        "læst: i det format kan kvartal ikke se cellerne, som Excel viser "
+                        "dem (fx 86 % eller 1.10). Åbn den i Excel og vælg Filer > Gem som > "
+                        "Excel-projektmappe (*.xlsx), eller i LibreOffice Filer > Gem som > "
+                        "Excel 2007-365 (.xlsx), og læg den nye fil i mappen i stedet.",
+                    )
+                )
                 continue
             if not key.lower().endswith(ACCEPTED):
                 self.inputs.problems.append(
                     _whole_file_problem(
                         key,
                         "fil_ignoreret",
-                        "Filen er ikke læst: kun .xlsx, .xlsm, .ods og .csv læses. "
-                        "Gem den i et af de formater, hvis den skal med.",
-                        WARNING,
+                        "Filen er ikke læst: kun .xlsx, .xlsm, .ods og .csv læses. Gem den "
+                        "i et af de formater, hvis den skal med, eller flyt den ud af "
+                        "indbakken.",
                     )
                 )
                 continue
@@ -111,16 +173,74 @@ def limits_from_env() -> Limits:
     return Limits(max_cells=settings().max_cells, max_uncompressed=settings().max_uncompressed)
 
 
+def quarter_folders(inbox: Storage) -> dict[Quarter, list[str]]:
+    """Every quarter folder of the inbox by its quarter, as the inbox spells it.
+
+    `2009q2`, `2009 Q2`, `2009-Q2` and `2009K2` are all 2009Q2 (CONTRACT §1). A quarter
+    with two folders lists both; gather reports that.
+    """
+    return survey(inbox.list(""))[0]
+
+
+def targets_folder(keys: list[str]) -> str:
+    """The catalogue's folder: `targets/`, else the first spelled otherwise (`Targets/`)."""
+    names = sorted({k.split("/", 1)[0] for k in keys if "/" in k})
+    if TARGETS in names:
+        return TARGETS
+    return next((n for n in names if n.strip().casefold() == TARGETS), TARGETS)
+
+
+def survey(keys: list[str]) -> tuple[dict[Quarter, list[str]], list[str], list[str]]:
+    """Sort the inbox's top level: quarter folders, other folders, and files at the root."""
+    quarters: dict[Quarter, list[str]] = {}
+    others: list[str] = []
+    root_files: list[str] = []
+    seen: set[str] = set()
+    for key in keys:
+        if key.endswith("/") and "/" not in key[:-1]:
+            top = key[:-1]  # a folder marker at the top level
+        elif "/" in key:
+            top = key.split("/", 1)[0]
+        else:
+            if not is_ignored(key):
+                root_files.append(key)
+            continue
+        if top in seen or is_ignored(top):
+            continue
+        seen.add(top)
+        if top.strip().casefold() == TARGETS:
+            if top != targets_folder(keys):
+                others.append(top)  # a second `Targets/` beside `targets/` is not read
+            continue
+        try:
+            quarter = Quarter.parse(top)
+        except QuarterError:
+            others.append(top)
+            continue
+        quarters.setdefault(quarter, []).append(top)
+    return quarters, others, root_files
+
+
 def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> Inputs:
     inputs = Inputs(quarter=quarter)
     reader = _Reader(inbox, inputs, limits or limits_from_env())
-    if not inbox.list(""):
+    everything = inbox.list("")
+    if not everything:
         raise InboxNotFound(
             f"Indbakken {inbox.url} findes ikke eller er tom. Ret --inbox, eller læg "
             "målkataloget i targets/ og kvartalets filer i en mappe som 2009Q3/."
         )
+    folders, others, root_files = survey(everything)
+    inputs.folders = folders
+    _name_the_strays(inputs, folders, others, root_files, everything)
 
-    catalogue_keys = [k for k in reader.data_files("targets") if k.lower() != CONTACTS_FILE]
+    catalogue_folder = targets_folder(everything)
+    catalogue_keys = []
+    for key in reader.data_files(catalogue_folder):
+        if key.lower() == f"{catalogue_folder}/{CONTACTS_FILE}".lower():
+            inputs.contacts = key
+        else:
+            catalogue_keys.append(key)
     if not catalogue_keys:
         inputs.problems.append(
             _whole_file_problem(
@@ -134,8 +254,9 @@ def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> In
         if sheet is not None:
             inputs.catalogue.append(sheet)
 
+    needed = needed_quarters(inputs.catalogue, quarter)
     for q in quarters_to_read(inputs.catalogue, quarter):
-        keys = reader.data_files(str(q))
+        keys = [k for name in folders.get(q, []) for k in reader.data_files(name)]
         if q == quarter and not keys:
             inputs.problems.append(
                 _whole_file_problem(
@@ -145,15 +266,119 @@ def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> In
                     f"{quarter.label_da} dér.",
                 )
             )
+        elif q in needed and q not in folders:
+            inputs.problems.append(
+                _whole_file_problem(
+                    f"{q}/",
+                    "kvartalsmappe_mangler",
+                    f"Mappen {q}/ findes ikke, men et mål i kataloget tæller {q.label_da} "
+                    f"med i sit vindue, så målets tal for det kvartal mangler i rapporten. "
+                    f"Læg centrenes regneark for {q.label_da} i mappen {q}/, hvis de findes.",
+                    WARNING,
+                )
+            )
         sheets = [s for s in (reader.read(k, "Tal") for k in keys) if s is not None]
         if sheets:
             inputs.figures[q] = sheets
 
-    waiver_key = f"{quarter}/{WAIVER_FILE}"
-    matches = [k for k in inbox.list(f"{quarter}/") if k.lower() == waiver_key.lower()]
-    if matches:
-        inputs.waivers = reader.read(matches[0], "afvigelser")
+    waiver_keys = [
+        k
+        for name in folders.get(quarter, [])
+        for k in inbox.list(f"{name}/")
+        if k.lower() == f"{name}/{WAIVER_FILE}".lower()
+    ]
+    if waiver_keys:
+        inputs.waivers = reader.read(waiver_keys[0], "afvigelser")
+    for key in waiver_keys[1:]:
+        inputs.problems.append(
+            _whole_file_problem(
+                key,
+                "fil_ignoreret",
+                f"Kvartalet har to afvigelsesfiler; kun {waiver_keys[0]} er læst. Flyt "
+                f"rækkerne fra denne fil over i den, og slet denne.",
+            )
+        )
+    _check_every_file_accounted(
+        inputs, everything, catalogue_folder, folders, quarters_to_read(inputs.catalogue, quarter)
+    )
     return inputs
+
+
+def _only_waivers(folder: str, everything: list[str]) -> bool:
+    inside = [
+        k for k in everything if k.startswith(folder + "/") and not is_ignored(k) and k[-1] != "/"
+    ]
+    return bool(inside) and all(posixpath.basename(k).lower() == WAIVER_FILE for k in inside)
+
+
+def _name_the_strays(
+    inputs: Inputs,
+    folders: dict[Quarter, list[str]],
+    others: list[str],
+    root_files: list[str],
+    everything: list[str],
+) -> None:
+    for name in others:
+        inputs.problems.append(
+            _whole_file_problem(
+                f"{name}/",
+                "ukendt_mappe",
+                f"Mappen »{name}« er hverken targets/ eller et kvartal, så intet i den er "
+                f"læst. Omdøb den til kvartalet, fx 2009Q3, hvis filerne hører til dét, "
+                f"eller flyt den ud af indbakken.",
+            )
+        )
+    for q, names in sorted(folders.items()):
+        # A folder holding only afvigelser.csv is where an approval wrote the waivers (it
+        # writes `2009Q3/` beside a clerk's `2009 Q3/`): not a second folder of figures.
+        names = [n for n in names if not _only_waivers(n, everything)]
+        if len(names) < 2:
+            continue
+        listed = " og ".join(f"»{n}/«" for n in names)
+        for name in names:
+            inputs.problems.append(
+                _whole_file_problem(
+                    f"{name}/",
+                    "dobbelt_kvartalsmappe",
+                    f"Mapperne {listed} er begge {q.label_da}. Saml filerne i én mappe, "
+                    f"{q}/, og slet den anden.",
+                )
+            )
+    for key in root_files:
+        inputs.problems.append(
+            _whole_file_problem(
+                key,
+                "fil_uden_mappe",
+                "Filen ligger direkte i indbakken og er ikke læst: kataloget hører i "
+                "targets/ og centrenes tal i kvartalets mappe, fx 2009Q3/. Flyt den dér, "
+                "eller ud af indbakken.",
+            )
+        )
+
+
+def _check_every_file_accounted(
+    inputs: Inputs,
+    everything: list[str],
+    catalogue_folder: str,
+    folders: dict[Quarter, list[str]],
+    read_quarters: list[Quarter],
+) -> None:
+    """Every file under a folder that was read is read, ignored or named; else kvartal
+    itself has lost it, and the run stops before anything is published."""
+    read_folders = {catalogue_folder} | {name for q in read_quarters for name in folders.get(q, [])}
+    accounted = {s.path for s in inputs.sources} | set(inputs.ignored) | {inputs.contacts}
+    accounted |= {p.file for p in inputs.problems}
+    lost = [
+        key
+        for key in everything
+        if "/" in key
+        and not key.endswith("/")
+        and key.split("/", 1)[0] in read_folders
+        and key not in accounted
+        and key.split("/", 1)[1].lower() != WAIVER_FILE
+    ]
+    if lost:
+        raise UnaccountedFiles(lost)
 
 
 def quarters_to_read(catalogue: list[RawSheet], quarter: Quarter) -> list[Quarter]:
@@ -163,6 +388,15 @@ def quarters_to_read(catalogue: list[RawSheet], quarter: Quarter) -> list[Quarte
         if start <= quarter <= end and start < earliest:
             earliest = start
     return earliest.until(quarter)
+
+
+def needed_quarters(catalogue: list[RawSheet], quarter: Quarter) -> set[Quarter]:
+    """The quarters up to `quarter` that the window of a target active in it covers."""
+    needed: set[Quarter] = set()
+    for start, end in _windows(catalogue):
+        if start <= quarter <= end:
+            needed.update(start.until(quarter))
+    return needed
 
 
 def _windows(catalogue: list[RawSheet]) -> list[tuple[Quarter, Quarter]]:

@@ -16,6 +16,7 @@ a name that is both ambiguous in `sort_values`/`groupby`/`merge`: use `sort_inde
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -55,6 +56,41 @@ REQUIRED: dict[str, list[str]] = {
 
 META_COLUMNS = ["_file", "_sheet", "_row"]
 
+# Headers a clerk writes for a contract column, that no spelling rule turns into it.
+SYNONYMS: dict[str, str] = {
+    "forventning": "Forventet",
+    "forventes": "Forventet",
+    "prognose": "Forventet",
+    "forventet ultimo": "Forventet",
+    "milepæl opnået": "Milepæl nået",
+    "milepæl nået dato": "Milepæl nået",
+    "nået": "Milepæl nået",
+    "opnået": "Milepæl nået",
+    "dato nået": "Milepæl nået",
+    "måltal": "Målværdi",
+    "mål-værdi": "Målværdi",
+    "målværdi max": "Målværdi maks.",
+    "målværdi maksimum": "Målværdi maks.",
+    "nummer": "Nr.",
+    "nr": "Nr.",
+    "indsatsnr": "Nr.",
+    "indsatsnummer": "Nr.",
+    "mål id": "Mål-id",
+    "målid": "Mål-id",
+    "mål nr": "Mål-id",
+    "målnummer": "Mål-id",
+    "nøgletal navn": "Nøgletal",
+    "kvt": "Kvartal",
+    "bemærkning": "Kommentar",
+    "bemærkninger": "Kommentar",
+    "kommentarer": "Kommentar",
+    "taeller": "Tæller",
+    "naevner": "Nævner",
+    "baseline": "Basislinje",
+    "startniveau": "Basislinje",
+    "deadline": "Frist",
+}
+
 _SPACE = re.compile(r"\s+")
 
 
@@ -72,6 +108,59 @@ def normalise_header(text: object) -> str:
     return s
 
 
+_FOLD = str.maketrans({"å": "aa", "ø": "oe", "æ": "ae"})
+
+
+def _squash(text: str) -> str:
+    """A header with everything a typing habit changes taken out: case, Danish letters
+    written out (å -> aa), other accents, spaces, dashes, dots and underscores."""
+    s = normalise_header(text).translate(_FOLD)
+    s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+    return re.sub(r"[\s\-._/]+", "", s)
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, given up once it exceeds `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+def near_column(text: str, kind: str) -> str | None:
+    """The contract column a header that is not one was surely meant as, or None.
+
+    Close means: the same once case, accents, spaces and dashes are set aside (`Maal id`
+    is `Mål-id`), a typing slip (one letter in a name of up to seven letters, two in a
+    longer one), or a known synonym (`Forventning`, `Milepæl opnået`). Such a column would
+    otherwise be kept out of the way, and the centre's figures in it silently lost.
+    """
+    columns = COLUMNS[kind]
+    synonym = SYNONYMS.get(normalise_header(text))
+    if synonym is not None and synonym in columns:
+        return synonym
+    squashed = _squash(text)
+    if not squashed:
+        return None
+    for column in columns:
+        target = _squash(column)
+        if squashed == target:
+            return column
+    for column in columns:
+        target = _squash(column)
+        limit = 1 if len(target) <= 7 else 2
+        if len(target) >= 4 and _distance(squashed, target, limit) <= limit:
+            return column
+    return None
+
+
 @dataclass
 class SheetFrame:
     file: str
@@ -82,6 +171,13 @@ class SheetFrame:
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     header_row: int = 1
+    # The headers not read, each (text, letter): close to a contract column (with its
+    # spelling), a second column of one header (with the header), or unused (None).
+    misspelled: list[tuple[str, str, str]] = field(default_factory=list)
+    duplicates: list[tuple[str, str, str]] = field(default_factory=list)
+    unused: list[tuple[str, str]] = field(default_factory=list)
+    # Columns with filled cells under an empty header: (letter, first row with a value).
+    nameless: list[tuple[str, int]] = field(default_factory=list)
 
     def cell(self, row: int, column: str) -> str:
         """A1 address of a canonical column in a sheet row; KeyError if the column is absent."""
@@ -102,17 +198,44 @@ def sheet_frame(raw: RawSheet, kind: str) -> SheetFrame:
     positions: dict[str, int] = {}
     letters: dict[str, str] = {}
     extra: list[str] = []
+    misspelled: list[tuple[str, str, str]] = []
+    duplicates: list[tuple[str, str, str]] = []
+    unused: list[tuple[str, str]] = []
+    nameless_positions: list[int] = []
     for pos, text in enumerate(raw.header):
         if text is None or not str(text).strip():
+            nameless_positions.append(pos)
             continue
+        shown = str(text).strip()
+        letter = column_letter(pos)
         name = canonical.get(normalise_header(text))
         if name is None:
-            extra.append(str(text).strip())
+            extra.append(shown)
+            near = near_column(shown, kind)
+            if near is not None:
+                misspelled.append((shown, letter, near))
+            else:
+                unused.append((shown, letter))
         elif name in positions:
-            extra.append(f"{str(text).strip()} ({column_letter(pos)})")
+            extra.append(f"{shown} ({letter})")
+            duplicates.append((shown, letter, name))
         else:
             positions[name] = pos
-            letters[name] = column_letter(pos)
+            letters[name] = letter
+    nameless: list[tuple[str, int]] = []
+    for pos in nameless_positions:
+        first = next(
+            (
+                r.row
+                for r in raw.rows
+                if pos < len(r.values)
+                and r.values[pos] is not None
+                and not (isinstance(r.values[pos], str) and not str(r.values[pos]).strip())
+            ),
+            None,
+        )
+        if first is not None:
+            nameless.append((column_letter(pos), first))
 
     present = [c for c in COLUMNS[kind] if c in positions]
     records: list[dict[str, object]] = []
@@ -150,6 +273,10 @@ def sheet_frame(raw: RawSheet, kind: str) -> SheetFrame:
         missing=missing,
         extra=extra,
         header_row=raw.header_row,
+        misspelled=misspelled,
+        duplicates=duplicates,
+        unused=unused,
+        nameless=nameless,
     )
 
 

@@ -81,15 +81,19 @@ def waiver_from(
 
     `Fil` is relative to the inbox (`2009Q2/centret.csv`); a bare file name is a file of the
     quarter the waiver file sits in, so `centret.csv` in `2009Q3/afvigelser.csv` never
-    waives a problem of `2009Q2/centret.csv`.
+    waives a problem of `2009Q2/centret.csv`. A name ending in `/` is a folder of the
+    inbox (`gammelt/`), for the problems that name a folder.
     """
     file = _text(values.get("Fil"))
     reason = _text(values.get("Begrundelse"))
     approved_by = _text(values.get("Godkendt af"))
     if not (file and reason and approved_by):
         return None
+    folder_named = file.replace("\\", "/").strip().endswith("/")
     file = file.replace("\\", "/").strip("/")
-    if "/" not in file:
+    if folder_named:
+        file += "/"  # a folder of the inbox (`gammelt/`), as written
+    elif "/" not in file:
         folder = posixpath.dirname(waiver_file.replace("\\", "/"))
         file = f"{folder}/{file}" if folder else file
     cell = _text(values.get("Celle"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -175,3 +176,133 @@ def test_odd_cells_are_named_not_lost() -> None:
         catalogue, figures, parse_targets(catalogue), rows, result.problems
     )
     assert accounting.unaccounted == []
+
+
+def _run_kvartal(code: str | None, inbox: Path, tmp_path: Path, api: str) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", code] if code else [sys.executable, "-m", "kvartal.cli"]
+    return subprocess.run(
+        [
+            *command,
+            "run",
+            "--quarter",
+            "2009Q3",
+            "--inbox",
+            str(inbox),
+            "--publish-to",
+            str(tmp_path / "publish"),
+            "--review-to",
+            str(tmp_path / "review"),
+        ],
+        env=dict(os.environ, PREFECT_API_URL=api),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+
+
+def _clerks_inbox(tmp_path: Path) -> Path:
+    """The example inbox as a clerk might leave it: a centre's file in a folder that is no
+    quarter, an old .xls file, and `Forventet` typed `Forventning`."""
+    import shutil
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE_INBOX, inbox)
+    (inbox / "arkiv").mkdir()
+    shutil.copy(inbox / "2009Q3" / "Ungecentret.ods", inbox / "arkiv" / "Ungecentret.ods")
+    (inbox / "2009Q3" / "Nyt center.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+    bif = inbox / "2009Q3" / "BIF Stab.csv"
+    text = bif.read_text(encoding="utf-8-sig")
+    bif.write_text(text.replace("Forventet", "Forventning", 1), encoding="utf-8-sig")
+    return inbox
+
+
+@pytest.mark.slow
+def test_kvartal_run_names_an_unread_folder_file_and_column_and_publishes_nothing(
+    tmp_path: Path, prefect_api: str
+) -> None:
+    import json
+
+    done = _run_kvartal(None, _clerks_inbox(tmp_path), tmp_path, prefect_api)
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert not (tmp_path / "publish" / "2009Q3" / "manifest.json").exists()
+    problems = json.loads((tmp_path / "review" / "2009Q3" / "validation.json").read_text("utf-8"))
+    named = {(p["file"], p["cell"], p["rule"], p["severity"]) for p in problems}
+    assert ("arkiv/", None, "ukendt_mappe", "fejl") in named
+    assert ("2009Q3/Nyt center.xls", None, "xls_fil", "fejl") in named
+    assert ("2009Q3/BIF Stab.csv", "G1", "kolonne_stavet", "fejl") in named
+
+
+# Faults put into kvartal on purpose: the finding that names an unread column is lost.
+LOSE_COLUMN_FINDINGS = """
+import sys
+import kvartal.validation
+from kvartal import cli
+
+kvartal.validation.column_problems = lambda frames: []
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_kvartal_run_stops_when_a_column_would_be_left_out_without_a_word(
+    tmp_path: Path, prefect_api: str
+) -> None:
+    import shutil
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE_INBOX, inbox)
+    bif = inbox / "2009Q3" / "BIF Stab.csv"
+    text = bif.read_text(encoding="utf-8-sig")
+    bif.write_text(text.replace("Forventet", "Forventning", 1), encoding="utf-8-sig")
+    done = _run_kvartal(LOSE_COLUMN_FINDINGS, inbox, tmp_path, prefect_api)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "2009Q3/BIF Stab.csv kolonne G »Forventning«" in done.stderr
+    assert not (tmp_path / "publish" / "2009Q3" / "manifest.json").exists()
+
+
+def test_gather_stops_when_a_file_would_be_left_out_without_a_word(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault in the file listing (a file dropped without a finding) stops gather."""
+    import shutil
+
+    from kvartal import gather as gather_module
+    from kvartal.storage import LocalStorage
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE_INBOX, inbox)
+    listed = gather_module._Reader.data_files
+
+    def forget_one(self: Any, folder: str) -> list[str]:
+        return [k for k in listed(self, folder) if not k.endswith("Ungecentret.ods")]
+
+    monkeypatch.setattr(gather_module._Reader, "data_files", forget_one)
+    with pytest.raises(gather_module.UnaccountedFiles, match="2009Q3/Ungecentret.ods"):
+        gather_module.gather(LocalStorage(inbox), Q3)
+
+
+@pytest.mark.slow
+def test_the_manifest_says_which_columns_were_left_out_and_why(
+    tmp_path: Path, prefect_api: str
+) -> None:
+    """The example inbox publishes; its centre's own column `Intern note` (column K of
+    Beskæftigelsescentrene.xlsx, in each of the three quarters read) is listed as left out,
+    with the warning that says why."""
+    import json
+    import shutil
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE_INBOX, inbox)
+    done = _run_kvartal(None, inbox, tmp_path, prefect_api)
+    assert done.returncode == 0, done.stderr[-3000:]
+    manifest = json.loads((tmp_path / "publish" / "2009Q3" / "manifest.json").read_text("utf-8"))
+    assert [(x["what"], x["file"], x["rule"], x["value"]) for x in manifest["left_out"]] == [
+        ("kolonne", f"{q}/Beskæftigelsescentrene.xlsx", "ubrugt_kolonne", "»Intern note« (K)")
+        for q in ("2009Q1", "2009Q2", "2009Q3")
+    ]
+    assert all("ikke brugt" in x["why"] for x in manifest["left_out"])

@@ -271,3 +271,37 @@ def test_the_fixture_script_reproduces_what_the_tests_read(tmp_path: Path) -> No
         if p.is_file() and p.suffix in (".xlsx", ".ods")
     }
     assert made_files == kept_files
+
+
+KEYS = OFFICE / "keys"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["source.xlsx", "libreoffice.xlsx", "libreoffice.ods", "gnumeric.xlsx", "gnumeric.ods"],
+)
+def test_key_cells_typed_as_numbers_count_as_shown(name: str) -> None:
+    """CONTRACT §1: a `Nr.` number cell formatted `0.00` shows 1.10 and is initiative 1.10,
+    never 1.1; `0.0` on 2 shows 2.0; a number in `Mål-id` formatted `0.00` is `3.10`. A
+    format that shows more than the number (`0.00" stk."`) is an error at the cell."""
+    raw = read_sheet(f"2009Q3/{name}", (KEYS / name).read_bytes(), "Tal")
+    nr = [r.values[0] for r in raw.rows]
+    target_ids = [r.values[4] for r in raw.rows]
+    assert nr[0] == "1.10" and nr[2] == "2.0"
+    assert str(nr[1]) == "1.4" or nr[1] == 1.4  # General: the number as itself
+    assert target_ids[3] == "3.10"
+    (note,) = raw.notes
+    assert (note.rule, note.cell, note.severity, note.column) == (
+        "noegle_talformat",
+        "A6",
+        "fejl",
+        "Nr.",
+    )
+    figures = parse_figures([_frame(raw)], set())
+    assert [f.initiative for f in figures][:3] == ["1.10", "1.4", "2.0"]
+
+
+def _frame(raw: Any) -> Any:
+    from kvartal.tables import sheet_frame
+
+    return sheet_frame(raw, "figures")

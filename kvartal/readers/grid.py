@@ -8,6 +8,7 @@ wrote the file.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -40,6 +41,14 @@ RULES: dict[str, str] = {
     "formel_uden_vaerdi": "Cellen indeholder en formel uden gemt værdi (filen er skrevet "
     "af et program, der ikke regner). Åbn filen i Excel eller LibreOffice og gem den igen, "
     "eller skriv tallet direkte i cellen.",
+    "noegle_talformat": "Cellen er en nøglecelle (Nr., Nøgletal, Mål-id eller Kvartal), der er "
+    "gemt som et tal med et talformat, kvartal ikke kan vise, som regnearket viser det; et "
+    "nummer som 1.10 må ikke læses som 1.1. Formatér cellen som tekst og skriv nummeret "
+    "igen, fx 1.10.",
+    "csv_felter": "En række i CSV-filen har flere eller færre felter end overskriften, så "
+    "værdierne ville havne under forkerte kolonner; rækken er ikke læst. Sæt tal med "
+    "decimalkomma og tekster med skilletegn i anførselstegn, eller gem filen som "
+    "'CSV (semikolonsepareret)'.",
     "skjult_ark": "Arket er skjult i filen, men er læst, fordi det har det navn, "
     "afrapporteringen skal stå i (eller fordi filen ikke har andre ark). Vis arket, eller "
     "omdøb det, hvis det ikke skal bruges.",
@@ -129,6 +138,43 @@ class _Grid:
     formulas: set[tuple[int, int]] = field(default_factory=set)
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # r1, c1, r2, c2
     notes: list[Problem] = field(default_factory=list)
+    # Number cells with a number format: the text the spreadsheet program shows, or None
+    # where the format is one the reader cannot render. General-format cells are absent.
+    shown: dict[tuple[int, int], str | None] = field(default_factory=dict)
+
+
+# The key columns (CONTRACT §1): their cells count as shown, since `1.10` is not `1.1`.
+KEY_HEADERS = frozenset({"nr", "nøgletal", "mål-id", "kvartal"})
+_SHOWN_NUMBER = re.compile(r"^(-?\d+)(?:[.,](\d+))?$")
+
+
+def _key_header(text: str | None) -> bool:
+    if text is None:
+        return False
+    s = " ".join(str(text).replace("\u00a0", " ").split()).casefold()
+    return (s[:-1].rstrip() if s.endswith(".") else s) in KEY_HEADERS
+
+
+def _general(value: float | int) -> str:
+    """A number as a General-format cell shows it, and as a key reads it (1.1, 2)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _as_shown(value: float | int, shown: str | None) -> str | None:
+    """A number cell's key as the program shows it (`1.10`), or None when the shown text
+    is not plainly that number (a format with text, grouping or another value)."""
+    if shown is None:
+        return None
+    m = _SHOWN_NUMBER.match(shown.strip().replace("\u2212", "-"))
+    if m is None:
+        return None
+    decimals = len(m.group(2) or "")
+    text = f"{value:.{decimals}f}"
+    if float(text) != float(f"{m.group(1)}.{m.group(2) or '0'}"):
+        return None
+    return text
 
 
 def _is_blank(v: object) -> bool:
@@ -147,6 +193,20 @@ def _assemble(file: str, grid: _Grid, limits: Limits) -> RawSheet:
             else RULES["tom_fil"],
         )
     header_row = min(rows)
+    # Before merges fill their ranges, so a merged `Nr.` is the shown text in every row.
+    key_notes: list[Problem] = []
+    header_cells = rows[header_row]
+    _keys_as_shown(
+        file,
+        grid,
+        rows,
+        header_row,
+        [
+            None if _is_blank(v) else _header_text(v)
+            for v in (header_cells.get(c) for c in range(1 + max(header_cells)))
+        ],
+        key_notes,
+    )
 
     filled = 0
     for r1, c1, r2, c2 in grid.merges:
@@ -169,11 +229,12 @@ def _assemble(file: str, grid: _Grid, limits: Limits) -> RawSheet:
             )
 
     width = 1 + max(c for cols in rows.values() for c, v in cols.items() if not _is_blank(v))
-    header_cells = rows[header_row]
     header: list[str | None] = []
     for c in range(width):
         v = header_cells.get(c)
         header.append(None if _is_blank(v) else _header_text(v))
+
+    notes = list(grid.notes) + key_notes
 
     by_row: dict[int, set[int]] = {}
     for fr, fc in grid.formulas:
@@ -187,7 +248,6 @@ def _assemble(file: str, grid: _Grid, limits: Limits) -> RawSheet:
             RawRow(r, [cols.get(c) for c in range(width)], frozenset(by_row.get(r, ())))
         )
 
-    notes = list(grid.notes)
     for r, c in sorted(grid.formulas):
         if r < header_row or r not in rows:
             continue
@@ -218,6 +278,51 @@ def _assemble(file: str, grid: _Grid, limits: Limits) -> RawSheet:
         rows=raw_rows,
         notes=notes,
     )
+
+
+def _keys_as_shown(
+    file: str,
+    grid: _Grid,
+    rows: dict[int, dict[int, object]],
+    header_row: int,
+    header: list[str | None],
+    notes: list[Problem],
+) -> None:
+    """Turn number cells of the key columns into the text the program shows, or name them.
+
+    A `Nr.` typed as the number 1.1 with the format `0.00` shows `1.10`, and the centre
+    means initiative 1.10; reading the stored 1.1 would put the figure under another
+    initiative without a word. A General-format number shows as itself.
+    """
+    keys = [c for c, text in enumerate(header) if _key_header(text)]
+    for r, cols in rows.items():
+        if r <= header_row:
+            continue
+        for c in keys:
+            value = cols.get(c)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            if (r, c) not in grid.shown:
+                continue
+            text = _as_shown(value, grid.shown[(r, c)])
+            if text is not None:
+                if text != _general(value):
+                    cols[c] = text
+                continue
+            column = header[c]
+            notes.append(
+                Problem(
+                    file=file,
+                    sheet=grid.sheet,
+                    cell=f"{column_letter(c)}{r}",
+                    column=column.strip() if column else None,
+                    row=r,
+                    rule="noegle_talformat",
+                    severity=ERROR,
+                    value=grid.shown[(r, c)] or str(value),
+                    message=RULES["noegle_talformat"],
+                )
+            )
 
 
 def _header_text(v: object) -> str:

@@ -278,12 +278,23 @@ def _read_ods(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
                                     f"Filen har over "
                                     f"{limits.max_cells} celler. " + RULES["for_stor"],
                                 )
+                            # A number cell's text is what the program shows (`1.10`):
+                            # the key columns count as that (CONTRACT §1).
+                            shown = (
+                                _ods_text(cell)
+                                if cell.get(O_TYPE) in ("float", "currency")
+                                and isinstance(value, (int, float))
+                                and not isinstance(value, bool)
+                                else ""
+                            )
                             for r in range(first, first + rows_rep):
                                 row_cells = current.cells.setdefault(r, {})
                                 for c in range(col_no, col_no + cols_rep):
                                     row_cells[c] = value
                                     if has_formula:
                                         current.formulas.add((r, c))
+                                    if shown:
+                                        current.shown[(r, c)] = shown
                         span_c = _int_attr(cell, T_COLS_SPAN, 1)
                         span_r = _int_attr(cell, T_ROWS_SPAN, 1)
                         if (span_c > 1 or span_r > 1) and value is not None:

@@ -38,6 +38,22 @@ def _percent_format(fmt: str) -> bool:
     return "%" in bare
 
 
+_FIXED = re.compile(r"^(?:#,##)?(#*0+)(?:\.(0+))?$")
+
+
+def shown_number(value: float, fmt: str) -> str | None:
+    """The text Excel shows for a number under a fixed-decimals format (`0`, `0.00`,
+    `#,##0.0`), with `.` for the decimal point; None for any other format."""
+    first = fmt.split(";", 1)[0]
+    bare = re.sub(r"\[[^\]]*\]", "", first).strip()  # colours and locales: [Red], [$-406]
+    m = _FIXED.match(bare)
+    if m is None:
+        return None
+    if bare.startswith("#,##") and abs(value) >= 1000:
+        return None  # grouped: 1.400 shown for 1400 is no plain key
+    return f"{value:.{len(m.group(2) or '')}f}"
+
+
 def _read_xlsx(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
     import openpyxl
     from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
@@ -81,16 +97,17 @@ def _read_xlsx(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
         cell_styles = wb._cell_styles
         number_formats = wb._number_formats
 
-        def is_percent(style_id: int) -> bool:
+        def number_format(style_id: int) -> str:
             if not style_id or style_id >= len(cell_styles):
-                return False
+                return "General"
             fmt_id = cell_styles[style_id].numFmtId
             if fmt_id < BUILTIN_FORMATS_MAX_SIZE:
-                fmt = BUILTIN_FORMATS.get(fmt_id, "General")
-            else:
-                idx = fmt_id - BUILTIN_FORMATS_MAX_SIZE
-                fmt = number_formats[idx] if 0 <= idx < len(number_formats) else "General"
-            return _percent_format(fmt)
+                return str(BUILTIN_FORMATS.get(fmt_id, "General"))
+            idx = fmt_id - BUILTIN_FORMATS_MAX_SIZE
+            return str(number_formats[idx]) if 0 <= idx < len(number_formats) else "General"
+
+        def is_percent(style_id: int) -> bool:
+            return _percent_format(number_format(style_id))
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -121,6 +138,14 @@ def _read_xlsx(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
                             and is_percent(c["style_id"])
                         ):
                             value = _percent_value(value)
+                        elif (
+                            c["data_type"] == "n"
+                            and isinstance(value, (int, float))
+                            and not isinstance(value, bool)
+                        ):
+                            fmt = number_format(c["style_id"])
+                            if fmt.strip().lower() not in ("general", "@"):
+                                grid.shown[(r, col - 1)] = shown_number(value, fmt)
                         grid.cells.setdefault(r, {})[col - 1] = _norm_value(value)
                 merged = parser.merged_cells
         if merged is not None:

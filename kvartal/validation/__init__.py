@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from kvartal.model import ERROR, WAIVER_COLUMNS, WARNING, CellRef, Problem, Waiver
 from kvartal.quarters import Quarter
 from kvartal.typed import waiver_from
+from kvartal.validation.columns import column_problems
 from kvartal.validation.frames import (
     VALUE_SETS,
     Table,
@@ -98,6 +99,11 @@ def validate(
         }
     )
     problems = list(read_problems)
+    problems += column_problems(
+        list(catalogue)
+        + [f for q in sorted(figures) for f in figures[q]]
+        + ([waivers] if waivers is not None else [])
+    )
     problems += runner.check(headers_t, "headers", quarter)
     problems += runner.check(catalogue_t, "catalogue", quarter)
     for q, table in figure_tables.items():

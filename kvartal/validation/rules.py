@@ -212,6 +212,10 @@ def _unmatched_waiver(f: Finding) -> str:
     )
 
 
+def _given(f: Finding) -> str:
+    return str(f.extras.get("message", ""))
+
+
 @dataclass(frozen=True)
 class Rule:
     severity: Severity
@@ -334,6 +338,11 @@ RULES: dict[str, Rule] = {
     "seneste_falder": Rule(WARNING, "Seneste-tal falder", _falls),
     "tidobling": Rule(WARNING, "Mere end ti gange forrige kvartal", _tenfold),
     "afvigelse_uden_fund": Rule(WARNING, "Afvigelse uden fund", _unmatched_waiver),
+    # Columns not read (kvartal.validation.columns builds their messages).
+    "kolonne_stavet": Rule(ERROR, "Overskrift ligner en kolonne", _given),
+    "dublet_kolonne": Rule(ERROR, "Overskrift står to gange", _given),
+    "kolonne_uden_overskrift": Rule(ERROR, "Udfyldt kolonne uden overskrift", _given),
+    "ubrugt_kolonne": Rule(WARNING, "Kolonner, der ikke er brugt", _given),
 }
 
 

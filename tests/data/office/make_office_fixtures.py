@@ -9,6 +9,9 @@ themselves, so the readers are tested against what centres actually send:
   `source1904.xlsx`, then saved by each program as .xlsx and .ods. openpyxl stores no
   saved value for a formula, so `source.xlsx` is itself the "formula without a saved
   value" case; the programs calculate and save one.
+- `keys/`: key cells (`Nr.`, `Mål-id`) typed as numbers with number formats (`0.00`
+  showing 1.10), written by openpyxl as `source.xlsx` and saved by each program as .xlsx
+  and .ods.
 - `<program>/same/<quarter>/<file>`: every workbook of the example inbox opened and saved
   again in its own format; `<program>/swapped/…`: saved in the other format (.xlsx as
   .ods, .ods as .xlsx), which is how a percent cell of an Excel file becomes Gnumeric's
@@ -61,6 +64,32 @@ def write_typed(path: Path, *, mac_epoch: bool = False) -> None:
     ws["C3"].number_format = "#,##0"
     ws["D2"].number_format = "yyyy-mm-dd"
     ws["D3"].number_format = "dd.mm.yyyy"
+    wb.save(path)
+
+
+# Key cells typed as numbers (CONTRACT §1: a number cell that shows `1.10` is `1.10`):
+# (Nr., its number format, Mål-id, its number format). Row 2 onwards.
+KEYS_HEADER = ["Nr.", "Nøgletal", "Kvartal", "Værdi", "Mål-id"]
+KEY_ROWS = [
+    (1.1, "0.00", "1.10-a", None),  # shows 1.10
+    (1.4, "General", "1.4-a", None),  # shows 1.4
+    (2, "0.0", "2.0-a", None),  # shows 2.0
+    (3.1, "General", 3.1, "0.00"),  # Mål-id as a number showing 3.10
+    (1.1, '0.00" stk."', "1.10-b", None),  # shows "1.10 stk.": no plain key
+]
+
+
+def write_keys(path: Path) -> None:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Tal"
+    ws.append(KEYS_HEADER)
+    for i, (nr, nr_format, target_id, id_format) in enumerate(KEY_ROWS, start=2):
+        ws.append([nr, "deltagere", "2009Q3", 10, target_id])
+        ws[f"A{i}"].number_format = nr_format
+        if id_format:
+            ws[f"E{i}"].number_format = id_format
     wb.save(path)
 
 
@@ -132,6 +161,9 @@ def main(argv: list[str]) -> int:
         typed.mkdir(exist_ok=True)
         write_typed(typed / "source.xlsx")
         write_typed(typed / "source1904.xlsx", mac_epoch=True)
+        keys = out / "keys"
+        keys.mkdir(exist_ok=True)
+        write_keys(keys / "source.xlsx")
         write_formula_figures(work / "Økonomiforvaltningen.xlsx")
         convert(
             "libreoffice",
@@ -144,6 +176,8 @@ def main(argv: list[str]) -> int:
             for ext in ("xlsx", "ods"):
                 convert(program, typed / "source.xlsx", typed / f"{program}.{ext}", env, work)
             convert(program, typed / "source1904.xlsx", typed / f"{program}1904.xlsx", env, work)
+            for ext in ("xlsx", "ods"):
+                convert(program, keys / "source.xlsx", keys / f"{program}.{ext}", env, work)
             for variant in ("same", "swapped"):
                 shutil.rmtree(out / program / variant, ignore_errors=True)
             for path in sorted(INBOX.rglob("*")):
