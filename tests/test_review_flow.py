@@ -166,13 +166,11 @@ def _client(ops: Operations) -> Any:
         return get_client(sync_client=True)
 
 
-def _start_run(ops: Operations, quarter: str, **env: str) -> Any:
+def _start_run(ops: Operations, quarter: str, **parameters: Any) -> Any:
     with _client(ops) as client:
         deployment = client.read_deployment_by_name("quarterly-report/kvartalsrapport")
         return client.create_flow_run_from_deployment(
-            deployment.id,
-            parameters={"quarter": quarter},
-            job_variables={"env": env} if env else None,
+            deployment.id, parameters={"quarter": quarter, **parameters}
         ).id
 
 
@@ -206,7 +204,7 @@ def test_a_suspended_run_survives_worker_and_server_restarts_and_publishes_when_
     # the operators are told once, with the problem, a link they can open, the run, a deadline
     (told,) = _mails(mailbox, "venter på godkendelse: 3. kvartal 2009")
     text = told.get_content()
-    assert "2009Q3/centre.csv::D3: ikke_tal" in text
+    assert "- 2009Q3/centre.csv:D3:ikke_tal: " in text  # named as the form names it
     assert f"Valideringsrapport: {REVIEW_URL}/2009Q3/validation.html" in text
     assert f"Kørslen i Prefect: {ops.ui_url}/runs/flow-run/{run_id}" in text
     assert "Frist: " in text
@@ -274,7 +272,8 @@ def test_rejection_deadline_and_missing_quarter_are_recorded_and_told(places, op
     ops.start_worker("kvartal", cwd=places["inbox"].parent / "worker", **env)
 
     rejected = _start_run(ops, "2009Q3")
-    late = _start_run(ops, "2009Q3", KVARTAL_APPROVAL_TIMEOUT="5")
+    # the deadline is the run's parameter, fixed at deploy time or given per run
+    late = _start_run(ops, "2009Q3", approval_timeout=5)
     missing = _start_run(ops, "2009Q4")  # the inbox has no 2009Q4 folder
 
     _wait_state(ops, rejected, "the run to be suspended", lambda s: s.is_paused())
