@@ -136,14 +136,13 @@ def settle(
         )
     )
     if not decision.approved:
-        return Failed(
-            name=REJECTED,
-            message=(
-                f"{operator_mail.what(q, blocked.name)}: udgivelsen er afvist af "
-                f"{decision.who}: {decision.why}. Intet er udgivet. Beslutningen er "
-                f"registreret i {record}"
-            ),
+        message = (
+            f"{operator_mail.what(q, blocked.name)}: udgivelsen er afvist af "
+            f"{decision.who}: {decision.why}. Intet er udgivet. Beslutningen er "
+            f"registreret i {record}"
         )
+        get_run_logger().warning(message)  # the last line of the run's log says it too
+        return Failed(name=REJECTED, message=message)
     waivers = waivers_for(problems, decision.waived, decision.why, decision.who)
     key = append_waivers(open_storage(blocked.inbox), q, waivers)
     get_run_logger().info(
