@@ -138,7 +138,8 @@ def decision_form(
             list[choice],
             pydantic.Field(
                 default=list(keys),
-                description=f"Ved godkendelse skal alle {len(keys)} fejl stå her",
+                description=f"Kvartalet udgives kun, hvis alle {len(keys)} fejl står her. "
+                "Fjern ingen: kan en fejl ikke godkendes, så vælg afvis.",
                 json_schema_extra={"uniqueItems": True},
             ),
         ),
@@ -188,7 +189,7 @@ def form_description(
     lines = "\n".join(f"{n}. `{problem_key(p)}`: {p.message}" for n, p in enumerate(listed, 1))
     inbox_line = f"Indbakke: **{inbox}**\n\n" if inbox else ""
     return (
-        f"## {where}: {len(listed)} fejl blokerer udgivelsen\n\n"
+        f"## {where}: {len(listed)} fejl blokerer udgivelsen, og alle skal godkendes\n\n"
         f"{inbox_line}"
         f"**Kvartalet udgives kun, hvis alle {len(listed)} fejl herunder godkendes som "
         "afvigelser.** En godkendelse skriver dem i afvigelser.csv, og de udelades af "
