@@ -160,7 +160,11 @@ def decision_form(
 
     schema_extra: Any = {
         "if": {"properties": {"beslutning": {"const": "godkend"}}, "required": ["beslutning"]},
-        "then": {"properties": {"afvigelser": {"minItems": len(keys)}}},
+        # an approval without the field at all is as partial as an empty one
+        "then": {
+            "required": ["afvigelser"],
+            "properties": {"afvigelser": {"minItems": len(keys)}},
+        },
     }
     validators: Any = {"all_or_nothing": pydantic.model_validator(mode="after")(_all_or_nothing)}
     form: type[RunInput] = pydantic.create_model(

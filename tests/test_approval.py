@@ -223,6 +223,12 @@ def test_an_approved_run_waits_then_publishes_with_every_error_waived(deployed):
             },
         )
         assert partial.status.value == "REJECT", partial
+        # ... also one that leaves the field out (what the UI sends when the list is emptied)
+        omitted = client.resume_flow_run(
+            run_id,
+            run_input={"beslutning": "godkend", "begrundelse": "x", "godkendt_af": "Olsen"},
+        )
+        assert omitted.status.value == "REJECT", omitted
         assert _read(run_id).state.name == "Suspended"
         answer = client.resume_flow_run(
             run_id,
