@@ -38,4 +38,4 @@ bench: ## the benchmarks behind docs/benchmarks.md
 screenshots: ## the operator's guide's Prefect UI screenshots, taken afresh into docs/images/
 	rm -rf out/screenshots
 	SCREENSHOTS_TO=out/screenshots $(UV) run --frozen --extra test pytest -q tests/test_operator_guide.py
-	cp out/screenshots/run-suspended.png out/screenshots/decision-form.png docs/images/
+	cp out/screenshots/run-suspended.png out/screenshots/decision-form.png out/screenshots/partial-refused.png docs/images/
