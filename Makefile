@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 UV := python3 -m uv
 
-.PHONY: help setup example test test-fast lint format types ci bench
+.PHONY: help setup example test test-fast lint format types ci bench screenshots
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,3 +34,8 @@ ci: ## CI from nothing, as it runs on a fresh machine
 
 bench: ## the benchmarks behind docs/benchmarks.md
 	$(UV) run --frozen python bench/bench.py
+
+screenshots: ## the operator's guide's Prefect UI screenshots, taken afresh into docs/images/
+	rm -rf out/screenshots
+	SCREENSHOTS_TO=out/screenshots $(UV) run --frozen --extra test pytest -q tests/test_operator_guide.py
+	cp out/screenshots/run-suspended.png out/screenshots/decision-form.png out/screenshots/partial-refused.png docs/images/

@@ -89,6 +89,7 @@ def quarterly_deployment(
             "publish_to": where.publish_to,
             "review_to": where.review_to,
             "interactive": False,
+            **run_parameters(),
         },
         work_pool_name=work_pool,
         tags=["kvartal"],
@@ -96,6 +97,23 @@ def quarterly_deployment(
     )
     assert not inspect.isawaitable(deployment)  # called from sync code it is a value
     return deployment
+
+
+def run_parameters() -> dict[str, object]:
+    """The settings that decide what a scheduled run does, fixed when it is deployed.
+
+    A run may start on any worker, and a suspended run resumes on whichever worker is free:
+    reading these from the worker's environment would let the machine decide the deadline
+    or the arithmetic. They become deployment parameters instead (visible, and changeable
+    per run, in the UI). What stays with the worker is where and how it reaches things:
+    SMTP, S3 credentials, PREFECT_UI_URL, the operators' addresses.
+    """
+    cfg = settings()
+    return {
+        "approval_timeout": cfg.approval_timeout,
+        "at_risk": cfg.at_risk,
+        "review_url": cfg.review_url,
+    }
 
 
 def deadline_deployment(work_pool: str | None = None) -> RunnerDeployment:
@@ -161,7 +179,9 @@ def deploy(work_pool: str | None = None) -> list[str]:
     locations = absolute_locations()
     deployment = quarterly_deployment(pool, locations)
     deployment_id = deployment.apply()
-    deadline_deployment(pool).apply()
+    deadline = deadline_deployment(pool)
+    deadline_id = deadline.apply()
+    fixed = ", ".join(f"{k}={v!r}" for k, v in run_parameters().items())
     # Collection (CONTRACT §9): the centres' check and the reminders.
     from deployments.collection import collection_deployments
 
@@ -175,6 +195,9 @@ def deploy(work_pool: str | None = None) -> list[str]:
         f"cron {cfg.schedule_cron!r} i {cfg.timezone}; koden hentes som modulet "
         f"{ENTRYPOINT}; kørslerne afvikles af en worker i work poolen {pool!r} "
         f"(`prefect worker start --pool {pool}`)",
+        f"{deadline.flow_name}/{deadline.name} registreret ({deadline_id}): fristen for en "
+        "operatørs beslutning; dens kørsler startes af en kørsel, der venter",
+        f"fastlagt i deploymentet (ændres med kvartal deploy igen): {fixed}",
         *collection,
     ]
 

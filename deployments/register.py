@@ -5,7 +5,9 @@ Three deployments share one name, taken from the register's file name:
   first share of the inboxes itself and submits the other shares;
 - `quarterly-reports-shard/<name>`: a share of the inboxes, on whichever worker is free;
 - `quarterly-report/<name>-godkendelse`: one blocked inbox waiting for its operator's
-  decision, in a run of its own, so it holds neither a share nor the other inboxes.
+  decision, in a top-level run of its own (only such a run can be suspended), so it holds
+  neither a share nor the other inboxes;
+and beside them `approval-deadline/kvartal-frist`, whose runs end an undecided approval run.
 
 The register's contents travel in the parameters: workers on other machines need no copy
 of the file. Flows are named by module path, so a worker started in any folder finds them.
@@ -34,6 +36,7 @@ def register_deployments(
     from prefect.schedules import Cron
     from prefect.types.entrypoint import EntrypointType
 
+    from deployments.quarterly import run_parameters
     from flows.quarterly import quarterly_report
     from flows.quarterly_reports import quarterly_reports, quarterly_reports_shard
 
@@ -57,6 +60,7 @@ def register_deployments(
                 "shards": parts,
                 "shard_deployment": shard_name,
                 "approval_deployment": approval_name,
+                "at_risk": settings().at_risk,
             },
             **common,
         ),
@@ -69,7 +73,7 @@ def register_deployments(
             name=f"{name}-godkendelse",
             description="Én blokeret indbakke, der venter på en operatørs beslutning; "
             f"startes af quarterly-reports/{name}.",
-            parameters={"interactive": False},
+            parameters={"interactive": False, **run_parameters()},
             **common,
         ),
     ]
@@ -90,10 +94,17 @@ def deploy_register(
             "work pools workers (opret den med `prefect work-pool create "
             "<navn> --type process`)"
         )
+    from deployments.quarterly import deadline_deployment, run_parameters
+
     lines = []
-    for deployment in register_deployments(register, work_pool, shards):
+    for deployment in [
+        *register_deployments(register, work_pool, shards),
+        deadline_deployment(work_pool),
+    ]:
         deployment_id = deployment.apply()
         lines.append(f"{deployment.flow_name}/{deployment.name} registreret ({deployment_id})")
+    fixed = ", ".join(f"{k}={v!r}" for k, v in run_parameters().items())
+    lines.append(f"fastlagt i deploymentet (ændres med kvartal deploy igen): {fixed}")
     lines.append(
         f"cron {settings().register_cron!r} i {settings().timezone}; "
         f"{len(register.inboxes)} indbakker; kørslerne afvikles af work pool "

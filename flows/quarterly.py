@@ -14,36 +14,29 @@ hands it the operator's input from the run's keyset.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
-from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from prefect import Task, flow, get_run_logger, runtime
+from prefect import Flow, Task, flow, get_run_logger, runtime
 from prefect.cache_policies import INPUTS, NONE, RUN_ID
-from prefect.flow_runs import suspend_flow_run
+from prefect.client.schemas.objects import FlowRun
 from prefect.states import Failed, State
 
+from flows.approval import CANNOT_PUBLISH, CLEAN_ENDS, Blocked, await_decision, settle, tell
 from kvartal import operator_mail
-from kvartal.approval import (
-    append_waivers,
-    decision_form,
-    record_decision,
-    unwaivable_message,
-    waivable,
-    waivers_for,
-)
+from kvartal.approval import unwaivable_message, waivable
 from kvartal.config import RunSettings, settings
-from kvartal.links import run_url
+from kvartal.links import review_base, run_url
 from kvartal.model import Problem
 from kvartal.provenance import git_revision, kvartal_version
 from kvartal.publish import fingerprint
 from kvartal.quarters import Quarter
-from kvartal.storage import check_locations, open_storage
-from kvartal.validation import ValidationResult
+from kvartal.storage import check_locations
 from tasks.fulfil import account_rows, calculate_fulfilment
 from tasks.gather import gather_inputs
-from tasks.notify import notify_operators, notify_recipients, schedule_deadline
+from tasks.notify import notify_recipients
 from tasks.publish import plan_version, publish_report
 from tasks.render import render_report
 from tasks.validate import validate_inputs, write_review_files
@@ -55,6 +48,31 @@ class QuarterBlocked(Exception):
     def __init__(self, quarter: Quarter, problems: list[Problem], review: str, why: str = ""):
         self.quarter, self.problems, self.review = quarter, problems, review
         super().__init__(f"{quarter}: {len(problems)} fejl blokerer udgivelsen{why}. Se {review}")
+
+
+class _CleanEndings(logging.Filter):
+    """A quarter that is blocked, rejected or has no figures ends as kvartal meant it to:
+    its Danish message is the run's state and its log line, and a Python traceback under it
+    would read as a crash. Prefect logs one for every run that does not complete, so
+    the traceback is left out here for kvartal's own endings (and only for those)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is None:
+            return True
+        ours = isinstance(exc, QuarterBlocked) or (
+            type(exc).__name__ == "FailedRun" and str(exc) in _ENDED
+        )
+        if not ours:
+            return True
+        if "Engine execution exited" in str(record.msg):
+            return False  # the state message and the ERROR line before it say it all
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+_ENDED: set[str] = set()  # messages of the clean endings this process has given
+logging.getLogger("prefect.flow_runs").addFilter(_CleanEndings())
 
 
 @dataclass
@@ -71,12 +89,6 @@ class Outcome:
         return asdict(self)
 
 
-DECISION_KEY = "beslutning"
-# Prefect's own deadline for a suspended run comes this long after kvartal's, so the
-# approval-deadline run can record and tell before Prefect fails the run without a word.
-PREFECT_TIMEOUT_GRACE = timedelta(hours=1)
-
-
 def _durable(task: Task[Any, Any], durable: bool) -> Any:
     """The task cached for this flow run with its result persisted, when the run may be
     suspended; an interactive run is never suspended and keeps nothing."""
@@ -89,19 +101,121 @@ def _fresh(task: Task[Any, Any]) -> Any:
     return task.with_options(cache_policy=NONE, persist_result=False)
 
 
-@flow(name="quarterly-report", log_prints=True)
+def _told_on_failure(flow: Flow[..., Any], flow_run: FlowRun, state: State[Any]) -> None:
+    """A scheduled run that fails or crashes in a way kvartal did not mean (a bug, a server
+    that refuses to suspend it, a lost worker that Prefect noticed) is mailed: otherwise the
+    quarter goes unpublished without anyone knowing. Interactive runs report on the console."""
+    params = flow_run.parameters or {}
+    if params.get("interactive", True) or state.name in CLEAN_ENDS:
+        _update_overview(flow_run, state)
+        return
+    quarter = Quarter.parse(params["quarter"]) if params.get("quarter") else None
+    message = state.message or state.name or "ukendt fejl"
+    operator_mail.send(
+        *operator_mail.crashed(
+            quarter, message, run_url(str(flow_run.id)), params.get("inbox_name")
+        )
+    )
+    _update_overview(flow_run, state)
+
+
+def _on_completion(flow: Flow[..., Any], flow_run: FlowRun, state: State[Any]) -> None:
+    _update_overview(flow_run, state)
+
+
+def _update_overview(run: FlowRun, state: State[Any]) -> None:
+    """A register's blocked inbox ends in its own run: its line of the overview follows."""
+    params = run.parameters or {}
+    if not params.get("summary_to") or not params.get("inbox_name") or not params.get("quarter"):
+        return
+    from kvartal.storage import open_storage
+    from kvartal.summary import InboxOutcome, update_inbox
+
+    name = params["inbox_name"]
+    if state.is_completed():
+        result = state.result(raise_on_failure=False)
+        if not isinstance(result, dict):
+            return
+        outcome = InboxOutcome(
+            name,
+            "udgivet",
+            version=result["version"],
+            already_published=not result["published"],
+            report=result["report"],
+            review=result["review"],
+            warnings=result["warnings"],
+            flow_run_id=str(run.id),
+        )
+    elif state.name in CLEAN_ENDS:
+        outcome = InboxOutcome(
+            name,
+            "blokeret",
+            reason=state.message,
+            flow_run_id=str(run.id),
+            run_url=run_url(str(run.id)),
+        )
+    else:
+        outcome = InboxOutcome(
+            name,
+            "fejl",
+            reason=f"godkendelseskørslen endte som {state.name}: {state.message}",
+            flow_run_id=str(run.id),
+            run_url=run_url(str(run.id)),
+        )
+    update_inbox(open_storage(params["summary_to"]), params["quarter"], outcome)
+
+
+@flow(
+    name="quarterly-report",
+    log_prints=True,
+    on_failure=[_told_on_failure],
+    on_crashed=[_told_on_failure],
+    on_completion=[_on_completion],
+)
 def quarterly_report(
     quarter: str | None = None,
     inbox: str | None = None,
     publish_to: str | None = None,
     review_to: str | None = None,
     interactive: bool = True,
+    inbox_name: str | None = None,
+    review_url: str | None = None,
+    approval_timeout: int | None = None,
+    at_risk: float | None = None,
+    summary_to: str | None = None,
 ) -> dict[str, Any] | State[Any]:
     """Publish one quarter's status report.
 
     `quarter` None means the quarter before the run's *scheduled* time, so a late or
-    re-run scheduled job still reports the quarter it was scheduled for.
+    re-run scheduled job still reports the quarter it was scheduled for. The settings
+    that decide what a run does (`review_url`, `approval_timeout`, `at_risk`) are the
+    deployment's parameters, fixed when `kvartal deploy` ran; None falls back to this
+    process's KVARTAL_* settings (`kvartal run`). `inbox_name` names a register's inbox in
+    every mail, form and link; `summary_to` is where its register's overview lives.
     """
+    with review_base(review_url):
+        return _quarterly_report(
+            quarter,
+            inbox,
+            publish_to,
+            review_to,
+            interactive,
+            inbox_name,
+            approval_timeout,
+            at_risk,
+        )
+
+
+def _quarterly_report(
+    quarter: str | None,
+    inbox: str | None,
+    publish_to: str | None,
+    review_to: str | None,
+    interactive: bool,
+    inbox_name: str | None,
+    approval_timeout: int | None,
+    at_risk: float | None,
+) -> dict[str, Any] | State[Any]:
     logger = get_run_logger()
     cfg = settings()
     report_quarter = Quarter.parse(quarter) if quarter else scheduled_quarter()
@@ -109,7 +223,7 @@ def quarterly_report(
     publish_to = publish_to or cfg.publish_to
     review_to = review_to or cfg.review_to
     check_locations(publish_to, review_to)
-    run_settings = RunSettings.from_env()
+    run_settings = RunSettings(at_risk=at_risk) if at_risk is not None else RunSettings.from_env()
     durable = not interactive
     run_id = str(runtime.flow_run.id) if runtime.flow_run.id else None
     url = run_url(run_id)
@@ -126,43 +240,23 @@ def quarterly_report(
             why = f" ({unwaivable_message(report_quarter, fatal, inbox)})" if fatal else ""
             raise QuarterBlocked(report_quarter, validation.blocking or fatal, review, why)
         if fatal:
-            return _stop(report_quarter, unwaivable_message(report_quarter, fatal, inbox), url)
-        answer = await_operator(report_quarter, validation, review, review_to, run_id, url)
-        who, why = answer.godkendt_af, answer.begrundelse
-        chosen = list(answer.afvigelser)
-        approved = answer.beslutning == "godkend"
-        record = record_decision(
-            open_storage(review_to),
+            return _stop(
+                report_quarter, unwaivable_message(report_quarter, fatal, inbox), url, inbox_name
+            )
+        blocked = Blocked(
             report_quarter,
-            run_id or "",
-            "godkend" if approved else "afvis",
-            who,
-            why,
-            chosen if approved else [],
+            inbox,
+            review_to,
+            inbox_name,
+            run_id,
             url,
+            approval_timeout or cfg.approval_timeout,
         )
-        _tell(
-            *operator_mail.decided(
-                report_quarter,
-                "godkend" if approved else "afvis",
-                who,
-                why,
-                chosen if approved else [],
-                record,
-                url,
-            )
-        )
-        if not approved:
-            return Failed(
-                name="Afvist",
-                message=(
-                    f"{report_quarter}: udgivelsen er afvist af {who}: {why}. Intet er udgivet. "
-                    f"Beslutningen er registreret i {record}"
-                ),
-            )
-        waivers = waivers_for(validation.blocking, chosen, why, who)
-        key = append_waivers(open_storage(inbox), report_quarter, waivers)
-        logger.info("%d afvigelser godkendt af %s skrevet i %s", len(waivers), who, key)
+        decision = await_decision(blocked, validation.blocking, review)
+        settled = settle(blocked, decision, validation.blocking)
+        if isinstance(settled, State):
+            _ENDED.add(settled.message or "")
+            return settled
         inputs = _fresh(gather_inputs)(inbox, report_quarter)  # the waivers are in the inbox
         frames, validation = _fresh(validate_inputs)(inputs)
         review = _fresh(write_review_files)(validation, inputs, review_to)
@@ -174,10 +268,11 @@ def quarterly_report(
                         report_quarter,
                         validation.blocking,
                         review,
-                        " (også efter godkendelsen: ikke alle fejl er godkendt)",
+                        " (også efter godkendelsen: nye fejl er kommet til)",
                     )
                 ),
                 url,
+                inbox_name,
             )
 
     fulfilment = calculate_fulfilment(
@@ -268,50 +363,9 @@ def scheduled_quarter() -> Quarter:
     return Quarter.before(moment.astimezone(ZoneInfo(settings().timezone)))
 
 
-def _tell(subject: str, text: str, durable: bool = False) -> None:
-    """Mail the operators; a mail server that is down is logged, never the run's end."""
-    state = _durable(notify_operators, durable)(subject, text, return_state=True)
-    if state.is_failed():
-        get_run_logger().error(
-            "E-mail til operatørerne mislykkedes: %s", state.result(raise_on_failure=False)
-        )
-
-
-def _stop(quarter: Quarter, message: str, url: str | None) -> State[Any]:
+def _stop(quarter: Quarter, message: str, url: str | None, name: str | None) -> State[Any]:
     """End a scheduled run that cannot publish, in Danish, without a traceback."""
     get_run_logger().error(message)
-    _tell(*operator_mail.failed(quarter, message, url))
-    return Failed(message=message)
-
-
-def await_operator(
-    quarter: Quarter,
-    validation: ValidationResult,
-    review: str,
-    review_to: str,
-    run_id: str | None,
-    url: str | None,
-) -> Any:
-    """Suspend the run until an operator decides; returns the decision form's answer.
-
-    The first execution tells the operators, schedules the deadline's check and suspends
-    (the process ends here). The execution after resumption finds those steps cached and
-    gets the answer from `suspend_flow_run` at once.
-    """
-    logger = get_run_logger()
-    timeout = settings().approval_timeout
-    deadline = _durable(schedule_deadline, True)(quarter, run_id, review_to, timeout)
-    problems = [p for p in validation.blocking if waivable(p)]
-    _tell(*operator_mail.waiting(quarter, problems, review, url, deadline), durable=True)
-    form = decision_form(validation.blocking, quarter, review, url, deadline)
-    logger.warning(
-        "%s: %d fejl; kørslen venter på en operatørs beslutning i Prefect (frist %s)",
-        quarter,
-        len(problems),
-        deadline.isoformat(),
-    )
-    return suspend_flow_run(
-        wait_for_input=form,
-        key=DECISION_KEY,
-        timeout=timeout + int(PREFECT_TIMEOUT_GRACE.total_seconds()),
-    )
+    tell(*operator_mail.failed(quarter, message, url, name))
+    _ENDED.add(message)
+    return Failed(name=CANNOT_PUBLISH, message=message)

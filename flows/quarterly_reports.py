@@ -30,6 +30,7 @@ from prefect.states import State
 
 from flows.quarterly import QuarterBlocked, quarterly_report, scheduled_quarter
 from kvartal.config import settings
+from kvartal.links import run_url
 from kvartal.quarters import Quarter
 from kvartal.register import InboxEntry, Register
 from kvartal.storage import open_storage
@@ -109,7 +110,11 @@ def outcome_of(entry: InboxEntry, state: State[Any]) -> InboxOutcome:
 
 
 def run_inbox(
-    entry: InboxEntry, quarter: Quarter, approval_deployment: str | None = None
+    entry: InboxEntry,
+    quarter: Quarter,
+    approval_deployment: str | None = None,
+    at_risk: float | None = None,
+    summary_to: str | None = None,
 ) -> InboxOutcome:
     """One inbox as `kvartal run` would run it, as a child flow run of the current flow."""
     logger = get_run_logger()
@@ -122,6 +127,9 @@ def run_inbox(
                 publish_to=entry.publish_to,
                 review_to=entry.review_to,
                 interactive=True,
+                inbox_name=entry.name,
+                review_url=entry.review_url,
+                at_risk=at_risk,
                 return_state=True,
             )
         outcome = outcome_of(entry, state)
@@ -129,35 +137,56 @@ def run_inbox(
         logger.exception("%s: kørslen kunne ikke gennemføres", entry.name)
         return InboxOutcome(entry.name, "fejl", reason=f"{type(exc).__name__}: {exc}")
     if outcome.status == "blokeret" and approval_deployment:
-        outcome.reason = await_approval_elsewhere(entry, quarter, approval_deployment)
+        run = await_approval_elsewhere(entry, quarter, approval_deployment, summary_to)
+        outcome.reason = f"venter på en operatørs godkendelse i kørslen {run.name}"
+        outcome.flow_run_id = str(run.id)
+        outcome.run_url = run_url(str(run.id))
     logger.info("%s", outcome.line())
     return outcome
 
 
-def await_approval_elsewhere(entry: InboxEntry, quarter: Quarter, deployment: str) -> str:
-    """A run of the single-inbox deployment that waits for the operator on its own."""
+def await_approval_elsewhere(
+    entry: InboxEntry, quarter: Quarter, deployment: str, summary_to: str | None
+) -> FlowRun:
+    """A run of the single-inbox deployment that waits for the operator on its own.
+
+    It is a top-level run (`as_subflow=False`), not a child of this run: Prefect suspends
+    only a top-level run of a deployment ("Cannot suspend subflows"), and only a suspended
+    run survives a worker's or the server's restart without holding a worker. The settings
+    that decide its behaviour (timeout, at-risk) are its deployment's parameters, fixed at
+    `kvartal deploy`; what is the inbox's own (its name, its review link) comes from here.
+    """
     from prefect.deployments import run_deployment
 
     run = run_deployment(
         deployment,
         timeout=0,
+        as_subflow=False,
         flow_run_name=f"{entry.name} {quarter} (godkendelse)",
+        tags=["kvartal", "godkendelse", f"indbakke:{entry.slug}"],
         parameters={
             "quarter": str(quarter),
             "inbox": entry.inbox,
             "publish_to": entry.publish_to,
             "review_to": entry.review_to,
             "interactive": False,
+            "inbox_name": entry.name,
+            "review_url": entry.review_url,
+            "summary_to": summary_to,
         },
     )
     assert isinstance(run, FlowRun)  # called from sync code it is a value
-    return f"venter på en operatørs godkendelse i kørslen {run.name} ({run.id})"
+    return run
 
 
 def run_inboxes(
-    entries: list[InboxEntry], quarter: Quarter, approval_deployment: str | None = None
+    entries: list[InboxEntry],
+    quarter: Quarter,
+    approval_deployment: str | None = None,
+    at_risk: float | None = None,
+    summary_to: str | None = None,
 ) -> list[InboxOutcome]:
-    return [run_inbox(e, quarter, approval_deployment) for e in entries]
+    return [run_inbox(e, quarter, approval_deployment, at_risk, summary_to) for e in entries]
 
 
 def split(entries: tuple[InboxEntry, ...], parts: int) -> list[list[InboxEntry]]:
@@ -168,11 +197,17 @@ def split(entries: tuple[InboxEntry, ...], parts: int) -> list[list[InboxEntry]]
 
 @flow(name="quarterly-reports-shard", log_prints=True)
 def quarterly_reports_shard(
-    inboxes: list[dict[str, str]], quarter: str, approval_deployment: str | None = None
+    inboxes: list[dict[str, str]],
+    quarter: str,
+    approval_deployment: str | None = None,
+    at_risk: float | None = None,
+    summary_to: str | None = None,
 ) -> list[dict[str, Any]]:
     """A share of the register, run on whichever worker picks it up."""
     q = Quarter.parse(quarter)
-    outcomes = run_inboxes([InboxEntry(**e) for e in inboxes], q, approval_deployment)
+    outcomes = run_inboxes(
+        [InboxEntry(**e) for e in inboxes], q, approval_deployment, at_risk, summary_to
+    )
     # The parent, possibly on another machine, reads the outcomes from this artifact: it
     # lives in Prefect's database, so no result storage has to be shared between machines.
     create_table_artifact(
@@ -189,6 +224,8 @@ def submit_shard(
     quarter: Quarter,
     number: int,
     approval_deployment: str | None,
+    at_risk: float | None = None,
+    summary_to: str | None = None,
 ) -> UUID:
     from dataclasses import asdict
 
@@ -202,6 +239,8 @@ def submit_shard(
             "inboxes": [asdict(e) for e in entries],
             "quarter": str(quarter),
             "approval_deployment": approval_deployment,
+            "at_risk": at_risk,
+            "summary_to": summary_to,
         },
     )
     assert isinstance(run, FlowRun)
@@ -276,6 +315,29 @@ def collect_shard(
     ]
 
 
+def settled_meanwhile(outcome: InboxOutcome) -> InboxOutcome:
+    """An approval run that already ended before the overview is written (a crash at
+    start, a quick decision) has updated no overview yet: its end is written here."""
+    if outcome.status != "blokeret" or not outcome.run_url or not outcome.flow_run_id:
+        return outcome
+    from prefect import get_client
+
+    from flows.approval import CLEAN_ENDS
+
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(outcome.flow_run_id)).state
+    if state is None or not state.is_final():
+        return outcome
+    if state.is_completed():
+        outcome.reason = "godkendt og udgivet i kørslen; se kørslen"
+    elif state.name in CLEAN_ENDS:
+        outcome.reason = state.message
+    else:
+        outcome.status = "fejl"
+        outcome.reason = f"godkendelseskørslen endte som {state.name}: {state.message}"
+    return outcome
+
+
 @task(name="write-summary", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
 def write_summary_files(summary_to: str, summary: dict[str, Any]) -> str:
     return write_summary(open_storage(summary_to), summary)
@@ -288,6 +350,7 @@ def quarterly_reports(
     shards: int = 1,
     shard_deployment: str | None = None,
     approval_deployment: str | None = None,
+    at_risk: float | None = None,
 ) -> list[dict[str, Any]]:
     """Every inbox of the register for one quarter, and the operators' overview.
 
@@ -299,8 +362,9 @@ def quarterly_reports(
     q = Quarter.parse(quarter) if quarter else scheduled_quarter()
     ensure_limits(reg)
     parts = split(reg.inboxes, shards if shard_deployment else 1)
+    where = reg.summary_to
     submitted = [
-        (submit_shard(shard_deployment, part, q, n, approval_deployment), part)
+        (submit_shard(shard_deployment, part, q, n, approval_deployment, at_risk, where), part)
         for n, part in enumerate(parts[1:], start=2)
         if shard_deployment
     ]
@@ -308,16 +372,17 @@ def quarterly_reports(
         logger.info(
             "%d indbakker fordelt på %d dele; del 1 køres her", len(reg.inboxes), len(parts)
         )
-    outcomes = run_inboxes(parts[0], q, approval_deployment)
+    outcomes = run_inboxes(parts[0], q, approval_deployment, at_risk, where)
     for shard_id, part in submitted:
         if take_back(shard_id):
             logger.info("Ingen worker tog delkørslen %s; den køres her", shard_id)
-            outcomes += run_inboxes(part, q, approval_deployment)
+            outcomes += run_inboxes(part, q, approval_deployment, at_risk, where)
         else:
             outcomes += collect_shard(shard_id, part, q)
     order = {e.name: i for i, e in enumerate(reg.inboxes)}
     outcomes.sort(key=lambda o: order[o.name])
 
+    outcomes = [settled_meanwhile(o) for o in outcomes]
     run_id = str(runtime.flow_run.id) if runtime.flow_run.id else None
     summary = summary_json(q, outcomes, reg.source, run_id)
     create_table_artifact(

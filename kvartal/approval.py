@@ -101,15 +101,26 @@ def append_waivers(inbox: Storage, quarter: Quarter, waivers: list[Waiver]) -> s
     return key
 
 
+class PartialApproval(ValueError):
+    """An approval that leaves errors unwaived: it could never publish, so it is refused."""
+
+
 def decision_form(
     problems: list[Problem],
     quarter: Quarter,
     review_link: str,
     run_url: str | None,
     deadline: datetime,
+    inbox: str | None = None,
 ) -> type[Any]:
     """The Prefect run input: exactly CONTRACT §6's fields, offering only this run's
-    waivable errors, so an operator can neither waive a missing quarter nor mistype a key."""
+    waivable errors, so an operator can neither waive a missing quarter nor mistype a key.
+
+    An approval must name every listed error: a quarter with an error left publishes
+    nothing, so an approval of some errors would only look like a decision. The server
+    checks this before it resumes the run (the schema's `if/then`), so the UI refuses the
+    form instead of the run failing minutes later; the model checks it again in the flow.
+    """
     import pydantic
     from prefect.input import RunInput
 
@@ -119,24 +130,77 @@ def decision_form(
         "beslutning": (
             Literal["godkend", "afvis"],
             pydantic.Field(
-                description="godkend: udgiv med de valgte afvigelser; afvis: udgiv ikke"
+                description="godkend: alle fejlene nedenfor godkendes som afvigelser, og "
+                "kvartalet udgives; afvis: intet udgives, centrene retter filerne"
             ),
         ),
         "afvigelser": (
             list[choice],
-            pydantic.Field(default=list(keys), description="Fejl der godkendes som afvigelser"),
+            pydantic.Field(
+                default=list(keys),
+                description=f"Kvartalet udgives kun, hvis alle {len(keys)} fejl står her. "
+                "Fjern ingen: kan en fejl ikke godkendes, så vælg afvis.",
+                json_schema_extra={"uniqueItems": True},
+            ),
         ),
         "begrundelse": (str, pydantic.Field(description="Hvorfor (godkendt eller afvist)")),
         "godkendt_af": (str, pydantic.Field(description="Navn på den der beslutter")),
     }
-    form: type[RunInput] = pydantic.create_model("Godkendelse", __base__=RunInput, **fields)
-    lines = "\n".join(f"- `{problem_key(p)}`: {p.message}" for p in problems if waivable(p))
+
+    def _all_or_nothing(answer: Any) -> Any:
+        if answer.beslutning == "godkend":
+            missing = [k for k in keys if k not in set(answer.afvigelser)]
+            if missing:
+                raise PartialApproval(
+                    f"En godkendelse skal omfatte alle {len(keys)} fejl; "
+                    f"{len(missing)} mangler ({', '.join(missing)}). Afvis i stedet, "
+                    "eller godkend dem alle."
+                )
+        return answer
+
+    schema_extra: Any = {
+        "if": {"properties": {"beslutning": {"const": "godkend"}}, "required": ["beslutning"]},
+        # an approval without the field at all is as partial as an empty one
+        "then": {
+            "required": ["afvigelser"],
+            "properties": {"afvigelser": {"minItems": len(keys)}},
+        },
+    }
+    validators: Any = {"all_or_nothing": pydantic.model_validator(mode="after")(_all_or_nothing)}
+    form: type[RunInput] = pydantic.create_model(
+        "Godkendelse",
+        __base__=RunInput,
+        __validators__=validators,
+        **fields,
+    )
+    form.model_config["json_schema_extra"] = schema_extra
+    form.model_rebuild(force=True)
     return form.with_initial_data(
-        description=f"## {quarter.label_da}: {len(keys)} fejl blokerer udgivelsen\n\n"
+        description=form_description(problems, quarter, review_link, deadline, inbox)
+    )
+
+
+def form_description(
+    problems: list[Problem],
+    quarter: Quarter,
+    review_link: str,
+    deadline: datetime,
+    inbox: str | None = None,
+) -> str:
+    """Markdown above the form: every error on a line of its own, none hidden."""
+    listed = [p for p in problems if waivable(p)]
+    where = f"{inbox}, {quarter.label_da}" if inbox else quarter.label_da
+    lines = "\n".join(f"{n}. `{problem_key(p)}`: {p.message}" for n, p in enumerate(listed, 1))
+    inbox_line = f"Indbakke: **{inbox}**\n\n" if inbox else ""
+    return (
+        f"## {where}: {len(listed)} fejl blokerer udgivelsen, og alle skal godkendes\n\n"
+        f"{inbox_line}"
+        f"**Kvartalet udgives kun, hvis alle {len(listed)} fejl herunder godkendes som "
+        "afvigelser.** En godkendelse skriver dem i afvigelser.csv, og de udelades af "
+        "tallene. Kan en fejl ikke godkendes, så vælg `afvis`: intet udgives, og centrene "
+        "retter filerne.\n\n"
         f"Valideringsrapport: {review_link}\n\n"
-        f"Frist for en beslutning: {deadline_text(deadline)}\n\n{lines}\n\n"
-        "Godkend de fejl, der kan accepteres, med en begrundelse og dit navn, "
-        "eller afvis, så centrene retter filerne."
+        f"Frist for en beslutning: {deadline_text(deadline)}\n\n{lines}\n"
     )
 
 

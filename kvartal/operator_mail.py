@@ -1,9 +1,11 @@
 """What the operators are told, and when: a run waits for them, a decision was made, the
 deadline passed, a run failed in a way no decision can fix.
 
-Every mail carries the link to the run in the Prefect UI (PREFECT_UI_URL) and, while a
-decision is open, its deadline: an operator reading it on a phone must be able to act
-without knowing where the server is. Sending is `kvartal.notify`'s; this module only writes.
+Every mail names its inbox (the register's name for it) in the subject and the first line,
+and carries the link to the run in the Prefect UI (PREFECT_UI_URL) and, while a decision is
+open, its deadline: an operator reading it on a phone must be able to act without knowing
+where the server is, and must never mistake one municipality's quarter for another's.
+Sending is `kvartal.notify`'s; this module only writes.
 """
 
 from __future__ import annotations
@@ -23,6 +25,15 @@ log = logging.getLogger(__name__)
 MAX_LISTED = 50
 
 
+def what(quarter: Quarter, inbox: str | None) -> str:
+    """`Vejen, 3. kvartal 2009` for a register's inbox; the quarter alone for one inbox."""
+    return f"{inbox}, {quarter.label_da}" if inbox else quarter.label_da
+
+
+def plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
 def _footer(run_url: str | None) -> list[str]:
     lines = [
         "",
@@ -39,13 +50,15 @@ def waiting(
     review_link: str,
     run_url: str | None,
     deadline: datetime,
+    inbox: str | None = None,
 ) -> tuple[str, str]:
-    from kvartal.approval import deadline_text
+    from kvartal.approval import deadline_text, problem_key
 
     lines = [
-        f"Kørslen for {quarter.label_da} har {len(problems)} fejl, der blokerer "
-        "udgivelsen, og venter på en beslutning i Prefect: godkend de fejl, der kan "
-        "accepteres (med begrundelse og navn), eller afvis.",
+        f"Kørslen for {what(quarter, inbox)} har {len(problems)} fejl, der blokerer "
+        "udgivelsen, og venter på en beslutning i Prefect. Kvartalet udgives kun, hvis "
+        f"alle {len(problems)} fejl godkendes som afvigelser (med begrundelse og navn); "
+        "ellers afvis, så centrene retter filerne.",
         "",
         f"Frist: {deadline_text(deadline)}. Uden beslutning inden da udgives intet.",
         "",
@@ -53,11 +66,11 @@ def waiting(
         "",
         "Fejl:",
     ]
-    lines += [f"- {p.line()}" for p in problems[:MAX_LISTED]]
+    lines += [f"- {problem_key(p)}: {p.message}" for p in problems[:MAX_LISTED]]
     if len(problems) > MAX_LISTED:
         lines.append(f"- … og {len(problems) - MAX_LISTED} flere i valideringsrapporten")
     return (
-        f"kvartal venter på godkendelse: {quarter.label_da}",
+        f"kvartal venter på godkendelse: {what(quarter, inbox)}",
         "\n".join(lines + _footer(run_url)) + "\n",
     )
 
@@ -70,37 +83,44 @@ def decided(
     waived: list[str],
     record: str,
     run_url: str | None,
+    inbox: str | None = None,
 ) -> tuple[str, str]:
     if decision == "godkend":
         lines = [
-            f"{who} har godkendt {len(waived)} afvigelser for {quarter.label_da}; "
-            "kørslen fortsætter og udgiver rapporten.",
+            f"{who} har godkendt {plural(len(waived), 'afvigelse', 'afvigelser')} for "
+            f"{what(quarter, inbox)}; kørslen validerer igen med afvigelserne og udgiver "
+            "rapporten. Er der derefter fejl, som ikke er godkendt (fx fordi en fil er "
+            "ændret imens), udgives intet, og I får en mail om det.",
             "",
             f"Begrundelse: {why}",
             "",
             "Afvigelser:",
             *[f"- {k}" for k in waived],
         ]
-        subject = f"kvartal: {quarter.label_da} godkendt af {who}"
+        subject = f"kvartal: {what(quarter, inbox)} godkendt af {who}"
     else:
         lines = [
-            f"{who} har afvist udgivelsen af {quarter.label_da}. Intet er udgivet; "
+            f"{who} har afvist udgivelsen af {what(quarter, inbox)}. Intet er udgivet; "
             "centrene skal rette filerne, hvorefter kvartalet køres igen.",
             "",
             f"Begrundelse: {why}",
         ]
-        subject = f"kvartal: {quarter.label_da} afvist af {who}"
+        subject = f"kvartal: {what(quarter, inbox)} afvist af {who}"
     lines += ["", f"Beslutningen er registreret i {record}"]
     return subject, "\n".join(lines + _footer(run_url)) + "\n"
 
 
 def timed_out(
-    quarter: Quarter, deadline: datetime, record: str, run_url: str | None
+    quarter: Quarter,
+    deadline: datetime,
+    record: str,
+    run_url: str | None,
+    inbox: str | None = None,
 ) -> tuple[str, str]:
     from kvartal.approval import deadline_text
 
     lines = [
-        f"Ingen har godkendt eller afvist kørslen for {quarter.label_da} inden fristen "
+        f"Ingen har godkendt eller afvist kørslen for {what(quarter, inbox)} inden fristen "
         f"{deadline_text(deadline)}. Kørslen er stoppet, og intet er udgivet.",
         "",
         "Ret fejlene eller skriv afvigelserne i afvigelser.csv, og kør kvartalet igen "
@@ -109,15 +129,37 @@ def timed_out(
         f"Registreret i {record}",
     ]
     return (
-        f"kvartal: fristen for {quarter.label_da} er overskredet",
+        f"kvartal: fristen for {what(quarter, inbox)} er overskredet",
         "\n".join(lines + _footer(run_url)) + "\n",
     )
 
 
-def failed(quarter: Quarter, message: str, run_url: str | None) -> tuple[str, str]:
-    lines = [f"Kørslen for {quarter.label_da} er stoppet uden udgivelse:", "", message]
+def failed(
+    quarter: Quarter, message: str, run_url: str | None, inbox: str | None = None
+) -> tuple[str, str]:
+    lines = [f"Kørslen for {what(quarter, inbox)} er stoppet uden udgivelse:", "", message]
     return (
-        f"kvartal: {quarter.label_da} kan ikke udgives",
+        f"kvartal: {what(quarter, inbox)} kan ikke udgives",
+        "\n".join(lines + _footer(run_url)) + "\n",
+    )
+
+
+def crashed(
+    quarter: Quarter | None, message: str, run_url: str | None, inbox: str | None = None
+) -> tuple[str, str]:
+    """A run that waits for a decision ended in a way kvartal did not mean: nobody else
+    would hear of it, and the quarter would quietly go unpublished."""
+    where = what(quarter, inbox) if quarter else (inbox or "kvartalet")
+    lines = [
+        f"Kørslen for {where} er endt uventet, og intet er udgivet:",
+        "",
+        message,
+        "",
+        "Se kørslens log i Prefect, ret årsagen, og start kørslen igen (»Run« på "
+        "deploymentet, eller kvartal run).",
+    ]
+    return (
+        f"kvartal: kørslen for {where} er fejlet",
         "\n".join(lines + _footer(run_url)) + "\n",
     )
 

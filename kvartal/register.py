@@ -5,6 +5,12 @@ on as plain data (`Register.to_dict`): a deployment's runs on other machines nee
 the file. Local paths in it are relative to the register's own folder, so a register and
 its inboxes can be moved together and run from any working directory. An entry without
 `review_to` gets its own folder under KVARTAL_REVIEW_TO, so no two inboxes share a report.
+
+Each inbox has its own review link base too, so a mail about Vejen links Vejen's validation
+report: the entry's `review_url`, else KVARTAL_REVIEW_URL joined with the entry's folder
+under KVARTAL_REVIEW_TO (the web server in front of KVARTAL_REVIEW_TO serves each inbox's
+folder under the same path). A `review_to` elsewhere without its own `review_url` gets no
+base URL: its links are presigned (S3) or the plain location, never another inbox's.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 from kvartal.config import settings
 
 _INBOX_KEYS = ("name", "inbox", "publish_to", "review_to")
+_OPTIONAL_KEYS = ("review_url",)
 
 
 class RegisterError(ValueError):
@@ -31,6 +38,7 @@ class InboxEntry:
     inbox: str
     publish_to: str
     review_to: str
+    review_url: str = ""  # the base URL of this inbox's review location ("": none)
 
     @property
     def slug(self) -> str:
@@ -80,6 +88,28 @@ def _default_review(name: str) -> str:
     return str(Path(root.removeprefix("file://")).expanduser().resolve() / slug(name))
 
 
+def _is_web_url(value: object) -> bool:
+    from urllib.parse import urlsplit
+
+    return isinstance(value, str) and (
+        urlsplit(value.strip()).scheme in ("http", "https") and bool(urlsplit(value).netloc)
+    )
+
+
+def _review_url(review_to: str) -> str:
+    """KVARTAL_REVIEW_URL joined with the inbox's folder under KVARTAL_REVIEW_TO, or ""."""
+    base = settings().review_url
+    if not base:
+        return ""
+    root = settings().review_to
+    if "://" not in root or root.startswith("file://"):
+        root = str(Path(root.removeprefix("file://")).expanduser().resolve())
+    root = root.rstrip("/")
+    if not review_to.startswith(root + "/"):
+        return ""
+    return base.rstrip("/") + "/" + review_to[len(root) + 1 :].strip("/")
+
+
 def load_register(path: str | Path) -> Register:
     file = Path(path)
     try:
@@ -124,7 +154,7 @@ def parse_register(text: str, *, source: str, base: Path) -> Register:
                 problems.append(f"{where}: `{key}` mangler eller er tom")
             else:
                 values[key] = value.strip()
-        unknown = sorted(set(item) - set(_INBOX_KEYS))
+        unknown = sorted(set(item) - set(_INBOX_KEYS) - set(_OPTIONAL_KEYS))
         if unknown:
             problems.append(f"{where}: ukendte nøgler {', '.join(unknown)}")
         if len(values) < len(_INBOX_KEYS):
@@ -136,12 +166,21 @@ def parse_register(text: str, *, source: str, base: Path) -> Register:
             )
             continue
         seen[key] = number
+        review_to = _location(values["review_to"], base)
+        own_url = item.get("review_url")
+        if own_url is not None and not _is_web_url(own_url):
+            problems.append(
+                f"{where}: `review_url` {own_url!r} er ikke en http(s)-adresse "
+                "(fx https://drift.kommune.dk/kvartal/vejen)"
+            )
+            continue
         entries.append(
             InboxEntry(
                 name=values["name"],
                 inbox=_location(values["inbox"], base),
                 publish_to=_location(values["publish_to"], base),
-                review_to=_location(values["review_to"], base),
+                review_to=review_to,
+                review_url=own_url.strip() if own_url else _review_url(review_to),
             )
         )
     if problems:

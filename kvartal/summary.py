@@ -33,6 +33,8 @@ class InboxOutcome:
     warnings: int | None = None
     reason: str | None = None
     flow_run_id: str | None = None
+    # the run an operator opens: the approval run of a blocked inbox, else the inbox's run
+    run_url: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,6 +118,7 @@ def summary_html(summary: dict[str, Any]) -> bytes:
                 ),
                 "href": _href(o.report if o.status == "udgivet" else o.review),
                 "link_text": ("Rapporten" if o.status == "udgivet" else "Valideringsrapporten"),
+                "run_url": o.run_url,
             }
         )
     text = (
@@ -125,11 +128,48 @@ def summary_html(summary: dict[str, Any]) -> bytes:
             quarter=summary["quarter"],
             label=quarter.label_da,
             counts=summary["counts"],
-            created=summary["created"],
+            created=local_time(summary["created"]),
             rows=rows,
         )
     )
     return text.encode("utf-8")
+
+
+def local_time(iso: str) -> str:
+    """`10.10.2009 kl. 08:00` in KVARTAL_TIMEZONE: what an operator in Denmark reads."""
+    from zoneinfo import ZoneInfo
+
+    from kvartal.config import settings
+
+    moment = datetime.fromisoformat(iso)
+    return moment.astimezone(ZoneInfo(settings().timezone)).strftime("%d.%m.%Y kl. %H:%M")
+
+
+def update_inbox(storage: Storage, quarter: str, outcome: InboxOutcome) -> str | None:
+    """Replace one inbox's line of an overview already written (a blocked inbox decided,
+    rejected, timed out or crashed in its own run, after the register's run wrote it).
+
+    Two inboxes' runs may end at the same moment; each reads back what it wrote and writes
+    again if the other's write replaced its line. Returns where, or None without overview.
+    """
+    key = f"{quarter}/oversigt.json"
+    for _ in range(5):
+        if not storage.exists(key):
+            return None
+        summary = json.loads(storage.read(key))
+        items = [InboxOutcome.from_dict(i) for i in summary["inboxes"]]
+        if outcome.name not in {i.name for i in items}:
+            return None
+        items = [outcome if i.name == outcome.name else i for i in items]
+        summary["inboxes"] = [i.to_dict() for i in items]
+        summary["counts"] = counts(items)
+        summary["created"] = datetime.now(UTC).isoformat(timespec="seconds")
+        location = write_summary(storage, summary)
+        again = json.loads(storage.read(key))
+        mine = [i for i in again["inboxes"] if i["name"] == outcome.name]
+        if mine and mine[0] == outcome.to_dict():
+            return location
+    return location
 
 
 def write_summary(storage: Storage, summary: dict[str, Any]) -> str:
@@ -154,7 +194,7 @@ def table_rows(outcomes: list[InboxOutcome]) -> list[dict[str, Any]]:
             "status": o.status,
             "version": o.version if o.version is not None else "",
             "fejl": o.errors if o.errors is not None else "",
-            "detaljer": o.detail,
+            "detaljer": o.detail + (f" ({o.run_url})" if o.run_url else ""),
         }
         for o in outcomes
     ]

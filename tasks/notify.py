@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import smtplib
-from datetime import UTC, datetime, timedelta
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
@@ -100,46 +99,3 @@ def notify_operators(subject: str, text: str) -> list[str]:
 
 DEADLINE_FLOW = "approval-deadline"
 DEADLINE_DEPLOYMENT = "kvartal-frist"
-
-
-@task(name="schedule-deadline", retries=2, retry_delay_seconds=[5, 20], cache_policy=NONE)
-def schedule_deadline(
-    quarter: Quarter, run_id: str | None, review_to: str, timeout: int
-) -> datetime:
-    """The decision's deadline, and a run of the deadline deployment scheduled for it.
-
-    That run holds no process while it waits; at the deadline it fails an undecided run
-    with a Danish message, records it in the review location and tells the operators.
-    Without the deadline deployment (a flow run outside `kvartal deploy`) Prefect's own
-    timeout still ends the run, an hour later and silently, which the log says here.
-    """
-    from prefect import get_client
-    from prefect.exceptions import ObjectNotFound
-    from prefect.states import Scheduled
-
-    deadline = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=timeout)
-    if run_id is None:
-        return deadline
-    with get_client(sync_client=True) as client:
-        try:
-            deployment = client.read_deployment_by_name(f"{DEADLINE_FLOW}/{DEADLINE_DEPLOYMENT}")
-        except ObjectNotFound:
-            get_run_logger().warning(
-                "Deploymentet %s/%s findes ikke (kør kvartal deploy): fristen overvåges "
-                "kun af Prefect, uden registrering og uden mail",
-                DEADLINE_FLOW,
-                DEADLINE_DEPLOYMENT,
-            )
-            return deadline
-        client.create_flow_run_from_deployment(
-            deployment.id,
-            parameters={
-                "flow_run_id": run_id,
-                "quarter": str(quarter),
-                "review_to": review_to,
-                "deadline": deadline.isoformat(),
-            },
-            state=Scheduled(scheduled_time=deadline),
-            tags=["kvartal", "frist"],
-        )
-    return deadline

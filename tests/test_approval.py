@@ -95,3 +95,240 @@ def test_a_decision_is_recorded_once_per_run(tmp_path):
         "Olsen",
         "retter filen",
     )
+
+
+# --- The approval branch of the quarterly flow, run in this process as a worker runs it ---
+#
+# A deployment's flow run is created on the test API and executed here by Prefect's own
+# engine (what `prefect worker start` does in a subprocess): the first execution suspends,
+# the operator's input is given through the API (validated by the server against the
+# form's schema), and a second execution resumes and ends the run.
+
+FLOW_INBOX = __import__("pathlib").Path(__file__).parent / "data" / "flow" / "inbox"
+KEY = "2009Q3/centre.csv:D3:ikke_tal"
+
+
+@pytest.fixture
+def deployed(prefect_api, tmp_path, monkeypatch, smtp):
+    """The quarterly and deadline deployments on the test API, a copy of the blocked inbox,
+    mail to a loopback SMTP server, and results persisted in a folder of the test's own."""
+    import shutil
+    import uuid
+
+    from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, PREFECT_UI_URL, temporary_settings
+
+    from deployments.quarterly import deadline_deployment
+    from flows.quarterly import quarterly_report
+
+    mailbox, smtp_settings = smtp
+    for key, value in {
+        "KVARTAL_SMTP_HOST": "127.0.0.1",
+        "KVARTAL_SMTP_PORT": str(smtp_settings.port),
+        "KVARTAL_SMTP_FROM": "kvartal@kommune.example",
+        "KVARTAL_OPERATOR_EMAILS": "drift@kommune.example",
+        "KVARTAL_REVIEW_URL": "https://ikke.denne.example",  # the run's own parameter wins
+    }.items():
+        monkeypatch.setenv(key, value)
+    shutil.copytree(FLOW_INBOX, tmp_path / "inbox")
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    with temporary_settings(
+        {
+            PREFECT_LOCAL_STORAGE_PATH: str(tmp_path / "results"),
+            PREFECT_UI_URL: "http://prefect.kommune.example",
+        }
+    ):
+        quarterly_report.to_deployment(name=name).apply()
+        deadline_deployment().apply()
+        yield {
+            "deployment": f"quarterly-report/{name}",
+            "root": tmp_path,
+            "mailbox": mailbox,
+        }
+
+
+def _create(deployed, **params):
+    from prefect import get_client
+
+    base = {
+        "quarter": "2009Q3",
+        "inbox": str(deployed["root"] / "inbox"),
+        "publish_to": str(deployed["root"] / "published"),
+        "review_to": str(deployed["root"] / "review"),
+        "interactive": False,
+        "inbox_name": "Vejen",
+        "review_url": "https://drift.kommune.example/kvartal/vejen",
+        "approval_timeout": 3600,
+    }
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(deployed["deployment"])
+        return client.create_flow_run_from_deployment(
+            deployment.id, parameters={**base, **params}
+        ).id
+
+
+def _execute(run_id):
+    """One execution of the run, as a worker's subprocess does it."""
+    import contextlib
+
+    from prefect.exceptions import FailedRun, Pause
+    from prefect.flow_engine import flow_run_logger, load_flow, load_flow_run, run_flow
+
+    run = load_flow_run(run_id)
+    with contextlib.suppress(Pause, FailedRun):  # suspended, or ended as kvartal meant
+        run_flow(load_flow(run), flow_run=run, error_logger=flow_run_logger(run))
+    return _read(run_id)
+
+
+def _read(run_id):
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(run_id)
+
+
+def _mail(deployed, part):
+    return [m for _, m in deployed["mailbox"].messages if part in m["Subject"]]
+
+
+def test_an_approved_run_waits_then_publishes_with_every_error_waived(deployed):
+    from prefect import get_client
+
+    run_id = _create(deployed)
+    run = _execute(run_id)
+    assert run.state.name == "Suspended"
+    (told,) = _mail(deployed, "venter på godkendelse: Vejen, 3. kvartal 2009")
+    text = told.get_content()
+    assert f"- {KEY}: " in text
+    assert (
+        "Valideringsrapport: https://drift.kommune.example/kvartal/vejen/2009Q3/validation.html"
+        in text
+    )
+    assert f"Kørslen i Prefect: http://prefect.kommune.example/runs/flow-run/{run_id}" in text
+    # the deadline has a run of its own, scheduled for the deadline
+    with get_client(sync_client=True) as client:
+        (deadline_run,) = [
+            r for r in client.read_flow_runs() if r.parameters.get("flow_run_id") == str(run_id)
+        ]
+        assert deadline_run.state.is_scheduled()
+        assert deadline_run.parameters["inbox_name"] == "Vejen"
+
+        # an approval that leaves an error out is refused by the server, before any resume
+        partial = client.resume_flow_run(
+            run_id,
+            run_input={
+                "beslutning": "godkend",
+                "afvigelser": [],
+                "begrundelse": "x",
+                "godkendt_af": "Olsen",
+            },
+        )
+        assert partial.status.value == "REJECT", partial
+        # ... also one that leaves the field out (what the UI sends when the list is emptied)
+        omitted = client.resume_flow_run(
+            run_id,
+            run_input={"beslutning": "godkend", "begrundelse": "x", "godkendt_af": "Olsen"},
+        )
+        assert omitted.status.value == "REJECT", omitted
+        assert _read(run_id).state.name == "Suspended"
+        answer = client.resume_flow_run(
+            run_id,
+            run_input={
+                "beslutning": "godkend",
+                "afvigelser": [KEY],
+                "begrundelse": "tastefejl",
+                "godkendt_af": "Olsen",
+            },
+        )
+        assert answer.status.value == "ACCEPT", answer
+    run = _execute(run_id)
+    assert run.state.is_completed(), run.state
+    # decided in time: its deadline run is cancelled, not left scheduled
+    assert _read(deadline_run.id).state.is_cancelled()
+    waivers = (deployed["root"] / "inbox" / "2009Q3" / "afvigelser.csv").read_text("utf-8-sig")
+    assert "2009Q3/centre.csv;D3;ikke_tal;tastefejl;Olsen" in waivers
+    assert (deployed["root"] / "published" / "2009Q3" / "manifest.json").is_file()
+    (approved,) = _mail(deployed, "Vejen, 3. kvartal 2009 godkendt af Olsen")
+    assert "Olsen har godkendt 1 afvigelse for Vejen, 3. kvartal 2009" in (approved.get_content())
+    assert len(_mail(deployed, "venter på godkendelse")) == 1
+
+
+def test_a_rejected_run_ends_in_danish_and_a_missed_deadline_is_recorded(deployed, caplog):
+    import json
+
+    from flows.deadline import approval_deadline
+
+    rejected, late = _create(deployed), _create(deployed)
+    assert _execute(rejected).state.name == "Suspended"
+    assert _execute(late).state.name == "Suspended"
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        client.resume_flow_run(
+            rejected,
+            run_input={
+                "beslutning": "afvis",
+                "afvigelser": [],
+                "begrundelse": "Centret retter filen",
+                "godkendt_af": "Olsen",
+            },
+        )
+    caplog.clear()
+    state = _execute(rejected).state
+    assert (state.type.value, state.name) == ("FAILED", "Afvist")
+    # a clean ending: no "unexpected exception", no traceback in the run's log
+    assert not [r for r in caplog.records if r.exc_info or "unexpected" in r.getMessage()]
+    assert state.message.startswith(
+        "Vejen, 3. kvartal 2009: udgivelsen er afvist af Olsen: Centret retter filen."
+    )
+    assert _mail(deployed, "Vejen, 3. kvartal 2009 afvist af Olsen")
+    assert not _mail(deployed, "er fejlet")  # a rejection is no crash
+
+    # the deadline's run, as it runs at the deadline
+    late_run = _read(late)
+    assert (
+        approval_deadline(
+            flow_run_id=str(late),
+            quarter="2009Q3",
+            review_to=str(deployed["root"] / "review"),
+            deadline="2009-10-13T04:00:00+00:00",
+            inbox_name="Vejen",
+        )
+        == "frist_overskredet"
+    )
+    state = _read(late).state
+    assert (state.type.value, state.name) == ("FAILED", "Frist overskredet")
+    assert "Vejen, 3. kvartal 2009: ingen beslutning inden fristen 13.10.2009 kl. 06:00" in (
+        state.message
+    )
+    record = json.loads(
+        (deployed["root"] / "review" / "2009Q3" / "beslutninger" / f"{late}.json").read_text()
+    )
+    assert record["beslutning"] == "frist_overskredet"
+    assert _mail(deployed, "fristen for Vejen, 3. kvartal 2009 er overskredet")
+    assert late_run.state.name == "Suspended"
+    assert not (deployed["root"] / "published" / "2009Q3").exists()
+
+
+def test_an_approval_run_that_cannot_wait_is_mailed(deployed):
+    """What once happened to a register's blocked inbox: its run was started as a child of
+    another run, which Prefect cannot suspend. The run fails, and the operators hear of it."""
+    from prefect import flow
+
+    from flows.quarterly import quarterly_report
+
+    @flow
+    def parent() -> object:
+        return quarterly_report(
+            quarter="2009Q3",
+            inbox=str(deployed["root"] / "inbox"),
+            publish_to=str(deployed["root"] / "published"),
+            review_to=str(deployed["root"] / "review"),
+            interactive=False,
+            inbox_name="Vejen",
+            return_state=True,
+        )
+
+    assert parent(return_state=True).is_failed()
+    (crash,) = _mail(deployed, "kvartal: kørslen for Vejen, 3. kvartal 2009 er fejlet")
+    assert "Cannot suspend subflows" in crash.get_content()
+    assert "intet er udgivet" in crash.get_content()

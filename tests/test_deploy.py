@@ -71,6 +71,9 @@ def test_a_deployed_run_completes_on_a_worker_started_in_another_folder(operatio
         KVARTAL_INBOX=str(inbox),
         KVARTAL_PUBLISH_TO="udgivet",
         KVARTAL_REVIEW_TO="gennemsyn",
+        KVARTAL_APPROVAL_TIMEOUT="7200",
+        KVARTAL_AT_RISK="0.8",
+        KVARTAL_REVIEW_URL="https://drift.kommune.example/kvartal",
     )
     assert done.returncode == 0, done.stderr
     # relative folders are made absolute against the deploying folder, and said so
@@ -79,6 +82,11 @@ def test_a_deployed_run_completes_on_a_worker_started_in_another_folder(operatio
         f"{deployer / 'udgivet'}" in done.stdout
     )
     assert "quarterly-report/kvartalsrapport registreret" in done.stdout
+    assert "approval-deadline/kvartal-frist registreret" in done.stdout
+    assert (
+        "fastlagt i deploymentet (ændres med kvartal deploy igen): approval_timeout=7200, "
+        "at_risk=0.8, review_url='https://drift.kommune.example/kvartal'" in done.stdout
+    )
 
     with _client(ops) as client:
         deployment = client.read_deployment_by_name("quarterly-report/kvartalsrapport")
@@ -89,6 +97,10 @@ def test_a_deployed_run_completes_on_a_worker_started_in_another_folder(operatio
             "publish_to": str(deployer / "udgivet"),
             "review_to": str(deployer / "gennemsyn"),
             "interactive": False,
+            # fixed when deployed: the worker's own environment does not decide these
+            "approval_timeout": 7200,
+            "at_risk": 0.8,
+            "review_url": "https://drift.kommune.example/kvartal",
         }
         (schedule,) = deployment.schedules
         assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == (

@@ -198,3 +198,105 @@ def test_deploy_register_needs_a_work_pool(tmp_path, capsys):
     (tmp_path / "r.toml").write_text(GOOD, "utf-8")
     assert main(["deploy", "--register", str(tmp_path / "r.toml")]) == 1
     assert "--register kræver --work-pool" in capsys.readouterr().err
+
+
+def test_each_inbox_links_its_own_review_location(tmp_path, monkeypatch):
+    """KVARTAL_REVIEW_URL serves KVARTAL_REVIEW_TO: an inbox's folder under it has the same
+    path under the URL; an entry's own review_url wins; a folder elsewhere gets none."""
+    monkeypatch.setenv("KVARTAL_REVIEW_TO", str(tmp_path / "drift"))
+    monkeypatch.setenv("KVARTAL_REVIEW_URL", "https://drift.kommune.dk/kvartal/")
+    reg = parse_register(
+        """
+summary_to = "drift/oversigt"
+[[inbox]]
+name = "Høje-Taastrup"
+inbox = "a"
+publish_to = "b"
+[[inbox]]
+name = "Vejen"
+inbox = "a"
+publish_to = "b"
+review_to = "drift/vejen/gennemsyn"
+[[inbox]]
+name = "Billund"
+inbox = "a"
+publish_to = "b"
+review_to = "s3://andet/billund"
+review_url = "https://billund.example/gennemsyn"
+[[inbox]]
+name = "Ikast"
+inbox = "a"
+publish_to = "b"
+review_to = "/srv/andetsteds/ikast"
+""",
+        source="r.toml",
+        base=tmp_path,
+    )
+    assert [e.review_url for e in reg.inboxes] == [
+        "https://drift.kommune.dk/kvartal/hoeje-taastrup",
+        "https://drift.kommune.dk/kvartal/vejen/gennemsyn",
+        "https://billund.example/gennemsyn",
+        "",
+    ]
+    from kvartal.register import Register
+
+    assert Register.from_dict(reg.to_dict()) == reg
+
+
+def test_a_review_url_that_is_no_web_address_is_refused(tmp_path):
+    with pytest.raises(RegisterError) as refused:
+        parse_register(
+            'summary_to = "o"\n[[inbox]]\nname = "Vejen"\ninbox = "a"\npublish_to = "b"\n'
+            'review_to = "c"\nreview_url = "drift/vejen"\n',
+            source="r.toml",
+            base=tmp_path,
+        )
+    assert "r.toml: indbakke nr. 1 (Vejen): `review_url` 'drift/vejen' er ikke en http(s)" in (
+        str(refused.value)
+    )
+
+
+def test_an_inbox_decided_later_updates_its_line_of_the_overview(tmp_path, monkeypatch):
+    from kvartal.summary import update_inbox
+
+    monkeypatch.setenv("KVARTAL_TIMEZONE", "Europe/Copenhagen")
+    storage = LocalStorage(str(tmp_path))
+    waiting = InboxOutcome(
+        "Vejen", "blokeret", errors=1, reason="venter", run_url="http://ui/runs/flow-run/1"
+    )
+    outcomes = [InboxOutcome("Vejle", "udgivet", version=1, report="r"), waiting]
+    summary = summary_json(Quarter(2009, 3), outcomes, "r.toml")
+    summary["created"] = "2009-10-10T04:00:00+00:00"
+    write_summary(storage, summary)
+    html = (tmp_path / "2009Q3" / "oversigt.html").read_text()
+    assert "Dannet 10.10.2009 kl. 06:00." in html  # Danish summer time, not UTC
+    assert '<a href="http://ui/runs/flow-run/1">Kørslen i Prefect</a>' in html
+
+    update_inbox(storage, "2009Q3", InboxOutcome("Vejen", "udgivet", version=1, report="v"))
+    after = json.loads((tmp_path / "2009Q3" / "oversigt.json").read_text())
+    assert after["counts"] == {"udgivet": 2, "blokeret": 0, "fejl": 0}
+    assert [(i["name"], i["status"]) for i in after["inboxes"]] == [
+        ("Vejle", "udgivet"),
+        ("Vejen", "udgivet"),
+    ]
+    # an inbox the overview does not list is not added
+    assert update_inbox(storage, "2009Q3", InboxOutcome("Ikast", "fejl")) is None
+
+
+def test_operator_mails_name_the_inbox_and_count_in_danish():
+    from datetime import UTC, datetime
+
+    from kvartal import operator_mail
+
+    q = Quarter(2009, 3)
+    subject, text = operator_mail.decided(
+        q, "godkend", "Olsen", "tastefejl", ["2009Q3/a.csv:D4:ikke_tal"], "rec", None, "Vejen"
+    )
+    assert subject == "kvartal: Vejen, 3. kvartal 2009 godkendt af Olsen"
+    assert text.startswith("Olsen har godkendt 1 afvigelse for Vejen, 3. kvartal 2009;")
+    subject, _ = operator_mail.timed_out(
+        q, datetime(2009, 10, 13, tzinfo=UTC), "rec", None, "Vejen"
+    )
+    assert subject == "kvartal: fristen for Vejen, 3. kvartal 2009 er overskredet"
+    subject, _ = operator_mail.failed(q, "x", None)
+    assert subject == "kvartal: 3. kvartal 2009 kan ikke udgives"  # a lone inbox: no name

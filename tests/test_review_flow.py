@@ -166,13 +166,11 @@ def _client(ops: Operations) -> Any:
         return get_client(sync_client=True)
 
 
-def _start_run(ops: Operations, quarter: str, **env: str) -> Any:
+def _start_run(ops: Operations, quarter: str, **parameters: Any) -> Any:
     with _client(ops) as client:
         deployment = client.read_deployment_by_name("quarterly-report/kvartalsrapport")
         return client.create_flow_run_from_deployment(
-            deployment.id,
-            parameters={"quarter": quarter},
-            job_variables={"env": env} if env else None,
+            deployment.id, parameters={"quarter": quarter, **parameters}
         ).id
 
 
@@ -206,7 +204,7 @@ def test_a_suspended_run_survives_worker_and_server_restarts_and_publishes_when_
     # the operators are told once, with the problem, a link they can open, the run, a deadline
     (told,) = _mails(mailbox, "venter på godkendelse: 3. kvartal 2009")
     text = told.get_content()
-    assert "2009Q3/centre.csv::D3: ikke_tal" in text
+    assert "- 2009Q3/centre.csv:D3:ikke_tal: " in text  # named as the form names it
     assert f"Valideringsrapport: {REVIEW_URL}/2009Q3/validation.html" in text
     assert f"Kørslen i Prefect: {ops.ui_url}/runs/flow-run/{run_id}" in text
     assert "Frist: " in text
@@ -271,13 +269,31 @@ def test_a_suspended_run_survives_worker_and_server_restarts_and_publishes_when_
 def test_rejection_deadline_and_missing_quarter_are_recorded_and_told(places, operations, smtp):
     ops, (mailbox, smtp_settings) = operations, smtp
     env = _deployed(ops, places, smtp_settings.port)
-    ops.start_worker("kvartal", cwd=places["inbox"].parent / "worker", **env)
+    first = ops.start_worker("kvartal", cwd=places["inbox"].parent / "worker", **env)
 
     rejected = _start_run(ops, "2009Q3")
-    late = _start_run(ops, "2009Q3", KVARTAL_APPROVAL_TIMEOUT="5")
+    # the deadline is the run's parameter, fixed at deploy time or given per run
+    late = _start_run(ops, "2009Q3", approval_timeout=90)
     missing = _start_run(ops, "2009Q4")  # the inbox has no 2009Q4 folder
 
     _wait_state(ops, rejected, "the run to be suspended", lambda s: s.is_paused())
+    _wait_state(ops, late, "the late run to be suspended", lambda s: s.is_paused())
+    _wait_state(ops, missing, "the run without figures to end", lambda s: s.is_final())
+
+    # no worker slot at all when the deadline comes: the server ends the run on time anyway
+    from datetime import UTC, datetime
+
+    kill(first)
+    with _client(ops) as client:
+        (deadline_run,) = [
+            r for r in client.read_flow_runs() if r.parameters.get("flow_run_id") == str(late)
+        ]
+    due = datetime.fromisoformat(deadline_run.parameters["deadline"])
+    assert datetime.now(UTC) < due, "the worker was stopped only after the deadline"
+    state = _wait_state(ops, late, "the server to end the undecided run", lambda s: s.is_final())
+    assert state.is_failed()
+    assert (state.timestamp - due).total_seconds() < 15, (state.timestamp, due)
+    ops.start_worker("kvartal", cwd=places["inbox"].parent / "worker-2", **env)
     with _client(ops) as client:
         client.resume_flow_run(
             rejected,
@@ -303,8 +319,10 @@ def test_rejection_deadline_and_missing_quarter_are_recorded_and_told(places, op
     assert "Centret retter filen" in told.get_content()
 
     # nobody decides: the deadline run ends it in Danish, records it and tells the operators
-    state = _wait_state(ops, late, "the deadline to end the run", lambda s: s.is_final())
-    assert state.is_failed() and state.name == "Frist overskredet", state
+    state = _wait_state(
+        ops, late, "the deadline run's Danish ending", lambda s: s.name == "Frist overskredet"
+    )
+    assert state.is_failed()
     assert "ingen beslutning inden fristen" in state.message
     record = json.loads(
         (places["review"] / "2009Q3" / "beslutninger" / f"{late}.json").read_text("utf-8")

@@ -70,6 +70,9 @@ def test_run_all_runs_every_inbox_and_reports_each(tmp_path):
     assert lines[0].startswith("København: udgivet version 1")
     assert lines[1].startswith("Aarhus: blokeret: 1 fejl")
     assert lines[2].startswith("Odense: fejl: Indbakken")
+    # a blocked inbox is an ending kvartal means: its message, no Python traceback
+    assert "2009Q3: 1 fejl blokerer udgivelsen" in done.stderr
+    assert "raise QuarterBlocked" not in done.stderr
 
     # the published inbox has its report; the blocked one published nothing
     assert (tmp_path / "rapporter/kbh/2009Q3/manifest.json").is_file()
