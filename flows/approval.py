@@ -38,7 +38,9 @@ from kvartal.storage import open_storage
 DECISION_KEY = "beslutning"
 # Final states kvartal gives a run on purpose; each has been mailed already.
 REJECTED, TIMED_OUT, CANNOT_PUBLISH = "Afvist", "Frist overskredet", "Kan ikke udgives"
-CLEAN_ENDS = frozenset({REJECTED, TIMED_OUT, CANNOT_PUBLISH})
+# Published, but a recipient's mail could not be recorded: told by its own operator mail.
+UNRECORDED = "Mail ikke noteret"
+CLEAN_ENDS = frozenset({REJECTED, TIMED_OUT, CANNOT_PUBLISH, UNRECORDED})
 
 
 @dataclass(frozen=True)

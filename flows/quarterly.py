@@ -24,7 +24,15 @@ from prefect.cache_policies import INPUTS, NONE, RUN_ID
 from prefect.client.schemas.objects import FlowRun
 from prefect.states import Failed, State
 
-from flows.approval import CANNOT_PUBLISH, CLEAN_ENDS, Blocked, await_decision, settle, tell
+from flows.approval import (
+    CANNOT_PUBLISH,
+    CLEAN_ENDS,
+    UNRECORDED,
+    Blocked,
+    await_decision,
+    settle,
+    tell,
+)
 from kvartal import operator_mail
 from kvartal.approval import unwaivable_message, waivable
 from kvartal.config import RunSettings, settings
@@ -330,7 +338,7 @@ def _quarterly_report(
     # The report is out whatever the mail server does: a delivery failure is logged and
     # told, not turned into a failed publication; the next run sends what is missing.
     delivery = notify_recipients(
-        publish_to, review_to, report_quarter, fulfilment, return_state=True
+        publish_to, review_to, report_quarter, fulfilment, inbox_name, return_state=True
     )
     if delivery.is_failed():
         failure = delivery.result(raise_on_failure=False)
@@ -339,11 +347,13 @@ def _quarterly_report(
         # cannot see it and mails again. That is kvartal's own failure: exit 1, told.
         lost = getattr(failure, "unrecorded", [])
         if lost:
-            _tell(*operator_mail.delivery_doubts(report_quarter, lost, url))
-            return Failed(
-                message=f"{report_quarter} version {published.version} er udgivet "
+            tell(*operator_mail.delivery_doubts(report_quarter, lost, url, inbox_name))
+            message = (
+                f"{report_quarter} version {published.version} er udgivet "
                 f"({published.location}), men {len(lost)} mail(s) kunne ikke noteres: {failure}"
             )
+            _ENDED.add(message)
+            return Failed(name=UNRECORDED, message=message)
     logger.info(
         "Rapporten for %s, version %d: %s", report_quarter, published.version, published.location
     )

@@ -164,15 +164,18 @@ def crashed(
     )
 
 
-def delivery_doubts(quarter: Quarter, doubts: list[Doubt], run_url: str | None) -> tuple[str, str]:
+def delivery_doubts(
+    quarter: Quarter, doubts: list[Doubt], run_url: str | None, inbox: str | None = None
+) -> tuple[str, str]:
     """Mails to recipients the ledger cannot vouch for (`kvartal.notify.Doubt`): sent but not
     recorded (the run failed), or an unknown outcome that is being sent again."""
+    label = what(quarter, inbox)
     lost = [d for d in doubts if d.kind == "unrecorded"]
     unknown = [d for d in doubts if d.kind != "unrecorded"]
     lines: list[str] = []
     if lost:
         lines += [
-            f"Kørslen for {quarter.label_da} har sendt mails til modtagerne, som ikke kunne "
+            f"Kørslen for {label} har sendt mails til modtagerne, som ikke kunne "
             "noteres i modtagerloggen. Kørslen er derfor markeret som fejlet (exit 1).",
             "",
             *[d.line() for d in lost],
@@ -184,16 +187,16 @@ def delivery_doubts(quarter: Quarter, doubts: list[Doubt], run_url: str | None) 
     if unknown:
         lines += [
             *([""] if lines else []),
-            f"Det vides ikke, om disse modtagere fik mailen om {quarter.label_da}: kørslen, der "
+            f"Det vides ikke, om disse modtagere fik mailen om {label}: kørslen, der "
             "sendte, noterede aldrig svaret. Mailen sendes igen, så ingen går glip af en "
             "version; modtageren kan have fået den to gange.",
             "",
             *[d.line() for d in unknown],
         ]
     subject = (
-        f"kvartal: mail om {quarter.label_da} kunne ikke noteres"
+        f"kvartal: mail om {label} kunne ikke noteres"
         if lost
-        else f"kvartal: mail om {quarter.label_da} sendt igen (ukendt udfald)"
+        else f"kvartal: mail om {label} sendt igen (ukendt udfald)"
     )
     return subject, "\n".join(lines + _footer(run_url)) + "\n"
 

@@ -15,7 +15,11 @@ REPORT_FILES = ("report.html", "report.pdf", "report.xlsx")
 
 @task(name="notify-recipients", retries=2, retry_delay_seconds=[5, 20], cache_policy=NONE)
 def notify_recipients(
-    publish_to: str, review_to: str, quarter: Quarter, fulfilment: Fulfilment
+    publish_to: str,
+    review_to: str,
+    quarter: Quarter,
+    fulfilment: Fulfilment,
+    inbox_name: str | None = None,
 ) -> dict[int, list[str]]:
     """Every recipient gets one mail per published version of the quarter: what the ledger
     says is owed, whichever run published it. Returns who was mailed, by version; raises
@@ -44,7 +48,9 @@ def notify_recipients(
     def tell(doubts: list[notify.Doubt]) -> None:
         for d in doubts:
             logger.error("Ukendt udfald af mail, sendes igen: %s", d.line().removeprefix("- "))
-        subject, text = operator_mail.delivery_doubts(quarter, doubts, run_url(_run_id()))
+        subject, text = operator_mail.delivery_doubts(
+            quarter, doubts, run_url(_run_id()), inbox_name
+        )
         try:
             operator_mail.send(subject, text)
         except (OSError, smtplib.SMTPException, notify.NotifyError) as exc:
