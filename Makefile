@@ -35,7 +35,7 @@ ci: ## CI from nothing, as it runs on a fresh machine
 bench: ## the benchmarks behind docs/benchmarks.md
 	$(UV) run --frozen python bench/bench.py
 
-screenshots: ## the operator's guide's Prefect UI screenshots, taken afresh into docs/images/
+screenshots: ## the operator's guide's screenshots, taken afresh into docs/images/
 	rm -rf out/screenshots
-	SCREENSHOTS_TO=out/screenshots $(UV) run --frozen --extra test pytest -q tests/test_operator_guide.py
-	cp out/screenshots/run-suspended.png out/screenshots/decision-form.png out/screenshots/partial-refused.png docs/images/
+	SCREENSHOTS_TO=out/screenshots $(UV) run --frozen --extra test pytest -q tests/test_operator_guide.py tests/test_collection_screenshots.py tests/test_history_page.py
+	cp out/screenshots/*.png docs/images/

@@ -4,6 +4,7 @@ Chromium (WCAG 2.1 AA), as the report does (tests/test_accessibility.py)."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,16 +20,18 @@ from tests.test_report import sample_input
 
 pytestmark = pytest.mark.slow
 
-IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
-
 
 def _keep(shot: Path, name: str, height: int) -> None:
-    """The top of the page, for the operators' guide (docs/images/)."""
+    """The top of the page, for the operators' guide: into `SCREENSHOTS_TO` (which `make
+    screenshots` copies to docs/images/), else beside the shot, so a test run never rewrites
+    the committed images."""
     from PIL import Image
 
+    folder = Path(os.environ.get("SCREENSHOTS_TO") or shot.parent)
+    folder.mkdir(parents=True, exist_ok=True)
     with Image.open(shot) as image:
         top = image.crop((0, 0, image.width, min(height, image.height)))
-        top.save(IMAGES / name, optimize=True)
+        top.save(folder / name, optimize=True)
 
 
 def _quarters() -> list[PublishedQuarter]:
