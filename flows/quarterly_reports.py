@@ -29,6 +29,7 @@ from prefect.concurrency.sync import concurrency
 from prefect.states import State
 
 from flows.quarterly import QuarterBlocked, quarterly_report, scheduled_quarter
+from kvartal.collection import recorded_summary
 from kvartal.config import settings
 from kvartal.links import run_url
 from kvartal.quarters import Quarter
@@ -136,6 +137,8 @@ def run_inbox(
     except Exception as exc:  # recorded as this inbox's failure; the next inbox still runs
         logger.exception("%s: kørslen kunne ikke gennemføres", entry.name)
         return InboxOutcome(entry.name, "fejl", reason=f"{type(exc).__name__}: {exc}")
+    # the centres' deliveries as this run's validation counted them (CONTRACT §9)
+    outcome.summary = recorded_summary(entry.review_to, str(quarter))
     if outcome.status == "blokeret" and approval_deployment:
         run = await_approval_elsewhere(entry, quarter, approval_deployment, summary_to)
         outcome.reason = f"venter på en operatørs godkendelse i kørslen {run.name}"

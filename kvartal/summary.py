@@ -35,6 +35,8 @@ class InboxOutcome:
     flow_run_id: str | None = None
     # the run an operator opens: the approval run of a blocked inbox, else the inbox's run
     run_url: str | None = None
+    # the collection's counts (CONTRACT §9: expected, delivered, on_time, without_errors)
+    summary: dict[str, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,6 +121,7 @@ def summary_html(summary: dict[str, Any]) -> bytes:
                 "href": _href(o.report if o.status == "udgivet" else o.review),
                 "link_text": ("Rapporten" if o.status == "udgivet" else "Valideringsrapporten"),
                 "run_url": o.run_url,
+                "collection": collection_text(o.summary),
             }
         )
     text = (
@@ -133,6 +136,16 @@ def summary_html(summary: dict[str, Any]) -> bytes:
         )
     )
     return text.encode("utf-8")
+
+
+def collection_text(counts: dict[str, int] | None) -> str:
+    """`5 af 6 afleveret, 4 til tiden, 4 uden fejl`: the centres' deliveries in one line."""
+    if not counts:
+        return ""
+    return (
+        f"{counts.get('delivered', 0)} af {counts.get('expected', 0)} afleveret, "
+        f"{counts.get('on_time', 0)} til tiden, {counts.get('without_errors', 0)} uden fejl"
+    )
 
 
 def local_time(iso: str) -> str:
@@ -160,6 +173,9 @@ def update_inbox(storage: Storage, quarter: str, outcome: InboxOutcome) -> str |
         items = [InboxOutcome.from_dict(i) for i in summary["inboxes"]]
         if outcome.name not in {i.name for i in items}:
             return None
+        before = next(i for i in items if i.name == outcome.name)
+        if outcome.summary is None:  # the collection did not change with the decision
+            outcome.summary = before.summary
         items = [outcome if i.name == outcome.name else i for i in items]
         summary["inboxes"] = [i.to_dict() for i in items]
         summary["counts"] = counts(items)

@@ -272,8 +272,19 @@ def test_an_inbox_decided_later_updates_its_line_of_the_overview(tmp_path, monke
     assert "Dannet 10.10.2009 kl. 06:00." in html  # Danish summer time, not UTC
     assert '<a href="http://ui/runs/flow-run/1">Kørslen i Prefect</a>' in html
 
+    counted = {"expected": 6, "delivered": 5, "on_time": 4, "without_errors": 3}
+    summary = json.loads((tmp_path / "2009Q3" / "oversigt.json").read_text())
+    summary["inboxes"][1]["summary"] = counted
+    write_summary(storage, summary)
+    assert (
+        "<td>5 af 6 afleveret, 4 til tiden, 3 uden fejl</td>"
+        in (tmp_path / "2009Q3" / "oversigt.html").read_text()
+    )
+
     update_inbox(storage, "2009Q3", InboxOutcome("Vejen", "udgivet", version=1, report="v"))
     after = json.loads((tmp_path / "2009Q3" / "oversigt.json").read_text())
+    # the decision changes the inbox's status, not what its centres delivered
+    assert after["inboxes"][1]["summary"] == counted
     assert after["counts"] == {"udgivet": 2, "blokeret": 0, "fejl": 0}
     assert [(i["name"], i["status"]) for i in after["inboxes"]] == [
         ("Vejle", "udgivet"),

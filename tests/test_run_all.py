@@ -93,6 +93,16 @@ def test_run_all_runs_every_inbox_and_reports_each(tmp_path):
     assert "findes ikke" in by_name["Odense"]["reason"]
     html = (tmp_path / "drift/oversigt/2009Q3/oversigt.html").read_text("utf-8")
     assert f'href="file://{tmp_path}/drift/aarhus/2009Q3/validation.html"' in html
+    # the example's five centres all delivered, BIF Stab on 7 October, after the deadline
+    # of 5 October 23:59 (examples/inbox/.afleveringstider.json); none with errors
+    assert by_name["København"]["summary"] == {
+        "expected": 5,
+        "delivered": 5,
+        "on_time": 4,
+        "without_errors": 5,
+    }
+    assert by_name["Odense"]["summary"] is None  # no inbox, nothing collected
+    assert "<td>5 af 5 afleveret, 4 til tiden, 5 uden fejl</td>" in html
 
     # the same inbox through its own `kvartal run`: the same figures, byte for byte
     alone = _kvartal(

@@ -8,7 +8,7 @@ Expectations until a new file content actually has to be validated (`status.coll
 
 from __future__ import annotations
 
-__all__ = ["collection_summary"]
+__all__ = ["collection_summary", "recorded_summary"]
 
 
 def collection_summary(inbox: str, quarter: str, review_to: str | None = None) -> dict[str, int]:
@@ -19,18 +19,29 @@ def collection_summary(inbox: str, quarter: str, review_to: str | None = None) -
     `<quarter>/indsamling.json`, written from that run's own validation: it is read, so the
     overview costs no second validation. Without it the inbox is collected here.
     """
-    import json
-
     from kvartal.collection.status import collect
     from kvartal.quarters import Quarter
     from kvartal.storage import open_storage
 
-    q = Quarter.parse(quarter)
     if review_to is not None:
-        try:
-            doc = json.loads(open_storage(review_to).read(f"{q}/indsamling.json"))
-        except FileNotFoundError:
-            doc = None
-        if isinstance(doc, dict) and isinstance(doc.get("summary"), dict):
-            return {k: int(v) for k, v in doc["summary"].items()}
-    return collect(open_storage(inbox), q).summary()
+        recorded = recorded_summary(review_to, quarter)
+        if recorded is not None:
+            return recorded
+    return collect(open_storage(inbox), Quarter.parse(quarter)).summary()
+
+
+def recorded_summary(review_to: str, quarter: str) -> dict[str, int] | None:
+    """The counts the quarter's last run wrote to `<review>/<quarter>/indsamling.json`, or
+    None when no run wrote any (a run that failed before validating)."""
+    import json
+
+    from kvartal.quarters import Quarter
+    from kvartal.storage import open_storage
+
+    try:
+        doc = json.loads(open_storage(review_to).read(f"{Quarter.parse(quarter)}/indsamling.json"))
+    except FileNotFoundError:
+        return None
+    if isinstance(doc, dict) and isinstance(doc.get("summary"), dict):
+        return {k: int(v) for k, v in doc["summary"].items()}
+    return None

@@ -43,10 +43,8 @@ def _ignored(key: str) -> bool:
 
 
 def is_quarter_folder(name: str, quarter: Quarter) -> bool:
-    """`2009Q3`, `2009q3`, `2009 Q3`, `2009-Q3`, `2009K3` all name 2009Q3 (CONTRACT §1)."""
-    compact = "".join(name.split()).upper().replace("-", "").replace("K", "Q")
-    if compact == str(quarter):
-        return True
+    """`2009Q3`, `2009q3`, `2009 Q3`, `2009-Q3`, `2009K3` all name 2009Q3 (CONTRACT §1): the
+    one reading of a folder's name, `Quarter.parse`, as the quarterly run's gather has it."""
     try:
         return Quarter.parse(name) == quarter
     except QuarterError:

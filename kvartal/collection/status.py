@@ -82,7 +82,8 @@ class CentreStatus:
         else:
             rest = f"afleveret {when} ({self.file})"
             if self.warnings:
-                rest += f", {len(self.warnings)} advarsler"
+                n = len(self.warnings)
+                rest += f", {n} {'advarsel' if n == 1 else 'advarsler'}"
         return f"{self.centre}: for sent, {rest}" if not self.on_time else f"{self.centre}: {rest}"
 
     def to_json(self) -> dict[str, Any]:
