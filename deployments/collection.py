@@ -25,8 +25,8 @@ REMINDER_CRON = "0 8 * * *"
 def collection_deployments(
     work_pool: str | None = None, locations: Locations | None = None
 ) -> list[RunnerDeployment]:
-    from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron, Interval
+    from prefect.types.entrypoint import EntrypointType
 
     from deployments.quarterly import absolute_locations
     from flows.collection import collection_check, collection_reminders

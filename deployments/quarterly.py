@@ -73,8 +73,8 @@ def absolute_locations() -> Locations:
 def quarterly_deployment(
     work_pool: str | None = None, locations: Locations | None = None
 ) -> RunnerDeployment:
-    from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
+    from prefect.types.entrypoint import EntrypointType
 
     from flows.quarterly import quarterly_report
 
@@ -118,7 +118,7 @@ def run_parameters() -> dict[str, object]:
 
 def deadline_deployment(work_pool: str | None = None) -> RunnerDeployment:
     """Runs of this deployment are created by a suspended quarterly run, for its deadline."""
-    from prefect.deployments.runner import EntrypointType
+    from prefect.types.entrypoint import EntrypointType
 
     from flows.deadline import approval_deadline
     from tasks.notify import DEADLINE_DEPLOYMENT

@@ -15,11 +15,13 @@ from typing import Any, ClassVar
 
 import pandas as pd
 from great_expectations.core.suite_parameters import SuiteParameterDict
-from great_expectations.execution_engine import PandasExecutionEngine
+from great_expectations.execution_engine.pandas_execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import ColumnMapExpectation
-from great_expectations.expectations.metrics.map_metric_provider import (
-    ColumnMapMetricProvider,
+from great_expectations.expectations.metrics.map_metric_provider.column_condition_partial import (
     column_condition_partial,
+)
+from great_expectations.expectations.metrics.map_metric_provider.column_map_metric_provider import (
+    ColumnMapMetricProvider,
 )
 
 from kvartal.numbers import CellValueError, parse_date, parse_number, parse_reached, parse_text_key
@@ -121,7 +123,7 @@ class ExpectColumnValuesToBeTextKeys(ColumnMapExpectation):
 class ExpectColumnValuesToBeQuarters(ColumnMapExpectation):
     """Every value is a quarter in an accepted spelling; with `quarter`, that very quarter."""
 
-    quarter: str | SuiteParameterDict | None = None
+    quarter: str | SuiteParameterDict[str, Any] | None = None
     map_metric = "column_values.kvartal_quarter"
     success_keys = ("quarter", "mostly")
     library_metadata: ClassVar[dict[str, Any]] = {"tags": ["kvartal"], "contributors": []}

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from prefect import get_run_logger, task
+from prefect import State, get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.flow_runs import suspend_flow_run
-from prefect.states import Failed, State
+from prefect.states import Failed
 
 from kvartal import operator_mail
 from kvartal.approval import (

@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from prefect import Flow, Task, flow, get_run_logger, runtime
+from prefect import Flow, State, Task, flow, get_run_logger, runtime
 from prefect.cache_policies import INPUTS, NONE, RUN_ID
 from prefect.client.schemas.objects import FlowRun
-from prefect.states import Failed, State
+from prefect.states import Failed
 
 from flows.approval import (
     CANNOT_PUBLISH,

@@ -21,12 +21,11 @@ import time
 from typing import Any
 from uuid import UUID
 
-from prefect import flow, get_run_logger, runtime, task
+from prefect import State, flow, get_run_logger, runtime, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import FlowRun
 from prefect.concurrency.sync import concurrency
-from prefect.states import State
 
 from flows.quarterly import QuarterBlocked, quarterly_report, scheduled_quarter
 from kvartal.collection import recorded_summary
@@ -270,7 +269,7 @@ def take_back(run_id: UUID) -> bool:
         result: Any = client.set_flow_run_state(
             run_id, Cancelled(message="ingen worker tog delen; forældrekørslen kører den selv")
         )
-        return result.status == SetStateStatus.ACCEPT
+        return bool(result.status == SetStateStatus.ACCEPT)
 
 
 def collect_shard(

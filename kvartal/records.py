@@ -92,13 +92,13 @@ class _Row:
         return out
 
     def key(self, column: str, required: bool = False) -> str | None:
-        out = _call(parse_text_key, self.raw(column))
+        out: str | None = _call(parse_text_key, self.raw(column))
         if required and out is None:
             raise _Skip
         return out
 
     def number(self, column: str, required: bool = False) -> Parsed | None:
-        out = _call(parse_number, self.raw(column))
+        out: Parsed | None = _call(parse_number, self.raw(column))
         if required and out is None:
             raise _Skip
         return out

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from prefect import task
+from prefect import State, task
 from prefect.cache_policies import NONE
-from prefect.states import State
 
 from kvartal.gather import InboxNotFound, Inputs, gather
 from kvartal.quarters import Quarter

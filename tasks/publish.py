@@ -3,10 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from prefect import Task, task
+from prefect import State, Task, task
 from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import TaskRun
-from prefect.states import State
 
 from kvartal.publish import IndexEntry, Plan, PublishConflict, PublishResult, plan, publish
 from kvartal.quarters import Quarter

@@ -85,7 +85,7 @@ def _read_xlsx(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
 
         formulas = grid.formulas
 
-        class _Parser(WorkSheetParser):
+        class _Parser(WorkSheetParser):  # type: ignore[misc]  # openpyxl is untyped
             """openpyxl's parser hides formulas when data_only; note where they were."""
 
             def parse_cell(self, element: Any) -> dict[str, Any]:

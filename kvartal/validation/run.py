@@ -20,8 +20,10 @@ from kvartal.validation.rules import RULES, Finding, show
 
 if TYPE_CHECKING:
     from great_expectations.core.expectation_suite import ExpectationSuite
-    from great_expectations.data_context import AbstractDataContext
-    from great_expectations.datasource.fluent import PandasDatasource
+    from great_expectations.data_context.data_context.abstract_data_context import (
+        AbstractDataContext,
+    )
+    from great_expectations.datasource.fluent.pandas_datasource import PandasDatasource
 
 SUITES_DIR = Path(__file__).resolve().parents[2] / "expectations"
 SUITE_NAMES = ("headers", "catalogue", "figures", "waivers")
