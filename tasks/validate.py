@@ -5,6 +5,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NONE
 
 from kvartal.gather import Inputs
+from kvartal.model import Problem
 from kvartal.review import Frames, frames_of, write_review
 from kvartal.storage import open_storage
 from kvartal.validation import ValidationResult, validate
@@ -49,37 +50,33 @@ def write_review_files(
     return location
 
 
-def _cell(text: object) -> str:
-    return str(text or "").replace("|", "\\|").replace("\n", " ")
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
 
 
 def review_markdown(result: ValidationResult, inputs: Inputs, location: str) -> str:
-    """A markdown table, not a table artifact: the UI's table cuts long messages off, and a
-    waived error must read as waived, not as `fejl`."""
+    """The problems as a list per file, not a table: Prefect's UI cuts a table's long
+    messages off at the width of a laptop screen, and a list wraps whole. A waived error
+    reads as waived, not as `fejl`."""
     waived = {p for p, _ in result.waived}
     q = inputs.quarter
     lines = [
         f"# Validering af {q.label_da}",
         "",
-        f"{len(result.blocking)} fejl, {len(result.warnings)} advarsler, "
-        f"{len(result.waived)} godkendte afvigelser.",
+        f"{len(result.blocking)} fejl, {_plural(len(result.warnings), 'advarsel', 'advarsler')}, "
+        f"{_plural(len(result.waived), 'godkendt afvigelse', 'godkendte afvigelser')}.",
         "",
         f"Valideringsrapporten: {location}",
-        "",
     ]
-    if result.problems:
-        lines += [
-            "| Fil | Ark | Celle | Regel | Alvor | Værdi | Besked |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for p in result.problems:
+    by_file: dict[str, list[Problem]] = {}
+    for p in result.problems:
+        by_file.setdefault(p.file or "(indbakken)", []).append(p)
+    for file, problems in by_file.items():
+        lines += ["", f"## {file}", ""]
+        for p in problems:
+            where = f"{p.sheet}!{p.cell}" if p.sheet and p.cell else (p.cell or "hele filen")
             severity = "godkendt afvigelse" if p in waived else p.severity
-            lines.append(
-                "| "
-                + " | ".join(
-                    _cell(v)
-                    for v in (p.file, p.sheet, p.cell, p.rule, severity, p.value, p.message)
-                )
-                + " |"
-            )
+            value = f" · værdi `{p.value}`" if p.value not in (None, "") else ""
+            message = " ".join(str(p.message).split())
+            lines.append(f"- **{where}** · {p.rule} · {severity}{value}: {message}")
     return "\n".join(lines) + "\n"

@@ -145,8 +145,9 @@ def test_the_artifact_shows_whole_messages_and_waived_errors_as_waived():
         ],
     )
     text = review_markdown(result, Inputs(quarter=Quarter(2009, 3)), "/srv/gennemsyn")
-    rows = [line for line in text.splitlines() if line.startswith("| 2009Q3")]
-    assert rows[0].split(" | ")[4] == "godkendt afvigelse"
-    assert rows[1].split(" | ")[4] == "fejl"
-    assert "slut." in rows[0] and "1.500 \\| skriv" in rows[0]  # whole, with | escaped
-    assert "1 fejl, 0 advarsler, 1 godkendte afvigelser." in text
+    items = [line for line in text.splitlines() if line.startswith("- ")]
+    assert items[0].startswith("- **D3** · ikke_tal · godkendt afvigelse · værdi `1.5`: ")
+    assert items[1] == "- **D4** · ikke_tal · fejl · værdi `x`: Ikke et tal."
+    assert items[0].endswith(long)  # whole, as one line a narrow screen wraps
+    assert "## 2009Q3/centre.csv" in text.splitlines()
+    assert "1 fejl, 0 advarsler, 1 godkendt afvigelse." in text
