@@ -101,6 +101,11 @@ def prefect_api(warm_up: list[str]) -> Iterator[None]:
     server = EarlyServer()
     # Prefect reads its settings when it is imported, so the URL is set before the imports.
     os.environ["PREFECT_API_URL"] = server.api_url
+    # The temporary server and its UI are gone when the command ends: an empty UI address
+    # keeps Prefect's "View at http://127.0.0.1:…" lines, and kvartal's run links, away.
+    own_ui_url = "PREFECT_UI_URL" not in os.environ
+    if own_ui_url:
+        os.environ["PREFECT_UI_URL"] = ""
     try:
         for name in warm_up:
             importlib.import_module(name)
@@ -114,6 +119,8 @@ def prefect_api(warm_up: list[str]) -> Iterator[None]:
     finally:
         _drain_prefect_workers()
         os.environ.pop("PREFECT_API_URL", None)
+        if own_ui_url:
+            os.environ.pop("PREFECT_UI_URL", None)
         server.stop()
 
 

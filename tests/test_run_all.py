@@ -73,6 +73,8 @@ def test_run_all_runs_every_inbox_and_reports_each(tmp_path):
     # a blocked inbox is an ending kvartal means: its message, no Python traceback
     assert "2009Q3: 1 fejl blokerer udgivelsen" in done.stderr
     assert "raise QuarterBlocked" not in done.stderr
+    # the temporary server is gone when the command ends: no link to it is printed
+    assert "View at" not in done.stderr and "127.0.0.1" not in done.stdout + done.stderr
 
     # the published inbox has its report; the blocked one published nothing
     assert (tmp_path / "rapporter/kbh/2009Q3/manifest.json").is_file()
