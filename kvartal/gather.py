@@ -127,9 +127,10 @@ class _Reader:
         self.inputs.problems.extend(raw.notes)
         return raw
 
-    def data_files(self, folder: str) -> list[str]:
+    def data_files(self, folder: str, waivers: bool = True) -> list[str]:
         """The files of one folder (sub-folders included) that are read as sheets; every
-        other file is named with the reason, except lock and hidden files."""
+        other file is named with the reason, except lock and hidden files. Only a quarter
+        folder (`waivers`) has an afvigelser.csv that is not a sheet of its own."""
         out = []
         for key in self.inbox.list(folder + "/"):
             if key.endswith("/"):
@@ -137,7 +138,7 @@ class _Reader:
             if is_ignored(key) or any(is_ignored(part) for part in key.split("/")[:-1]):
                 self.inputs.ignored.append(key)
                 continue
-            if key.lower() == f"{folder}/{WAIVER_FILE}".lower():
+            if waivers and key.lower() == f"{folder}/{WAIVER_FILE}".lower():
                 continue  # the quarter's waivers, never figures (CONTRACT §6)
             if key.lower().endswith(".xls"):
                 self.inputs.problems.append(
@@ -236,7 +237,7 @@ def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> In
 
     catalogue_folder = targets_folder(everything)
     catalogue_keys = []
-    for key in reader.data_files(catalogue_folder):
+    for key in reader.data_files(catalogue_folder, waivers=False):
         if key.lower() == f"{catalogue_folder}/{CONTACTS_FILE}".lower():
             inputs.contacts = key
         else:
