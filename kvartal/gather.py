@@ -127,10 +127,11 @@ class _Reader:
         self.inputs.problems.extend(raw.notes)
         return raw
 
-    def data_files(self, folder: str, waivers: bool = True) -> list[str]:
+    def data_files(self, folder: str) -> list[str]:
         """The files of one folder (sub-folders included) that are read as sheets; every
         other file is named with the reason, except lock and hidden files. Only a quarter
-        folder (`waivers`) has an afvigelser.csv that is not a sheet of its own."""
+        folder has an afvigelser.csv that is not a sheet of its own."""
+        waivers = folder.strip().casefold() != TARGETS
         out = []
         for key in self.inbox.list(folder + "/"):
             if key.endswith("/"):
@@ -237,7 +238,7 @@ def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> In
 
     catalogue_folder = targets_folder(everything)
     catalogue_keys = []
-    for key in reader.data_files(catalogue_folder, waivers=False):
+    for key in reader.data_files(catalogue_folder):
         if key.lower() == f"{catalogue_folder}/{CONTACTS_FILE}".lower():
             inputs.contacts = key
         else:
