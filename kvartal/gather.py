@@ -129,7 +129,9 @@ class _Reader:
 
     def data_files(self, folder: str) -> list[str]:
         """The files of one folder (sub-folders included) that are read as sheets; every
-        other file is named with the reason, except lock and hidden files."""
+        other file is named with the reason, except lock and hidden files. Only a quarter
+        folder has an afvigelser.csv that is not a sheet of its own."""
+        waivers = folder.strip().casefold() != TARGETS
         out = []
         for key in self.inbox.list(folder + "/"):
             if key.endswith("/"):
@@ -137,7 +139,7 @@ class _Reader:
             if is_ignored(key) or any(is_ignored(part) for part in key.split("/")[:-1]):
                 self.inputs.ignored.append(key)
                 continue
-            if key.lower() == f"{folder}/{WAIVER_FILE}".lower():
+            if waivers and key.lower() == f"{folder}/{WAIVER_FILE}".lower():
                 continue  # the quarter's waivers, never figures (CONTRACT §6)
             if key.lower().endswith(".xls"):
                 self.inputs.problems.append(

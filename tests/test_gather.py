@@ -338,3 +338,14 @@ def test_a_waiver_file_deeper_in_a_quarter_folder_is_not_skipped_without_a_word(
     # Read as a centre's file, and its missing figure columns named.
     assert {p.file for p in inputs.problems} == set()
     assert "2009Q3/gammelt/afvigelser.csv" in [s.file for s in inputs.figures[Quarter(2009, 3)]]
+
+
+def test_a_waiver_file_in_targets_is_not_skipped_without_a_word(tmp_path):
+    """Waivers belong in the quarter's folder; one put in targets/ waives nothing, so the
+    operator must hear of it instead of believing the problem waived."""
+    _catalogue(tmp_path, ("2009Q3", "2009Q4"))
+    _figures(tmp_path, "2009Q3")
+    _write(tmp_path, "targets/afvigelser.csv", "Fil;Celle;Regel;Begrundelse;Godkendt af\n")
+    inputs = gather(LocalStorage(tmp_path), Quarter(2009, 3))
+    assert inputs.waivers is None
+    assert "targets/afvigelser.csv" in [s.file for s in inputs.catalogue]
