@@ -360,3 +360,20 @@ def test_backfill_refuses_a_reversed_span_before_starting_anything(
     assert code == 1
     assert "--from 2009Q3 ligger efter --to 2009Q1" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_changed_numbers_read_as_the_report_rounds_them_unless_that_hides_the_change() -> None:
+    from kvartal.history.changes import change_lines
+
+    doc = {
+        "targets": [
+            # 284/3 -> 296/3: the report's one decimal shows the change
+            {"target_id": "1.4-a", "field": "forecast", "before": 94.66667, "after": 98.66667},
+            # 71 -> 71.04: one decimal would read "71 → 71", so two are shown
+            {"target_id": "1.5-a", "field": "actual", "before": 71, "after": 71.04},
+        ]
+    }
+    assert change_lines(doc)["targets"] == [
+        "Mål 1.4-a: prognose 94,7 → 98,7",
+        "Mål 1.5-a: faktisk 71 → 71,04",
+    ]

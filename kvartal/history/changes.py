@@ -170,7 +170,7 @@ def changes_json(doc: Mapping[str, Any]) -> bytes:
     return (json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode("utf-8")
 
 
-def _value(name: str, value: Any) -> str:
+def _value(name: str, value: Any, decimals: int = 1) -> str:
     from kvartal.report import danish
 
     if value is None:
@@ -182,17 +182,27 @@ def _value(name: str, value: Any) -> str:
     if isinstance(value, int | float):
         if name in RATIOS:
             return danish.percent(float(value))
-        return danish.number(float(value), 4)
+        return danish.number(float(value), decimals)
     if isinstance(value, list):
         return "–".join(str(v) for v in value)
     return str(value)
 
 
+def _before_after(change: Mapping[str, Any]) -> str:
+    """`94,7 → 98,7`, rounded as the report shows numbers; with more decimals only where
+    that rounding would make a real change read as none."""
+    field, before, after = change["field"], change["before"], change["after"]
+    for decimals in (1, 2, 3, 4):
+        old, new = _value(field, before, decimals), _value(field, after, decimals)
+        if old != new:
+            break
+    return f"{old} → {new}"
+
+
 def change_lines(doc: Mapping[str, Any]) -> dict[str, list[str]]:
     """The changes in Danish, by kind: `targets`, `sources`, `waivers`; one line each."""
     targets = [
-        f"Mål {c['target_id']}: {FIELD_WORDS.get(c['field'], c['field'])} "
-        f"{_value(c['field'], c['before'])} → {_value(c['field'], c['after'])}"
+        f"Mål {c['target_id']}: {FIELD_WORDS.get(c['field'], c['field'])} {_before_after(c)}"
         for c in doc.get("targets", [])
     ]
     sources = []
