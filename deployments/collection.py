@@ -7,7 +7,6 @@ any folder finds them, and they take the locations made absolute by `kvartal dep
 
 from __future__ import annotations
 
-import inspect
 from typing import TYPE_CHECKING
 
 from kvartal.config import settings
@@ -26,14 +25,14 @@ def collection_deployments(
     work_pool: str | None = None, locations: Locations | None = None
 ) -> list[RunnerDeployment]:
     from prefect.schedules import Cron, Interval
-    from prefect.types.entrypoint import EntrypointType
 
-    from deployments.quarterly import absolute_locations
+    from deployments.quarterly import absolute_locations, by_module_path
     from flows.collection import collection_check, collection_reminders
 
     cfg = settings()
     where = locations or absolute_locations()
-    check = collection_check.to_deployment(
+    check = by_module_path(
+        collection_check,
         name=CHECK_DEPLOYMENT,
         description="Centrenes egen kontrol: nye filer i indbakken valideres og besvares.",
         schedules=[Interval(cfg.check_interval, timezone=cfg.timezone)],
@@ -43,17 +42,13 @@ def collection_deployments(
             "publish_to": where.publish_to,
         },
         work_pool_name=work_pool,
-        tags=["kvartal"],
-        entrypoint_type=EntrypointType.MODULE_PATH,
     )
-    remind = collection_reminders.to_deployment(
+    remind = by_module_path(
+        collection_reminders,
         name=REMINDER_DEPLOYMENT,
         description="Påmindelser til centre, der skylder tal, og operatørernes mail efter fristen.",
         schedules=[Cron(REMINDER_CRON, timezone=cfg.timezone)],
         parameters={"inbox": where.inbox, "review_to": where.review_to},
         work_pool_name=work_pool,
-        tags=["kvartal"],
-        entrypoint_type=EntrypointType.MODULE_PATH,
     )
-    assert not inspect.isawaitable(check) and not inspect.isawaitable(remind)
     return [check, remind]

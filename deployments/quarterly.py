@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kvartal.config import settings
 
@@ -70,17 +70,28 @@ def absolute_locations() -> Locations:
     )
 
 
+def by_module_path(flow: Any, **options: Any) -> RunnerDeployment:
+    """A deployment that names its flow by module path (any worker folder finds it), tagged
+    `kvartal`; `to_deployment` called from sync code returns a value, never a coroutine."""
+    from prefect.types.entrypoint import EntrypointType
+
+    options.setdefault("tags", ["kvartal"])
+    deployment = flow.to_deployment(entrypoint_type=EntrypointType.MODULE_PATH, **options)
+    assert not inspect.isawaitable(deployment)
+    return deployment  # type: ignore[no-any-return]
+
+
 def quarterly_deployment(
     work_pool: str | None = None, locations: Locations | None = None
 ) -> RunnerDeployment:
     from prefect.schedules import Cron
-    from prefect.types.entrypoint import EntrypointType
 
     from flows.quarterly import quarterly_report
 
     cfg = settings()
     where = locations or absolute_locations()
-    deployment = quarterly_report.to_deployment(
+    return by_module_path(
+        quarterly_report,
         name=DEPLOYMENT_NAME,
         description="Kvartalsrapporten: saml, valider, beregn målopfyldelse, dan og udgiv.",
         schedules=[Cron(cfg.schedule_cron, timezone=cfg.timezone)],
@@ -92,11 +103,7 @@ def quarterly_deployment(
             **run_parameters(),
         },
         work_pool_name=work_pool,
-        tags=["kvartal"],
-        entrypoint_type=EntrypointType.MODULE_PATH,
     )
-    assert not inspect.isawaitable(deployment)  # called from sync code it is a value
-    return deployment
 
 
 def run_parameters() -> dict[str, object]:
@@ -118,21 +125,16 @@ def run_parameters() -> dict[str, object]:
 
 def deadline_deployment(work_pool: str | None = None) -> RunnerDeployment:
     """Runs of this deployment are created by a suspended quarterly run, for its deadline."""
-    from prefect.types.entrypoint import EntrypointType
-
     from flows.deadline import approval_deadline
     from tasks.notify import DEADLINE_DEPLOYMENT
 
-    deployment = approval_deadline.to_deployment(
+    return by_module_path(
+        approval_deadline,
         name=DEADLINE_DEPLOYMENT,
         description="Fristen for en operatørs beslutning: registrer og fortæl, hvis den "
         "overskrides.",
         work_pool_name=work_pool,
-        tags=["kvartal"],
-        entrypoint_type=EntrypointType.MODULE_PATH,
     )
-    assert not inspect.isawaitable(deployment)
-    return deployment
 
 
 def api_url() -> str:

@@ -15,7 +15,6 @@ of the file. Flows are named by module path, so a worker started in any folder f
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,9 +33,8 @@ def register_deployments(
     register: Register, work_pool: str, shards: int | None = None
 ) -> list[RunnerDeployment]:
     from prefect.schedules import Cron
-    from prefect.types.entrypoint import EntrypointType
 
-    from deployments.quarterly import run_parameters
+    from deployments.quarterly import by_module_path, run_parameters
     from flows.quarterly import quarterly_report
     from flows.quarterly_reports import quarterly_reports, quarterly_reports_shard
 
@@ -47,10 +45,10 @@ def register_deployments(
     common: dict[str, Any] = {
         "work_pool_name": work_pool,
         "tags": ["kvartal", f"register:{name}"],
-        "entrypoint_type": EntrypointType.MODULE_PATH,
     }
-    candidates = [
-        quarterly_reports.to_deployment(
+    return [
+        by_module_path(
+            quarterly_reports,
             name=name,
             description=f"Alle {len(register.inboxes)} indbakker i {register.source}: "
             "kvartalsrapporterne og operatørernes oversigt.",
@@ -64,12 +62,14 @@ def register_deployments(
             },
             **common,
         ),
-        quarterly_reports_shard.to_deployment(
+        by_module_path(
+            quarterly_reports_shard,
             name=name,
             description=f"En andel af registrets indbakker; startes af quarterly-reports/{name}.",
             **common,
         ),
-        quarterly_report.to_deployment(
+        by_module_path(
+            quarterly_report,
             name=f"{name}-godkendelse",
             description="Én blokeret indbakke, der venter på en operatørs beslutning; "
             f"startes af quarterly-reports/{name}.",
@@ -77,11 +77,6 @@ def register_deployments(
             **common,
         ),
     ]
-    made: list[RunnerDeployment] = []
-    for deployment in candidates:
-        assert not inspect.isawaitable(deployment)  # called from sync code it is a value
-        made.append(deployment)
-    return made
 
 
 def deploy_register(

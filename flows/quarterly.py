@@ -144,16 +144,7 @@ def _update_overview(run: FlowRun, state: State[Any]) -> None:
         result = state.result(raise_on_failure=False)
         if not isinstance(result, dict):
             return
-        outcome = InboxOutcome(
-            name,
-            "udgivet",
-            version=result["version"],
-            already_published=not result["published"],
-            report=result["report"],
-            review=result["review"],
-            warnings=result["warnings"],
-            flow_run_id=str(run.id),
-        )
+        outcome = InboxOutcome.published(name, result, str(run.id))
     elif state.name in CLEAN_ENDS:
         outcome = InboxOutcome(
             name,

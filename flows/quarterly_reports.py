@@ -90,16 +90,7 @@ def outcome_of(entry: InboxEntry, state: State[Any]) -> InboxOutcome:
     if state.is_completed():
         result = state.result()
         assert isinstance(result, dict)
-        return InboxOutcome(
-            entry.name,
-            "udgivet",
-            version=result["version"],
-            already_published=not result["published"],
-            report=result["report"],
-            review=result["review"],
-            warnings=result["warnings"],
-            flow_run_id=run_id,
-        )
+        return InboxOutcome.published(entry.name, result, run_id)
     exc = state.result(raise_on_failure=False)
     if isinstance(exc, QuarterBlocked):
         return InboxOutcome(

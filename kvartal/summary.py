@@ -46,6 +46,20 @@ class InboxOutcome:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
+    @classmethod
+    def published(cls, name: str, result: dict[str, Any], flow_run_id: str | None) -> InboxOutcome:
+        """The outcome of a quarterly run that completed, from the dict it returned."""
+        return cls(
+            name,
+            "udgivet",
+            version=result["version"],
+            already_published=not result["published"],
+            report=result["report"],
+            review=result["review"],
+            warnings=result["warnings"],
+            flow_run_id=flow_run_id,
+        )
+
     @property
     def detail(self) -> str:
         if self.status == "udgivet":
