@@ -18,7 +18,7 @@ from kvartal.model import ERROR, Figure, Problem, Target
 from kvartal.quarters import Quarter
 from kvartal.readers import SEVERITY as READER_RULES
 from kvartal.tables import SheetFrame
-from kvartal.typed import match_key, same_key
+from kvartal.typed import feeds, match_key
 
 __all__ = [
     "Accounting",
@@ -91,17 +91,13 @@ class UnaccountedRows(RuntimeError):
         )
 
 
-def feeds(figure: Figure, target: Target) -> bool:
-    """Whether a figure row serves a target, by the matching fulfilment uses.
+def _feeds(figure: Figure, target: Target) -> bool:
+    """Whether a figure row serves a target, by the one matcher (`kvartal.typed.feeds`).
 
     The window is not asked: a row for a target reported in another quarter is still that
     target's row, not a lost one.
     """
-    if figure.target_id is not None:
-        return same_key(figure.target_id, target.target_id)
-    if target.is_milestone or not same_key(figure.initiative, target.initiative):
-        return False
-    return same_key(figure.metric, target.metric) or same_key(figure.metric_whole, target.metric)
+    return feeds(target, figure.target_id, figure.initiative, figure.metric) is not None
 
 
 def account(
@@ -137,7 +133,7 @@ def account(
             if f.target_id is not None
             else by_initiative.get(match_key(f.initiative), [])
         )
-        if any(feeds(f, t) for t in candidates):
+        if any(_feeds(f, t) for t in candidates):
             used.add(_row_of(f.source.file, f.source.row))
 
     named: set[Row] = set()

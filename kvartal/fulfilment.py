@@ -31,17 +31,28 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 from fractions import Fraction
+from typing import assert_never
 
 from kvartal.model import Figure, Target, TargetResult
 from kvartal.quarters import Quarter
-from kvartal.typed import same_key
+from kvartal.typed import Feed, feeds
+from kvartal.units import (
+    Aggregation,
+    Direction,
+    Status,
+    Unit,
+    exact,
+    percentage,
+    unit_spec,
+    usable_denominator,
+)
 
-NO_DATA = "no_data"
-ACHIEVED = "achieved"
-ON_TRACK = "on_track"
-AT_RISK = "at_risk"
-OFF_TRACK = "off_track"
-STATUSES = (NO_DATA, ACHIEVED, ON_TRACK, AT_RISK, OFF_TRACK)
+NO_DATA = Status.NO_DATA
+ACHIEVED = Status.ACHIEVED
+ON_TRACK = Status.ON_TRACK
+AT_RISK = Status.AT_RISK
+OFF_TRACK = Status.OFF_TRACK
+STATUSES = tuple(Status)
 
 
 def evaluate(
@@ -80,7 +91,11 @@ def figures_for(target: Target, figures: list[Figure], quarter: Quarter) -> list
     ]
     if target.is_milestone:
         return sorted(
-            (f for f in in_window if same_key(f.target_id, target.target_id)),
+            (
+                f
+                for f in in_window
+                if feeds(target, f.target_id, f.initiative, f.metric) is not None
+            ),
             key=lambda f: f.quarter,
         )
 
@@ -93,15 +108,13 @@ def figures_for(target: Target, figures: list[Figure], quarter: Quarter) -> list
         for f in in_window:
             if f.quarter != q:
                 continue
-            is_part = f.is_part and same_key(f.metric_whole, target.metric)
+            feed = feeds(target, f.target_id, f.initiative, f.metric)
+            if feed is None:
+                continue
             if f.target_id is not None:
-                if same_key(f.target_id, target.target_id):
-                    (named_parts if is_part else named_wholes).append(f)
-            elif same_key(f.initiative, target.initiative):
-                if same_key(f.metric, target.metric):
-                    generic_wholes.append(f)
-                elif is_part:
-                    generic_parts.append(f)
+                (named_parts if feed is Feed.PART else named_wholes).append(f)
+            else:
+                (generic_parts if feed is Feed.PART else generic_wholes).append(f)
 
         wholes = [f for f in named_wholes if _has_number(f, target)] or [
             f for f in generic_wholes if _has_number(f, target)
@@ -151,9 +164,9 @@ def _numeric(
     t = exact(target.value)
     b = exact(target.baseline)
     direction = target.direction
-    pooled = target.unit == "pct." and target.aggregation == "sum"
+    pooled = target.pooled
     # A pooled rate is a level, not a count that accumulates over the window.
-    level = target.aggregation == "seneste" or pooled
+    level = target.aggregation == Aggregation.LATEST or pooled
 
     expected = _expected(t, b, e, n, level)
     numbered = [f for f in feeding if _has_number(f, target)]
@@ -230,28 +243,32 @@ def _actual(target: Target, numbered: list[Figure], pooled: bool) -> tuple[Fract
             num = sum((exact(f.numerator) or Fraction(0) for f in pairs), Fraction(0))
             den = sum((exact(f.denominator) or Fraction(0) for f in pairs), Fraction(0))
             return 100 * num / den, list(pairs)
-    if pooled or target.aggregation == "seneste":
+    if pooled or target.aggregation == Aggregation.LATEST:
         latest = numbered[-1]  # the last figure of the latest quarter: quarter order
         return _value(latest, target), [latest]
     return sum((_value(f, target) for f in numbered), Fraction(0)), list(numbered)
 
 
 def _fulfilment(
-    direction: str | None, a: Fraction, t: Fraction | None, b: Fraction | None
+    direction: Direction | None, a: Fraction, t: Fraction | None, b: Fraction | None
 ) -> Fraction | None:
     if t is None:
         return None
-    if direction in ("mindst", "interval"):  # T_min for interval
-        return _div(a - b, t - b) if b is not None else _div(a, t)
-    if direction == "højst":
-        if b is not None:
-            return _div(b - a, b - t)
-        return Fraction(1) if a == 0 else t / a
-    return None
+    match direction:
+        case Direction.AT_LEAST | Direction.RANGE:  # T_min for interval
+            return _div(a - b, t - b) if b is not None else _div(a, t)
+        case Direction.AT_MOST:
+            if b is not None:
+                return _div(b - a, b - t)
+            return Fraction(1) if a == 0 else t / a
+        case None:
+            return None
+        case _:
+            assert_never(direction)
 
 
 def _pace(
-    direction: str | None,
+    direction: Direction | None,
     a: Fraction,
     expected: Fraction | None,
     b: Fraction | None,
@@ -260,12 +277,19 @@ def _pace(
 ) -> Fraction | None:
     if expected is None:
         return fulfilment if b is None else None
-    if not level and direction in ("mindst", "interval"):
-        return _div(a, expected)
-    if b is not None and direction in ("mindst", "interval"):  # E from T_min for interval
-        return _div(a - b, expected - b)
-    if b is not None and direction == "højst":
-        return _div(b - a, b - expected)
+    match direction:
+        case Direction.AT_LEAST | Direction.RANGE:  # E from T_min for interval
+            if not level:
+                return _div(a, expected)
+            if b is not None:
+                return _div(a - b, expected - b)
+        case Direction.AT_MOST:
+            if b is not None:
+                return _div(b - a, b - expected)
+        case None:
+            pass
+        case _:
+            assert_never(direction)
     return fulfilment
 
 
@@ -279,19 +303,24 @@ def _achieved(target: Target, a: Fraction, quarter: Quarter) -> tuple[bool, bool
     t = exact(target.value)
     if t is None:
         return False, False
-    if target.direction == "mindst":
-        return a >= t, False
-    if target.direction == "interval":
-        t_max = exact(target.value_max)
-        return a >= t, t_max is not None and a > t_max
-    if target.direction == "højst":
-        pooled = target.unit == "pct." and target.aggregation == "sum"
-        judged = target.aggregation == "seneste" or pooled or quarter >= target.end
-        return judged and a <= t, False
-    return False, False
+    direction = target.direction
+    match direction:
+        case Direction.AT_LEAST:
+            return a >= t, False
+        case Direction.RANGE:
+            t_max = exact(target.value_max)
+            return a >= t, t_max is not None and a > t_max
+        case Direction.AT_MOST:
+            level = target.aggregation == Aggregation.LATEST or target.pooled
+            judged = level or quarter >= target.end
+            return judged and a <= t, False
+        case None:
+            return False, False
+        case _:
+            assert_never(direction)
 
 
-def _status_from_pace(pace: Fraction | None, at_risk: Fraction | None) -> str:
+def _status_from_pace(pace: Fraction | None, at_risk: Fraction | None) -> Status:
     """The status of a target that is not yet met, from its pace.
 
     A pace that cannot be computed (a zero or missing expectation, e.g. a target value equal
@@ -360,35 +389,21 @@ def _reached(rows: list[Figure]) -> date | bool | None:
 # --- helpers ---------------------------------------------------------------------------
 
 
-def exact(x: float | int | None) -> Fraction | None:
-    """A cell's number as the exact decimal the centre typed.
-
-    Cells arrive as binary floats, and 500,14 is stored a hair away from 500.14; added to
-    1 000 in floats it may fall short of a target of 1 500,14. The shortest decimal that
-    reads back as the same float (`repr`) is what the spreadsheet showed, so the arithmetic
-    starts from that decimal and every threshold comparison is exact (CONTRACT §5).
-    """
-    if x is None:
-        return None
-    if isinstance(x, int):
-        return Fraction(x)
-    return Fraction(repr(float(x)))
-
-
 def _float(x: Fraction | None) -> float | None:
     return None if x is None else float(x)
 
 
 def _has_ratio(f: Figure) -> bool:
-    return f.numerator is not None and f.denominator is not None and f.denominator != 0
+    return f.numerator is not None and usable_denominator(f.denominator)
 
 
 def _number(f: Figure, target: Target) -> Fraction | None:
     """The figure's value; for a percentage, 100 × Tæller / Nævner wins over `Værdi`
     because it is the exact count the rounded percentage was made from."""
-    num, den = exact(f.numerator), exact(f.denominator)
-    if target.unit == "pct." and num is not None and den:
-        return 100 * num / den
+    if unit_spec(Unit(target.unit)).ratio:
+        rate = percentage(f.numerator, f.denominator)
+        if rate is not None:
+            return rate
     return exact(f.value)
 
 

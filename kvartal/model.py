@@ -8,13 +8,23 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 from kvartal.quarters import Quarter
+from kvartal.units import (
+    Aggregation,
+    Direction,
+    Status,
+    TargetKind,
+    Unit,
+    unit_spec,
+)
+from kvartal.units import (
+    Severity as Severity,  # re-exported: problems are made with it everywhere
+)
 
-Severity = Literal["fejl", "advarsel"]
-ERROR: Severity = "fejl"
-WARNING: Severity = "advarsel"
+ERROR = Severity.ERROR
+WARNING = Severity.WARNING
 
 # Canonical headers, as users write them (matching ignores case, surrounding spaces and a
 # trailing full stop).
@@ -67,10 +77,11 @@ FIGURE_COLUMNS = [
 FIGURE_REQUIRED = ["Nr.", "Nøgletal", "Kvartal", "Værdi"]
 WAIVER_COLUMNS = ["Fil", "Celle", "Regel", "Begrundelse", "Godkendt af"]
 
-UNITS = ("antal", "pct.", "kr.", "milepæl")
-DIRECTIONS = ("mindst", "højst", "interval")
-TARGET_KINDS = ("Indsatsmål", "Resultatmål", "Effektmål")
-AGGREGATIONS = ("sum", "seneste")
+# The catalogue's allowed words, in the order messages list them (kvartal/units.py).
+UNITS: tuple[Unit, ...] = tuple(Unit)
+DIRECTIONS: tuple[Direction, ...] = tuple(Direction)
+TARGET_KINDS: tuple[TargetKind, ...] = tuple(TargetKind)
+AGGREGATIONS: tuple[Aggregation, ...] = tuple(Aggregation)
 
 
 @dataclass(frozen=True)
@@ -146,14 +157,14 @@ class Target:
     theme: str | None
     initiative: str  # Nr., always text: "1.10" is not "1.1"
     title: str
-    kind: str  # Indsatsmål / Resultatmål / Effektmål
+    kind: TargetKind
     description: str
     metric: str | None  # None only for milestones
-    unit: str  # antal / pct. / kr. / milepæl
-    direction: str | None  # mindst / højst / interval; None for milestones
+    unit: Unit
+    direction: Direction | None  # None for milestones
     value: float | None  # T (T_min for interval)
     value_max: float | None
-    aggregation: str  # sum / seneste, defaulted from the unit
+    aggregation: Aggregation  # defaulted from the unit
     baseline: float | None
     start: Quarter
     end: Quarter
@@ -164,7 +175,13 @@ class Target:
 
     @property
     def is_milestone(self) -> bool:
-        return self.unit == "milepæl"
+        return not unit_spec(Unit(self.unit)).numeric
+
+    @property
+    def pooled(self) -> bool:
+        """A rate made of `Tæller`/`Nævner` counted with `sum`: pooled over the window, and a
+        level for E, pace, forecast and status (CONTRACT §5)."""
+        return unit_spec(Unit(self.unit)).ratio and self.aggregation == Aggregation.SUM
 
     @property
     def window(self) -> list[Quarter]:
@@ -212,8 +229,8 @@ class TargetResult:
     target_id: str
     initiative: str
     metric: str | None
-    unit: str
-    direction: str | None
+    unit: Unit
+    direction: Direction | None
     target: float | None
     target_max: float | None
     window: tuple[Quarter, Quarter]
@@ -223,7 +240,7 @@ class TargetResult:
     fulfilment: float | None
     pace: float | None
     forecast: float | None
-    status: str  # no_data / achieved / on_track / at_risk / off_track
+    status: Status
     above_range: bool = False
     approximate: bool = False
     due: date | None = None
@@ -251,7 +268,7 @@ class TargetResult:
             "above_range": self.above_range,
             "approximate": self.approximate,
         }
-        if self.unit == "milepæl":
+        if not unit_spec(Unit(self.unit)).numeric:
             out["due"] = self.due.isoformat() if self.due else None
             if isinstance(self.reached, date):
                 out["reached"] = self.reached.isoformat()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from kvartal.model import (
     AGGREGATIONS,
@@ -38,9 +38,12 @@ from kvartal.numbers import (
 )
 from kvartal.quarters import Quarter, QuarterError
 from kvartal.tables import SheetFrame
-from kvartal.typed import choice, default_aggregation, waiver_from
+from kvartal.typed import choice, waiver_from
+from kvartal.units import Direction, unit_spec
 
 __all__ = ["parse_figures", "parse_targets", "parse_waivers"]
+
+_Word = TypeVar("_Word", bound=str)
 
 
 class _Skip(Exception):
@@ -112,7 +115,7 @@ class _Row:
                 raise _Skip from None
         raise _Skip
 
-    def choice(self, column: str, allowed: Iterable[str], required: bool = False) -> str | None:
+    def choice(self, column: str, allowed: Iterable[_Word], required: bool = False) -> _Word | None:
         v = self.text(column, required)
         if v is None:
             return None
@@ -159,7 +162,7 @@ def parse_targets(
 def _target(row: _Row) -> Target:
     unit = row.choice("Enhed", UNITS, required=True)
     assert unit is not None
-    milestone = unit == "milepæl"
+    milestone = not unit_spec(unit).numeric
     target_id = row.key("Mål-id", required=True)
     initiative = row.key("Nr.", required=True)
     agreement = row.text("Aftale", required=True)
@@ -169,10 +172,10 @@ def _target(row: _Row) -> Target:
     start = row.quarter("Fra")
     end = row.quarter("Til")
     due = _call(parse_date, row.raw("Frist"))
-    aggregation = row.choice("Opgørelse", AGGREGATIONS) or default_aggregation(unit)
+    aggregation = row.choice("Opgørelse", AGGREGATIONS) or unit_spec(unit).default_aggregation
 
     metric: str | None = None
-    direction: str | None = None
+    direction: Direction | None = None
     value: Parsed | None = None
     value_max: Parsed | None = None
     if milestone:
@@ -182,7 +185,7 @@ def _target(row: _Row) -> Target:
         metric = row.key("Nøgletal", required=True)
         direction = row.choice("Retning", DIRECTIONS, required=True)
         value = row.number("Målværdi", required=True)
-        value_max = row.number("Målværdi maks.", required=direction == "interval")
+        value_max = row.number("Målværdi maks.", required=direction == Direction.RANGE)
     baseline = row.number("Basislinje")
 
     assert target_id and initiative and agreement and title and kind and description

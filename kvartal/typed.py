@@ -12,14 +12,26 @@ from __future__ import annotations
 import math
 import posixpath
 from collections.abc import Iterable, Mapping
+from enum import Enum
+from typing import Protocol, TypeVar
 
 from kvartal.model import CellRef, Waiver
 from kvartal.numbers import CellValueError, parse_text_key
+from kvartal.units import Aggregation, Unit, unit_spec
 
-__all__ = ["choice", "default_aggregation", "match_key", "same_key", "text_key", "waiver_from"]
+_Word = TypeVar("_Word", bound=str)  # a catalogue word: one of the enums of kvartal.units
 
-# CONTRACT §2: counts and amounts add up over quarters, a percentage is a level.
-_DEFAULT_AGGREGATION = {"antal": "sum", "kr.": "sum", "pct.": "seneste", "milepæl": "seneste"}
+__all__ = [
+    "Feed",
+    "TargetKeys",
+    "feeds",
+    "choice",
+    "default_aggregation",
+    "match_key",
+    "same_key",
+    "text_key",
+    "waiver_from",
+]
 
 
 def match_key(text: str | None) -> str | None:
@@ -37,6 +49,51 @@ def same_key(a: str | None, b: str | None) -> bool:
     return ka is not None and ka == match_key(b)
 
 
+class Feed(Enum):
+    """How a figure row feeds a target: as its whole figure, or as one part of it
+    (`placeret/løntilskud` of `placeret`, summed only where no whole was given)."""
+
+    WHOLE = "whole"
+    PART = "part"
+
+
+class TargetKeys(Protocol):
+    """What matching needs of a target: a typed `Target`, or validation's view of a
+    catalogue row that may not type."""
+
+    @property
+    def target_id(self) -> str | None: ...
+    @property
+    def initiative(self) -> str | None: ...
+    @property
+    def metric(self) -> str | None: ...
+    @property
+    def is_milestone(self) -> bool: ...
+
+
+def feeds(
+    target: TargetKeys, target_id: str | None, initiative: str | None, metric: str | None
+) -> Feed | None:
+    """Whether a figure row with these keys feeds `target` (CONTRACT §3), the one matcher
+    validation, the arithmetic and the row accounting all use.
+
+    A row naming a `Mål-id` feeds that target alone; a row without one feeds every target
+    of its `Nr.` and `Nøgletal`, or of the `Nøgletal` its part belongs to. Milestones are
+    fed by `Mål-id` only, as the contract has milestone rows name their target.
+    """
+    whole = metric.split("/", 1)[0].strip() if metric and "/" in metric else None
+    part = whole is not None and same_key(whole, target.metric)
+    if target_id is not None:
+        if not same_key(target_id, target.target_id):
+            return None
+        return Feed.PART if part and not target.is_milestone else Feed.WHOLE
+    if target.is_milestone or not same_key(initiative, target.initiative):
+        return None
+    if same_key(metric, target.metric):
+        return Feed.WHOLE
+    return Feed.PART if part else None
+
+
 def text_key(v: object) -> str | None:
     """A raw cell as a matching key; None when empty or unreadable (validation says why)."""
     try:
@@ -45,7 +102,7 @@ def text_key(v: object) -> str | None:
         return None
 
 
-def choice(v: object, allowed: Iterable[str]) -> str | None:
+def choice(v: object, allowed: Iterable[_Word]) -> _Word | None:
     """A catalogue word (`Enhed`, `Retning`, `Måltype`, `Opgørelse`) as the allowed option
     it names, compared as headers are (case, spaces and a trailing full stop ignored:
     `Pct` is `pct.`); None when empty or not one of them (validation names the cell)."""
@@ -60,10 +117,12 @@ def _word(text: str) -> str:
     return s[:-1].rstrip() if s.endswith(".") else s
 
 
-def default_aggregation(unit: str | None) -> str:
-    """`Opgørelse` when the catalogue leaves it empty: `seneste` for pct. (and milestones,
-    which have no sum), `sum` for antal and kr. and anything unknown."""
-    return _DEFAULT_AGGREGATION.get(match_key(unit) or "", "sum")
+def default_aggregation(unit: str | None) -> Aggregation | None:
+    """`Opgørelse` when the catalogue leaves it empty, from the unit's table entry
+    (`kvartal.units.unit_spec`, CONTRACT §2); None for a word that names no unit, which
+    validation reports (`ukendt_enhed`): an unknown unit is never counted as a sum."""
+    known = Unit.of(match_key(unit))
+    return unit_spec(known).default_aggregation if known is not None else None
 
 
 def _text(v: object) -> str | None:

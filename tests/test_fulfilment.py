@@ -891,6 +891,30 @@ CASES = [
         # A = 100*30/60 = 50, not 100*(5+30)/(0+60); E = 60; f = pace = 50/60 -> off_track
         exp("off_track", 2, 50, 60, 50 / 60, 50 / 60, 50),
     ),
+    # A usable Nævner is a positive one (CONTRACT §4: a Nævner of 0 and a negative count are
+    # both errors), the same test in validation and the arithmetic (kvartal.units.percentage).
+    Case(
+        "pct-negative-denominator-gives-no-rate",
+        tgt(90, metric="aktiveret", unit="pct."),
+        [fig("2009Q3", 40, num=-5, den=-10, metric="aktiveret")],
+        "2009Q3",
+        # -5 / -10 is no percentage (two wrong signs would read as 50): A = Værdi = 40;
+        # seneste: E = T = 90; f = pace = 40/90 = 0.44444 -> off_track; forecast = A = 40
+        exp("off_track", 3, 40, 90, 40 / 90, 40 / 90, 40),
+    ),
+    Case(
+        "pooled-negative-denominator-row-keeps-no-weight",
+        tgt(60, metric="andel", unit="pct.", aggregation="sum"),
+        [
+            fig("2009Q1", metric="andel", num=-1, den=-60),
+            fig("2009Q2", metric="andel", num=30, den=60),
+        ],
+        "2009Q2",
+        # Q1's Nævner -60 gives no weight: A = 100*30/60 = 50, not 100*(-1+30)/(-60+60),
+        # which has no value at all; E = T = 60; f = pace = 50/60 = 0.8333 -> off_track;
+        # forecast = A = 50
+        exp("off_track", 2, 50, 60, 50 / 60, 50 / 60, 50),
+    ),
     Case(
         "count-ignores-tæller-nævner",
         tgt(100),

@@ -19,11 +19,12 @@ from kvartal.quarters import Quarter
 from kvartal.report import danish
 from kvartal.report.sanitize import comment_html
 from kvartal.typed import match_key
+from kvartal.units import Direction, Status, TargetKind, Unit, unit_spec
 
 if TYPE_CHECKING:
     from kvartal.report import ReportInput
 
-ACTIVITY_KINDS = ("Indsatsmål",)
+ACTIVITY_KINDS = (TargetKind.ACTIVITY,)
 NO_THEME = "Øvrige indsatser"
 NO_AGREEMENT = "Aftale ikke angivet"
 BAR_WIDTH = 120
@@ -157,6 +158,10 @@ def _slug(text: str, prefix: str, taken: set[str]) -> str:
     return slug
 
 
+def _is_milestone(r: TargetResult) -> bool:
+    return not unit_spec(Unit(r.unit)).numeric
+
+
 def _qty(x: float, unit: str, approximate: bool = False) -> str:
     return ("ca. " if approximate else "") + danish.amount(x, unit)
 
@@ -167,12 +172,12 @@ def _range(lo: float, hi: float, unit: str) -> str:
 
 def target_text(t: Target | None, r: TargetResult) -> str:
     """The target itself in words: `mindst 150`, `højst 10 pct.`, `60–70`."""
-    if r.unit == "milepæl" or r.target is None:
+    if _is_milestone(r) or r.target is None:
         return ""
     approx = bool(t and t.approximate)
-    if r.direction == "interval" and r.target_max is not None:
+    if r.direction == Direction.RANGE and r.target_max is not None:
         return ("ca. " if approx else "") + _range(r.target, r.target_max, r.unit)
-    word = "højst " if r.direction == "højst" else "mindst "
+    word = "højst " if r.direction == Direction.AT_MOST else "mindst "
     return word + _qty(r.target, r.unit, approx)
 
 
@@ -188,16 +193,16 @@ def milestone_text(r: TargetResult) -> str:
         if r.late and due:
             return text + f", efter fristen {due}."
         return text + (f"; frist {due}." if due else ".")
-    if r.status == "no_data":
+    if r.status == Status.NO_DATA:
         return "Ingen oplysning om milepælen" + (f"; frist {due}." if due else ".")
-    if r.status == "off_track" and due:
+    if r.status == Status.OFF_TRACK and due:
         return f"Milepæl ikke nået; fristen {due} er overskredet."
     return "Milepæl ikke nået endnu" + (f"; frist {due}." if due else ".")
 
 
 def value_text(t: Target | None, r: TargetResult) -> str:
     """The value against the target in words and numbers, as a politician would say it."""
-    if r.unit == "milepæl":
+    if _is_milestone(r):
         return milestone_text(r)
     if r.actual is None:
         goal = target_text(t, r)
@@ -206,7 +211,7 @@ def value_text(t: Target | None, r: TargetResult) -> str:
     approx_t = bool(t and t.approximate)
     if r.target is None:
         return actual
-    if r.direction == "interval" and r.target_max is not None:
+    if r.direction == Direction.RANGE and r.target_max is not None:
         rng = _range(r.target, r.target_max, r.unit)
         if r.above_range or r.actual > r.target_max:
             return f"{actual}, over intervallet {rng}"
@@ -216,7 +221,7 @@ def value_text(t: Target | None, r: TargetResult) -> str:
         return f"{actual}, under intervallet {rng}{share}"
     goal = _qty(r.target, r.unit, approx_t)
     baseline = t.baseline if t else None
-    if r.direction == "højst":
+    if r.direction == Direction.AT_MOST:
         text = f"{actual} mod mål højst {goal}"
         if baseline is not None:
             text += f" (udgangspunkt {danish.amount(baseline, r.unit)})"
@@ -226,7 +231,7 @@ def value_text(t: Target | None, r: TargetResult) -> str:
         if r.fulfilment is not None:
             text += f"; {danish.percent(r.fulfilment)} af vejen"
         return text + ")"
-    if r.unit == "pct.":
+    if r.unit == Unit.PERCENT:
         return f"{actual} mod mål {goal}"
     share = f" ({danish.percent(r.fulfilment)})" if r.fulfilment is not None else ""
     return f"{actual} af {goal}{share}"
@@ -239,18 +244,18 @@ def expected_share(t: Target | None, r: TargetResult) -> float | None:
         return None
     baseline = t.baseline if t else None
     if baseline is not None:
-        span = (baseline - goal) if r.direction == "højst" else (goal - baseline)
+        span = (baseline - goal) if r.direction == Direction.AT_MOST else (goal - baseline)
         if span == 0:
             return None
-        moved = (baseline - e) if r.direction == "højst" else (e - baseline)
+        moved = (baseline - e) if r.direction == Direction.AT_MOST else (e - baseline)
         return moved / span
-    if r.direction == "højst":
+    if r.direction == Direction.AT_MOST:
         return 1.0
     return e / goal if goal else None
 
 
 def bar(t: Target | None, r: TargetResult) -> Bar | None:
-    if r.unit == "milepæl" or r.fulfilment is None:
+    if _is_milestone(r) or r.fulfilment is None:
         return None
     f = max(r.fulfilment, 0.0)
     e = expected_share(t, r)
@@ -272,7 +277,7 @@ def _standing(r: TargetResult) -> float | None:
 
 
 def trend(r: TargetResult, prev: TargetResult | None, previous_label: str) -> Trend | None:
-    if prev is None or r.unit == "milepæl":
+    if prev is None or _is_milestone(r):
         return None
     now, before = _standing(r), _standing(prev)
     if now is None or before is None:
@@ -287,17 +292,17 @@ def trend(r: TargetResult, prev: TargetResult | None, previous_label: str) -> Tr
 
 def _forecast(x: float, unit: str) -> str:
     """A forecast of a count is a count: 1.866,7 forløb would be false precision."""
-    return danish.number(x, 0) if unit == "antal" else danish.amount(x, unit)
+    return danish.number(x, 0) if unit_spec(Unit(unit)).whole else danish.amount(x, unit)
 
 
 def target_view(
     t: Target | None, r: TargetResult, prev: TargetResult | None, previous_label: str
 ) -> TargetView:
     word, symbol, css = danish.STATUSES.get(r.status, (r.status, "?", "no-data"))
-    milestone = r.unit == "milepæl"
+    milestone = _is_milestone(r)
     return TargetView(
         target_id=r.target_id,
-        kind=t.kind if t else "Indsatsmål",
+        kind=t.kind if t else TargetKind.ACTIVITY,
         description=t.description if t else "",
         unit=r.unit,
         status=r.status,
@@ -467,7 +472,7 @@ def build(ri: ReportInput, changes: dict[str, Any] | None = None) -> ReportView:
             for th in a.themes
             for ini in th.initiatives
             for tv in ini.targets
-            if tv.status == "off_track"
+            if tv.status == Status.OFF_TRACK
         ]
 
     names = list(agreements) or sorted({t.agreement for t in ri.targets})

@@ -32,7 +32,8 @@ from kvartal.model import (
 )
 from kvartal.numbers import CellValueError, parse_number, parse_reached
 from kvartal.quarters import Quarter, QuarterError
-from kvartal.typed import choice, default_aggregation, match_key, text_key
+from kvartal.typed import Feed, choice, default_aggregation, feeds, match_key, text_key
+from kvartal.units import Aggregation, Direction, UnitSpec, percentage, spec_of
 
 if TYPE_CHECKING:
     from kvartal.tables import SheetFrame
@@ -52,7 +53,6 @@ VALUE_SETS: dict[str, list[str]] = {
     "kinds": [k.casefold() for k in TARGET_KINDS],
     "aggregations": [a.casefold() for a in AGGREGATIONS],
 }
-MILESTONE = "milepæl"
 
 
 def key(v: object) -> str | None:
@@ -130,14 +130,19 @@ class TargetInfo:
     target_id: str | None
     initiative: str | None
     metric: str | None
-    unit: str | None
-    aggregation: str
+    unit: str | None  # the word as written (normalised) when it names no unit
+    aggregation: str | None  # None: no `Opgørelse` and a unit that names none
     start: Quarter | None
     end: Quarter | None
 
     @property
-    def milestone(self) -> bool:
-        return self.unit == MILESTONE
+    def spec(self) -> UnitSpec | None:
+        return spec_of(self.unit)
+
+    @property
+    def is_milestone(self) -> bool:
+        spec = self.spec
+        return spec is not None and not spec.numeric
 
 
 def _flag(applies: bool, ok: bool) -> bool | None:
@@ -158,7 +163,7 @@ def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInf
     ]
     for column, source, allowed in choices:
         df[column] = [match_key(choice(v, allowed)) or norm(v) for v in df[source]]
-    milestone = [u == MILESTONE for u in df["_unit"]]
+    milestone = [_is_milestone(u) for u in df["_unit"]]
     df["_metric_ok"] = [
         _flag(not m, present(v)) for m, v in zip(milestone, df["Nøgletal"], strict=True)
     ]
@@ -173,7 +178,7 @@ def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInf
     ends = [quarter_of(v) for v in df["Til"]]
     df["_from_ord"] = [float(q.ordinal) if q else math.nan for q in starts]
     df["_to_ord"] = [float(q.ordinal) if q else math.nan for q in ends]
-    interval = [d == "interval" for d in df["_direction"]]
+    interval = [d == Direction.RANGE for d in df["_direction"]]
     df["_target_min"] = [
         number(v) if i else math.nan for i, v in zip(interval, df["Målværdi"], strict=True)
     ]
@@ -209,12 +214,12 @@ def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInf
     baseline_why: list[str | None] = []
     for i, t in enumerate(targets):
         b = df.at[i, "Basislinje"]
-        if not present(b) or t.milestone:
+        if not present(b) or t.is_milestone:
             baseline_ok.append(None)
             baseline_why.append(None)
-        elif t.aggregation != "seneste":
+        elif t.aggregation != Aggregation.LATEST:
             baseline_ok.append(False)
-            baseline_why.append("pulje" if t.unit == "pct." else "sum")
+            baseline_why.append("pulje" if t.spec is not None and t.spec.ratio else "sum")
         else:
             equal = number(b) == number(df.at[i, "Målværdi"])
             baseline_ok.append(not equal)
@@ -265,32 +270,23 @@ def mark_coverage(
     A milestone reached in an earlier quarter (`settled`) counts as served.
     """
     fig = figures.df
-    by_id = {t for t in fig["_target_id"] if t}
-    by_key = {
-        (n, m)
-        for n, m, w, t in zip(
-            fig["_nr"], fig["_metric"], fig["_whole"], fig["_target_id"], strict=True
-        )
-        if n and m and not t
-    }
-    by_key |= {
-        (n, w)
-        for n, m, w, t in zip(
-            fig["_nr"], fig["_metric"], fig["_whole"], fig["_target_id"], strict=True
-        )
-        if n and w and not t
-    }
+    rows_by_id: dict[str, list[tuple[str | None, str | None, str | None]]] = defaultdict(list)
+    rows_by_nr: dict[str, list[tuple[str | None, str | None, str | None]]] = defaultdict(list)
+    for nr, metric, tid in zip(fig["_nr"], fig["_metric"], fig["_target_id"], strict=True):
+        if tid:
+            rows_by_id[tid].append((tid, nr, metric))
+        elif nr:
+            rows_by_nr[nr].append((tid, nr, metric))
     flags: list[bool | None] = []
     for t in targets:
         active = t.start is not None and t.end is not None and t.start <= quarter <= t.end
         if not active or not (t.target_id or t.initiative):
             flags.append(None)
             continue
+        rows = rows_by_id.get(t.target_id or "", []) + rows_by_nr.get(t.initiative or "", [])
         flags.append(
-            bool(
-                (t.target_id and (t.target_id in by_id or t.target_id in settled))
-                or (t.initiative, t.metric) in by_key
-            )
+            bool(t.target_id and t.target_id in settled)
+            or any(feeds(t, tid, nr, metric) is not None for tid, nr, metric in rows)
         )
     catalogue.df["_has_figure"] = flags
 
@@ -301,32 +297,41 @@ def mark_coverage(
 def _serves(
     targets: list[TargetInfo],
 ) -> Callable[[str | None, str | None, str | None], list[TargetInfo]]:
+    """The targets a figure row feeds (`kvartal.typed.feeds`, as the arithmetic matches),
+    the ones it feeds whole before those it feeds a part of: a part's unit is its whole's
+    unless the catalogue has a target for the part itself."""
     by_id: dict[str, list[TargetInfo]] = defaultdict(list)
-    by_key: dict[tuple[str, str], list[TargetInfo]] = defaultdict(list)
+    by_nr: dict[str, list[TargetInfo]] = defaultdict(list)
     for t in targets:
         if t.target_id:
             by_id[t.target_id].append(t)
-        if t.initiative and t.metric:
-            by_key[(t.initiative, t.metric)].append(t)
+        if t.initiative:
+            by_nr[t.initiative].append(t)
 
     def find(nr: str | None, metric: str | None, target_id: str | None) -> list[TargetInfo]:
-        if target_id:
-            return by_id.get(target_id, [])
-        if not (nr and metric):
-            return []
-        whole = metric.split("/", 1)[0].strip()
-        return by_key.get((nr, metric)) or by_key.get((nr, whole)) or []
+        candidates = by_id.get(target_id, []) if target_id else by_nr.get(nr or "", [])
+        fed = [(t, feeds(t, target_id, nr, metric)) for t in candidates]
+        wholes = [t for t, how in fed if how is Feed.WHOLE]
+        return wholes or [t for t, how in fed if how is Feed.PART]
 
     return find
 
 
+def _is_milestone(unit: object) -> bool:
+    spec = spec_of(unit)
+    return spec is not None and not spec.numeric
+
+
+def _percent(t: float, n: float) -> float:
+    """100 × Tæller / Nævner as the arithmetic makes it (`kvartal.units.percentage`), NaN
+    when it makes none."""
+    rate = percentage(t, n)
+    return math.nan if rate is None else float(rate)
+
+
 def _effective(v: float, t: float, n: float) -> float:
     """The figure's value: `Værdi`, or the percentage from `Tæller`/`Nævner`."""
-    if not math.isnan(v):
-        return v
-    if not math.isnan(t) and not math.isnan(n) and n > 0:
-        return 100 * t / n
-    return math.nan
+    return v if not math.isnan(v) else _percent(t, n)
 
 
 def _keys(df: pd.DataFrame) -> None:
@@ -372,7 +377,7 @@ def figures_table(
         agg_set = {t.aggregation for t in served}
         units.append(unit_set.pop() if len(unit_set) == 1 else None)
         aggregations.append(agg_set.pop() if len(agg_set) == 1 else None)
-        milestone_rows.append(present(reached) or any(t.milestone for t in served))
+        milestone_rows.append(present(reached) or any(t.is_milestone for t in served))
     df["_unit"] = units
     df["_aggregation"] = aggregations
 
@@ -387,7 +392,7 @@ def figures_table(
     # nothing to pool without them, whatever its Værdi says (CONTRACT §4).
     # (A row with no number at all is `_value_ok`'s finding, not this one's.)
     df["_pooled_ok"] = [
-        _flag(not m and u == "pct." and a == "sum" and present(v), present(t) and present(n))
+        _flag(not m and _pooled(u, a) and present(v), present(t) and present(n))
         for m, u, a, v, t, n in zip(
             milestone_rows,
             units,
@@ -406,13 +411,19 @@ def figures_table(
             df["Milepæl nået"], df["Nøgletal"], df["Mål-id"], strict=True
         )
     ]
-    df["_count_v"] = [v if u == "antal" else math.nan for v, u in zip(df["_v"], units, strict=True)]
-    df["_pct_v"] = [v if u == "pct." else math.nan for v, u in zip(df["_v"], units, strict=True)]
+    # `negativ_antal` judges the units that may not be negative and have no range of their
+    # own; `procent_uden_for_0_100` the units with a largest value.
+    specs = [spec_of(u) for u in units]
+    df["_count_v"] = [
+        v if s is not None and not s.negatives and s.upper is None else math.nan
+        for v, s in zip(df["_v"], specs, strict=True)
+    ]
+    df["_pct_v"] = [
+        v if s is not None and s.upper is not None else math.nan
+        for v, s in zip(df["_v"], specs, strict=True)
+    ]
     df["_ratio_gap"] = [
-        abs(v - 100 * t / n)
-        if not (math.isnan(v) or math.isnan(t) or math.isnan(n)) and n > 0
-        else math.nan
-        for v, t, n in zip(df["_v"], df["_t"], df["_n"], strict=True)
+        abs(v - _percent(t, n)) for v, t, n in zip(df["_v"], df["_t"], df["_n"], strict=True)
     ]
     df["_dup_metric"] = [
         m if m else ("" if tid else None)
@@ -433,6 +444,12 @@ def figures_table(
     ):
         df[column] = df[column].astype(float)
     return table
+
+
+def _pooled(unit: str | None, aggregation: str | None) -> bool:
+    """A rate of `Tæller`/`Nævner` counted with `sum` (CONTRACT §4), as `Target.pooled`."""
+    spec = spec_of(unit)
+    return spec is not None and spec.ratio and aggregation == Aggregation.SUM
 
 
 def _group(df: pd.DataFrame, i: int) -> tuple[Any, ...]:
@@ -488,7 +505,8 @@ def _previous(table: Table, previous: Iterable[SheetFrame], quarter: Quarter) ->
         if prev is None or math.isnan(v):
             continue
         table.extras.setdefault(i, {}).update(previous=prev, previous_quarter=prev_q)
-        if df.at[i, "_aggregation"] == "seneste" and df.at[i, "_unit"] == "antal":
+        spec = spec_of(df.at[i, "_unit"])
+        if df.at[i, "_aggregation"] == Aggregation.LATEST and spec is not None and spec.whole:
             seneste[i] = prev
         if prev > 0:
             times_ten[i] = 10 * prev
