@@ -36,6 +36,7 @@ from odf.table import Table, TableCell, TableRow
 from odf.text import P
 from openpyxl import Workbook
 
+from kvartal.model import CATALOGUE_COLUMNS, FIGURE_COLUMNS
 from kvartal.quarters import Quarter
 
 HERE = Path(__file__).resolve().parent
@@ -161,26 +162,8 @@ R_3_4 = (
     "ungdomsuddannelse inden udgangen af 2010."
 )
 
-CATALOGUE_HEADER = [
-    "Aftale",
-    "Indsatsområde",
-    "Nr.",
-    "Indsats",
-    "Mål-id",
-    "Måltype",
-    "Målbeskrivelse",
-    "Nøgletal",
-    "Enhed",
-    "Retning",
-    "Målværdi",
-    "Målværdi maks.",
-    "Opgørelse",
-    "Basislinje",
-    "Fra",
-    "Til",
-    "Frist",
-    "Ansvarlig",
-]
+# The catalogue's header is the canonical one, in its order.
+CATALOGUE_HEADER = list(CATALOGUE_COLUMNS)
 
 # Nr., Mål-id, Måltype, Målbeskrivelse, Nøgletal, Enhed, Retning, Målværdi, Målværdi maks.,
 # Opgørelse, Basislinje, Fra, Til, Frist.  (Aftale, Indsatsområde, Indsats and Ansvarlig
@@ -1068,18 +1051,7 @@ STATUS = {
     "Praktik: 3 (27) Uddannelse: 6 (12) Ordinær beskæftigelse: 3 (9) I alt: 14 (56)</p>",
 }
 
-FIGURE_HEADER = [
-    "Nr.",
-    "Nøgletal",
-    "Kvartal",
-    "Værdi",
-    "Tæller",
-    "Nævner",
-    "Forventet",
-    "Mål-id",
-    "Milepæl nået",
-    "Kommentar",
-]
+FIGURE_HEADER = list(FIGURE_COLUMNS)
 
 # --- The figures, one list per reporting centre -----------------------------------------
 # Nr., Nøgletal, Kvartal, Værdi, Tæller, Nævner, Forventet, Mål-id, Milepæl nået, Kommentar

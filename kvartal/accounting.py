@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from kvartal.model import ERROR, Figure, Problem, Target
@@ -106,9 +107,11 @@ def account(
     targets: list[Target],
     figures: list[Figure],
     problems: Iterable[Problem],
+    *,
+    strict: bool = False,
 ) -> Accounting:
     """Sort every data row of the catalogue and of every quarter read into used, named by
-    a problem, or unaccounted."""
+    a problem, or unaccounted; `strict` raises instead of returning anything unaccounted."""
     frames = list(catalogue) + [f for q in sorted(figure_frames) for f in figure_frames[q]]
     read: dict[Row, str | None] = {}
     for frame in frames:
@@ -148,7 +151,7 @@ def account(
     named |= {r for r in read if r[0] in whole_files}
     problems = list(problems)
 
-    return Accounting(
+    result = Accounting(
         unaccounted_columns=_unnamed_columns(frames, problems),
         left_out=left_out(problems),
         rows_read=len(read),
@@ -160,22 +163,20 @@ def account(
             if (file, row) not in used and (file, row) not in named
         ],
     )
+    return _checked(result) if strict else result
 
 
-def check_accounting(
-    catalogue: Iterable[SheetFrame],
-    figure_frames: dict[Quarter, list[SheetFrame]],
-    targets: list[Target],
-    figures: list[Figure],
-    problems: Iterable[Problem],
-) -> Accounting:
-    """`account`, raising `UnaccountedRows` when any row would vanish."""
-    result = account(catalogue, figure_frames, targets, figures, problems)
+def _checked(result: Accounting) -> Accounting:
     if result.unaccounted:
         raise UnaccountedRows(result.unaccounted)
     if result.unaccounted_columns:
         raise UnaccountedColumns(result.unaccounted_columns)
     return result
+
+
+# `account`, raising `UnaccountedRows` when any row would vanish (`UnaccountedColumns` for
+# a column): the run's guard before anything is published.
+check_accounting = partial(account, strict=True)
 
 
 def left_out(problems: Iterable[Problem]) -> list[dict[str, Any]]:

@@ -150,6 +150,28 @@ def evaluate_target(
     return _numeric(target, feeding, quarter, elapsed, n, at_risk)
 
 
+def _start(target: Target, elapsed: int) -> TargetResult:
+    """The result before any figure is read: the target's own fields and `no_data`."""
+    return TargetResult(
+        target_id=target.target_id,
+        initiative=target.initiative,
+        metric=target.metric,
+        unit=target.unit,
+        direction=target.direction,
+        target=target.value,
+        target_max=target.value_max,
+        window=(target.start, target.end),
+        elapsed=elapsed,
+        actual=None,
+        expected_to_date=None,
+        fulfilment=None,
+        pace=None,
+        forecast=None,
+        status=NO_DATA,
+        approximate=target.approximate,
+    )
+
+
 # --- numeric targets -------------------------------------------------------------------
 
 
@@ -171,24 +193,8 @@ def _numeric(
     expected = _expected(t, b, e, n, level)
     numbered = [f for f in feeding if _has_number(f, target)]
 
-    result = TargetResult(
-        target_id=target.target_id,
-        initiative=target.initiative,
-        metric=target.metric,
-        unit=target.unit,
-        direction=direction,
-        target=target.value,
-        target_max=target.value_max,
-        window=(target.start, target.end),
-        elapsed=e,
-        actual=None,
-        expected_to_date=_float(expected),
-        fulfilment=None,
-        pace=None,
-        forecast=None,
-        status=NO_DATA,
-        approximate=target.approximate,
-    )
+    result = _start(target, e)
+    result.expected_to_date = _float(expected)
     if not numbered:
         return result
 
@@ -341,25 +347,9 @@ def _status_from_pace(pace: Fraction | None, at_risk: Fraction | None) -> Status
 
 def _milestone(target: Target, rows: list[Figure], quarter: Quarter, e: int) -> TargetResult:
     due = _as_date(target.due) if target.due is not None else target.end.last_day
-    result = TargetResult(
-        target_id=target.target_id,
-        initiative=target.initiative,
-        metric=target.metric,
-        unit=target.unit,
-        direction=target.direction,
-        target=target.value,
-        target_max=target.value_max,
-        window=(target.start, target.end),
-        elapsed=e,
-        actual=None,
-        expected_to_date=None,
-        fulfilment=None,
-        pace=None,
-        forecast=None,
-        status=NO_DATA,
-        approximate=target.approximate or any(f.approximate for f in rows),
-        due=_as_date(target.due) if target.due is not None else None,
-    )
+    result = _start(target, e)
+    result.approximate = target.approximate or any(f.approximate for f in rows)
+    result.due = _as_date(target.due) if target.due is not None else None
     if not rows:
         return result
     reached = _reached(rows)

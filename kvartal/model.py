@@ -48,20 +48,15 @@ CATALOGUE_COLUMNS = [
     "Frist",
     "Ansvarlig",
 ]
-CATALOGUE_REQUIRED = [
-    "Aftale",
-    "Nr.",
-    "Indsats",
-    "Mål-id",
-    "Måltype",
-    "Målbeskrivelse",
-    "Nøgletal",
-    "Enhed",
-    "Retning",
-    "Målværdi",
-    "Fra",
-    "Til",
-]
+_CATALOGUE_OPTIONAL = {
+    "Indsatsområde",
+    "Målværdi maks.",
+    "Opgørelse",
+    "Basislinje",
+    "Frist",
+    "Ansvarlig",
+}
+CATALOGUE_REQUIRED = [c for c in CATALOGUE_COLUMNS if c not in _CATALOGUE_OPTIONAL]
 FIGURE_COLUMNS = [
     "Nr.",
     "Nøgletal",

@@ -50,24 +50,19 @@ class Unit(StrEnum):
             return None
 
 
-class Direction(StrEnum):
-    """`Retning`."""
-
+class Direction(StrEnum):  # `Retning`
     AT_LEAST = "mindst"
     AT_MOST = "højst"
     RANGE = "interval"
 
 
+# `Opgørelse`: a quarter's figures add up over the window, or the latest is the level.
 class Aggregation(StrEnum):
-    """`Opgørelse`: a quarter's figures add up over the window, or the latest is the level."""
-
     SUM = "sum"
     LATEST = "seneste"
 
 
-class TargetKind(StrEnum):
-    """`Måltype`."""
-
+class TargetKind(StrEnum):  # `Måltype`
     ACTIVITY = "Indsatsmål"
     RESULT = "Resultatmål"
     EFFECT = "Effektmål"

@@ -341,10 +341,6 @@ def _readable(key: str) -> bool:
 
 
 def _serves(figure: Figure, target: Target) -> bool:
-    from kvartal.typed import same_key
+    from kvartal.typed import feeds
 
-    if figure.target_id:
-        return same_key(figure.target_id, target.target_id)
-    if target.is_milestone or not same_key(figure.initiative, target.initiative):
-        return False
-    return same_key(figure.metric, target.metric) or same_key(figure.metric_whole, target.metric)
+    return feeds(target, figure.target_id, figure.initiative, figure.metric) is not None

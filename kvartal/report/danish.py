@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import assert_never
+
+from kvartal.units import Unit, unit_spec
 
 LOCALE = "da_DK"
 
@@ -56,28 +59,36 @@ def percent(ratio: float) -> str:
 
 def amount(x: float, unit: str) -> str:
     """A value with its unit as a reader says it: `147`, `86 pct.`, `3,5 mio. kr.`."""
-    if unit == "pct.":
-        return f"{number(x)} pct."
-    if unit == "kr.":
-        if abs(x) >= 1_000_000:
-            return f"{number(x / 1_000_000)} mio. kr."
-        return f"{number(x, 0)} kr."
-    return number(x)
+    shown, suffix = _shown(x, unit)
+    return shown + suffix
 
 
 def bare(x: float, unit: str) -> str:
     """The number without unit words, for ranges (`60–70 pct.`)."""
-    if unit == "kr." and abs(x) >= 1_000_000:
-        return number(x / 1_000_000)
-    return number(x, 0 if unit == "kr." else 1)
+    return _shown(x, unit)[0]
 
 
 def unit_suffix(x: float, unit: str) -> str:
-    if unit == "pct.":
-        return " pct."
-    if unit == "kr.":
-        return " mio. kr." if abs(x) >= 1_000_000 else " kr."
-    return ""
+    return _shown(x, unit)[1]
+
+
+def _shown(x: float, unit: str) -> tuple[str, str]:
+    """The number as written for its unit, and the words after it (the unit's `suffix`,
+    kvartal.units). Every unit has its case, so a new one is named here by mypy."""
+    known = Unit.of(unit)
+    if known is None:
+        return number(x), ""
+    suffix = unit_spec(known).suffix
+    match known:
+        case Unit.AMOUNT:
+            # Kroner are whole; millions are read as `3,5 mio. kr.`.
+            if abs(x) >= 1_000_000:
+                return number(x / 1_000_000), " mio." + suffix
+            return number(x, 0), suffix
+        case Unit.COUNT | Unit.PERCENT | Unit.MILESTONE:
+            return number(x), suffix
+        case _:
+            assert_never(known)
 
 
 def day(d: date | datetime) -> str:

@@ -33,7 +33,7 @@ from kvartal.model import (
 from kvartal.numbers import CellValueError, parse_number, parse_reached
 from kvartal.quarters import Quarter, QuarterError
 from kvartal.typed import Feed, choice, default_aggregation, feeds, match_key, text_key
-from kvartal.units import Aggregation, Direction, UnitSpec, percentage, spec_of
+from kvartal.units import Aggregation, Direction, Unit, UnitSpec, percentage, spec_of, unit_spec
 
 if TYPE_CHECKING:
     from kvartal.tables import SheetFrame
@@ -130,14 +130,14 @@ class TargetInfo:
     target_id: str | None
     initiative: str | None
     metric: str | None
-    unit: str | None  # the word as written (normalised) when it names no unit
-    aggregation: str | None  # None: no `Opgørelse` and a unit that names none
+    unit: Unit | None  # None: a word that names no unit (`ukendt_enhed`)
+    aggregation: Aggregation | None  # None: no `Opgørelse` and no unit to default from
     start: Quarter | None
     end: Quarter | None
 
     @property
     def spec(self) -> UnitSpec | None:
-        return spec_of(self.unit)
+        return unit_spec(self.unit) if self.unit is not None else None
 
     @property
     def is_milestone(self) -> bool:
@@ -193,10 +193,9 @@ def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInf
 
     targets = []
     for i in range(len(df)):
-        unit = df.at[i, "_unit"]
-        aggregation = df.at[i, "_aggregation"]
-        if aggregation not in AGGREGATIONS:
-            aggregation = default_aggregation(unit)
+        unit = Unit.of(df.at[i, "_unit"])
+        word = df.at[i, "_aggregation"]
+        aggregation = Aggregation(word) if word in AGGREGATIONS else default_aggregation(unit)
         targets.append(
             TargetInfo(
                 target_id=df.at[i, "_target_id"],
@@ -366,8 +365,8 @@ def figures_table(
     df["_key"] = keys
 
     find = _serves(targets)
-    units: list[str | None] = []
-    aggregations: list[str | None] = []
+    units: list[Unit | None] = []
+    aggregations: list[Aggregation | None] = []
     milestone_rows: list[bool] = []
     for nr, metric, tid, reached in zip(
         df["_nr"], df["_metric"], df["_target_id"], df["Milepæl nået"], strict=True

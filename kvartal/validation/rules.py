@@ -22,6 +22,7 @@ from kvartal.numbers import (
     parse_text_key,
 )
 from kvartal.quarters import Quarter
+from kvartal.units import Aggregation, Direction, TargetKind, Unit, percentage, unit_spec
 
 
 def show(v: object) -> str | None:
@@ -123,20 +124,23 @@ def _unknown_metric(f: Finding) -> str:
     )
 
 
+def _others(f: Finding) -> str:
+    """The other rows holding the same key, for the two duplicate rules."""
+    return ", ".join(f.extras.get("others", [])) or "en anden række"
+
+
 def _duplicate(f: Finding) -> str:
-    others = ", ".join(f.extras.get("others", [])) or "en anden række"
     return (
         f"Indsats {show(f.row.get('Nr.'))}, nøgletal »{show(f.row.get('Nøgletal')) or ''}« "
-        f"for {show(f.row.get('Kvartal'))} er indberettet mere end én gang (også {others}). "
-        f"Behold én række og slet de andre."
+        f"for {show(f.row.get('Kvartal'))} er indberettet mere end én gang "
+        f"(også {_others(f)}). Behold én række og slet de andre."
     )
 
 
 def _duplicate_id(f: Finding) -> str:
-    others = ", ".join(f.extras.get("others", [])) or "en anden række"
     return (
-        f"Mål-id »{f.value}« findes flere gange i målkataloget (også {others}). Giv hvert "
-        f"mål sit eget id."
+        f"Mål-id »{f.value}« findes flere gange i målkataloget (også {_others(f)}). "
+        f"Giv hvert mål sit eget id."
     )
 
 
@@ -150,9 +154,23 @@ def _parts(f: Finding) -> str:
     )
 
 
+def _defaults() -> str:
+    """`sum for antal og kr., seneste for pct.`: each unit's default `Opgørelse`, from the
+    unit table, for the units that have a number."""
+    numeric = [u for u in Unit if unit_spec(u).numeric]
+    parts = []
+    for a in Aggregation:
+        units = [str(u) for u in numeric if unit_spec(u).default_aggregation == a]
+        if units:
+            listed = ", ".join(units[:-1]) + " og " + units[-1] if len(units) > 1 else units[0]
+            parts.append(f"{a} for {listed}")
+    return ", ".join(parts)
+
+
 def _ratio(f: Finding) -> str:
     t, n = f.row.get("_t"), f.row.get("_n")
-    pct = 100 * t / n if t is not None and n else math.nan
+    rate = percentage(t, n)
+    pct = math.nan if rate is None else float(rate)
     return (
         f"Værdien {f.value} passer ikke med tæller og nævner ({num(t or 0)} / {num(n or 0)} "
         f"= {num(round(pct, 2))} pct.); forskellen er over et halvt procentpoint. Ret "
@@ -277,21 +295,17 @@ RULES: dict[str, Rule] = {
     "dublet": Rule(ERROR, "Samme tal indberettet to gange", _duplicate),
     "dele_passer_ikke": Rule(ERROR, "Delene giver ikke helheden", _parts),
     "dublet_maal_id": Rule(ERROR, "Mål-id findes to gange", _duplicate_id),
-    "ukendt_enhed": Rule(
-        ERROR, "Ukendt enhed", _set("en kendt enhed", "antal, pct., kr., milepæl")
-    ),
-    "ukendt_retning": Rule(
-        ERROR, "Ukendt retning", _set("en kendt retning", "mindst, højst, interval")
-    ),
+    "ukendt_enhed": Rule(ERROR, "Ukendt enhed", _set("en kendt enhed", ", ".join(Unit))),
+    "ukendt_retning": Rule(ERROR, "Ukendt retning", _set("en kendt retning", ", ".join(Direction))),
     "ukendt_maaltype": Rule(
-        ERROR, "Ukendt måltype", _set("en kendt måltype", "Indsatsmål, Resultatmål, Effektmål")
+        ERROR, "Ukendt måltype", _set("en kendt måltype", ", ".join(TargetKind))
     ),
     "ukendt_opgoerelse": Rule(
         ERROR,
         "Ukendt opgørelse",
         lambda f: (
-            f"»{f.value}« er ikke en kendt opgørelse. Skriv sum eller seneste, eller lad cellen "
-            f"stå tom (så bruges sum for antal og kr., seneste for pct.)."
+            f"»{f.value}« er ikke en kendt opgørelse. Skriv {' eller '.join(Aggregation)}, "
+            f"eller lad cellen stå tom (så bruges {_defaults()})."
         ),
     ),
     "ugyldigt_kvartal": Rule(
