@@ -51,3 +51,11 @@ def answer(run_id: UUID, **form: Any) -> str:
 
     with get_client(sync_client=True) as client:
         return str(client.resume_flow_run(run_id, run_input=form).status.value)
+
+
+def returned(run_id: UUID) -> Any:
+    """One execution of a run that is expected to complete; what the flow returned."""
+    from prefect.flow_engine import flow_run_logger, load_flow, load_flow_run, run_flow
+
+    run = load_flow_run(run_id)
+    return run_flow(load_flow(run), flow_run=run, error_logger=flow_run_logger(run))
