@@ -16,6 +16,10 @@ example: ## publish the example quarter to out/published (README's first command
 test-fast: ## the quick tests: no server, browser, office program or subprocess run
 	$(UV) run --frozen --extra test pytest -m "not slow" -q
 
+.PHONY: coverage
+coverage: ## the quick tests, with how much of flows/ they run (fails under 85 %)
+	$(UV) run --frozen --extra test pytest -m "not slow" -q --cov=flows --cov-report=term-missing --cov-fail-under=85
+
 test: ## every test (what CI runs after lint and types)
 	$(UV) run --frozen --extra test pytest
 

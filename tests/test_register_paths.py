@@ -108,7 +108,7 @@ def test_a_blocked_inbox_waits_in_a_run_of_its_own_and_its_line_follows_the_deci
 ):
     """Two shares and no worker: the parent takes the second share back and runs it. Ribe
     is blocked, so a run of the single-inbox deployment waits for the operator; the
-    overview says so, and when that run is rejected the overview line says why."""
+    overview says so, and once that run is approved and published, the overview says that."""
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 
@@ -145,17 +145,20 @@ def test_a_blocked_inbox_waits_in_a_run_of_its_own_and_its_line_follows_the_deci
     waiting = uuid.UUID(outcomes[0]["flow_run_id"])
     assert flowrun.read(waiting).parameters["summary_to"] == str(drift)
     assert flowrun.execute(waiting).state.name == "Suspended"
-    flowrun.answer(
-        waiting, beslutning="afvis", afvigelser=[], begrundelse="forkert fil", godkendt_af="Olsen"
+    verdict = flowrun.answer(
+        waiting,
+        beslutning="godkend",
+        afvigelser=["2009Q3/centre.csv:D3:ikke_tal"],
+        begrundelse="tastefejl",
+        godkendt_af="Olsen",
     )
-    state = flowrun.execute(waiting).state
-    assert state.name == "Afvist"
+    assert verdict == "ACCEPT"
+    assert flowrun.execute(waiting).state.is_completed()
+    assert (tmp_path / "published" / "Ribe" / "2009Q3" / "manifest.json").is_file()
     summary = json.loads((drift / "2009Q3" / "oversigt.json").read_text("utf-8"))
     ribe = summary["inboxes"][0]
-    assert (ribe["name"], ribe["status"], ribe["reason"]) == ("Ribe", "blokeret", state.message)
-    assert state.message.startswith(
-        "Ribe, 3. kvartal 2009: udgivelsen er afvist af Olsen: forkert fil."
-    )
+    assert (ribe["name"], ribe["status"], ribe["version"]) == ("Ribe", "udgivet", 1)
+    assert summary["counts"] == {"udgivet": 2, "blokeret": 0, "fejl": 0}
 
 
 def test_a_share_run_elsewhere_is_read_back_from_its_table(deployments, tmp_path):
