@@ -248,3 +248,38 @@ def test_a_deadline_after_a_decision_changes_nothing_and_a_missed_one_updates_th
     assert line["reason"].startswith(
         "Vejen, 3. kvartal 2009: ingen beslutning inden fristen 13.10.2009 kl. 06:00"
     )
+
+
+def test_a_waiting_run_that_crashes_is_mailed_and_its_overview_line_says_failed(
+    prefect_api, places, mail, tmp_path
+):
+    """A scheduled run with errors started as a child of another run cannot be suspended
+    (Prefect suspends only a deployment's top-level run): an ending kvartal did not mean.
+    The operators get a mail, and the register's overview shows the inbox as failed."""
+    from prefect import flow
+
+    from flows.quarterly import quarterly_report
+
+    drift = tmp_path / "drift"
+    _overview_waiting(drift, "2009Q3", "Vejen")
+
+    @flow
+    def parent() -> object:
+        return quarterly_report(
+            quarter="2009Q3",
+            **places,
+            interactive=False,
+            inbox_name="Vejen",
+            summary_to=str(drift),
+            return_state=True,
+        )
+
+    assert parent(return_state=True).is_failed()
+    assert "kvartal: kørslen for Vejen, 3. kvartal 2009 er fejlet" in subjects(mail)
+    overview = json.loads((drift / "2009Q3" / "oversigt.json").read_text("utf-8"))
+    (line,) = overview["inboxes"]
+    assert (line["name"], line["status"]) == ("Vejen", "fejl")
+    assert line["reason"].startswith("godkendelseskørslen endte som Failed: ")
+    assert "Cannot suspend subflows" in line["reason"]
+    assert overview["counts"] == {"udgivet": 0, "blokeret": 0, "fejl": 1}
+    assert not (tmp_path / "published" / "2009Q3").exists()
