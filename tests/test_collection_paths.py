@@ -1,4 +1,4 @@
-"""The collection's flows run in this process on the session's Prefect API, mail to
+"""The collection's flows run in this process on the tests' Prefect API, mail to
 aiosmtpd on loopback, or to a loopback port nobody listens on.
 
 tests/data/collection/inbox (its README): for 2009Q3, Center A (a@), Center B (b1@, b2@)

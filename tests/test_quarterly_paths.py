@@ -1,4 +1,4 @@
-"""The quarterly flow's paths, each run in this process on the session's Prefect API
+"""The quarterly flow's paths, each run in this process on the tests' Prefect API
 (`prefect_test_harness`), mail to aiosmtpd on loopback, local folders.
 
 The inbox is tests/data/flow/inbox: 2009Q2 is clean (two rows), 2009Q3 has one error,

@@ -1,4 +1,4 @@
-"""A register's quarter and a backfill, run in this process on the session's Prefect API
+"""A register's quarter and a backfill, run in this process on the tests' Prefect API
 (`prefect_test_harness`), with local folders and mail to aiosmtpd on loopback.
 
 Inboxes are copies of tests/data/flow/inbox: 2009Q2 is clean; 2009Q3 has one error (`1.5`

@@ -1,6 +1,6 @@
 """Deployment runs executed in the test's own process, as a worker executes them.
 
-A flow run is created on the session's Prefect API (`prefect_test_harness`) from a
+A flow run is created on the tests' Prefect API (`prefect_test_harness`) from a
 deployment, then run here by Prefect's own engine: what `prefect worker start` does in a
 subprocess. A run that suspends ends its execution; after the operator's input is given
 through the API, a second execution resumes it.
