@@ -13,8 +13,18 @@ setup: ## install the locked environment with the test tools
 example: ## publish the example quarter to out/published (README's first command)
 	$(UV) run --frozen kvartal run
 
-test-fast: ## the quick tests: no server, browser, office program or subprocess run
+# What the quick tier starts besides pytest (`pytest -m "not slow" --list-started` lists it):
+# Prefect's test API (`prefect_test_harness`: one local uvicorn process on SQLite), a moto
+# S3 server process for the S3 storage tests, an SMTP server on loopback in a thread, and
+# short processes: `kvartal` commands whose exit status is the test, a `python` that ends
+# at once (a dead process's id), `git` for a manifest's revision, a tmpfs mount. Browsers,
+# office programs, PostgreSQL, s3rver, fault proxies and killed runs are in the slow tier.
+test-fast: ## the quick tests: Prefect's test API, moto S3, loopback mail, short commands
 	$(UV) run --frozen --extra test pytest -m "not slow" -q
+
+.PHONY: coverage
+coverage: ## the quick tests, with how much of flows/ they run (fails under 85 %)
+	$(UV) run --frozen --extra test pytest -m "not slow" -q --cov=flows --cov-report=term-missing --cov-fail-under=85
 
 test: ## every test (what CI runs after lint and types)
 	$(UV) run --frozen --extra test pytest

@@ -547,6 +547,7 @@ def test_inbox_has_every_format_the_contract_names() -> None:
         assert ";" in text.splitlines()[0] and "1.032" in text and "86 pct." in text
 
 
+@slow  # a `kvartal validate` process that imports Great Expectations: over 10 s
 def test_validate_accepts_the_example_inbox(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     shutil.copytree(EXAMPLE_INBOX, inbox)
