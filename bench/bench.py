@@ -169,6 +169,20 @@ def fmt(x: float | None, unit: str = "s") -> str:
     return "–" if x is None else f"{x:.1f} {unit}"
 
 
+def locations(args: argparse.Namespace, publish: str, review: str) -> list[str]:
+    """The arguments every measured run shares: the quarter, the inbox and where to write."""
+    return [
+        "--quarter",
+        args.quarter,
+        "--inbox",
+        args.inbox,
+        "--publish-to",
+        publish,
+        "--review-to",
+        review,
+    ]
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", type=int, default=3)
@@ -201,14 +215,7 @@ def main() -> int:
                     [
                         sys.executable,
                         str(REPO / "bench" / "bare.py"),
-                        "--inbox",
-                        args.inbox,
-                        "--quarter",
-                        args.quarter,
-                        "--publish-to",
-                        str(out / "publish"),
-                        "--review-to",
-                        str(out / "review"),
+                        *locations(args, str(out / "publish"), str(out / "review")),
                     ],
                     _env(),
                 )
@@ -221,14 +228,7 @@ def main() -> int:
                     [
                         *kvartal_command(),
                         "run",
-                        "--quarter",
-                        args.quarter,
-                        "--inbox",
-                        args.inbox,
-                        "--publish-to",
-                        str(out / "publish"),
-                        "--review-to",
-                        str(out / "review"),
+                        *locations(args, str(out / "publish"), str(out / "review")),
                     ],
                     _env(home),
                 )
@@ -245,14 +245,11 @@ def main() -> int:
                         [
                             *kvartal_command(),
                             "run",
-                            "--quarter",
-                            args.quarter,
-                            "--inbox",
-                            args.inbox,
-                            "--publish-to",
-                            str(out / f"publish{len(target)}{id(target)}"),
-                            "--review-to",
-                            str(out / "review"),
+                            *locations(
+                                args,
+                                str(out / f"publish{len(target)}{id(target)}"),
+                                str(out / "review"),
+                            ),
                         ],
                         env,
                     )
@@ -319,14 +316,7 @@ def time_against_server(args: argparse.Namespace, tmp: Path) -> list[Measure]:
                     [
                         *kvartal_command(),
                         "run",
-                        "--quarter",
-                        args.quarter,
-                        "--inbox",
-                        args.inbox,
-                        "--publish-to",
-                        str(target / "publish"),
-                        "--review-to",
-                        str(target / "review"),
+                        *locations(args, str(target / "publish"), str(target / "review")),
                     ],
                     {**_env(home), "PREFECT_API_URL": api},
                 )

@@ -6,9 +6,9 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
 from kvartal.config import settings
+from kvartal.pipeline import Fulfilment
 from kvartal.quarters import Quarter
 from kvartal.storage import open_storage
-from tasks.fulfil import Fulfilment
 
 REPORT_FILES = ("report.html", "report.pdf", "report.xlsx")
 

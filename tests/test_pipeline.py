@@ -1,0 +1,58 @@
+"""The one wiring of the quarterly run (`kvartal.pipeline`), over the inboxes kept as
+fixtures: its guard, the row accounting, holds for every one of them.
+
+An inbox with errors is included: a scheduled run evaluates it after an operator waives
+the errors, with the same problems naming the same rows."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kvartal import pipeline
+from kvartal.config import RunSettings
+from kvartal.quarters import Quarter
+from kvartal.storage import LocalStorage
+
+ROOT = Path(__file__).resolve().parent.parent
+QUARTER_FOLDER = re.compile(r"^\d{4}Q[1-4]$")
+
+
+def fixture_inboxes() -> list[tuple[Path, Quarter]]:
+    """Every folder under tests/data and examples/inbox with a catalogue, at the newest
+    quarter it has a folder for."""
+    found = []
+    for targets in sorted(
+        [*(ROOT / "tests" / "data").rglob("targets"), ROOT / "examples/inbox/targets"]
+    ):
+        inbox = targets.parent
+        quarters = [Quarter.parse(d.name) for d in inbox.iterdir() if QUARTER_FOLDER.match(d.name)]
+        if targets.is_dir() and quarters:
+            found.append((inbox, max(quarters)))
+    return found
+
+
+INBOXES = fixture_inboxes()
+
+
+def test_the_fixture_inboxes_are_found() -> None:
+    names = {str(inbox.relative_to(ROOT)) for inbox, _ in INBOXES}
+    assert {"examples/inbox", "tests/data/flow/inbox", "tests/data/collection/inbox"} <= names
+
+
+@pytest.mark.parametrize(
+    ("inbox", "quarter"), INBOXES, ids=[str(i.relative_to(ROOT)) for i, _ in INBOXES]
+)
+def test_every_row_read_feeds_a_target_or_is_named(inbox: Path, quarter: Quarter) -> None:
+    """Every row read feeds a target or is named by a problem: `evaluate` raises on any
+    other, and the count of rows read is every data row of every sheet gathered."""
+    checked = pipeline.check(LocalStorage(inbox), quarter)
+    evaluated = pipeline.evaluate(checked, RunSettings())
+    inputs = checked.inputs
+    sheets = [*inputs.catalogue, *(s for q in inputs.figures.values() for s in q)]
+    rows = evaluated.accounting
+    assert rows.rows_read == sum(len(sheet.rows) for sheet in sheets) > 0
+    assert rows.unaccounted == []
+    assert rows.rows_used + rows.rows_with_problems >= rows.rows_read
