@@ -169,6 +169,12 @@ def fmt(x: float | None, unit: str = "s") -> str:
     return "–" if x is None else f"{x:.1f} {unit}"
 
 
+def stage_table(names: list[str], seconds: dict[str, float | None]) -> list[str]:
+    """A markdown table of the stages that were measured, in their order."""
+    rows = [f"| {n} | {seconds[n]:.1f} |" for n in names if seconds[n] is not None]
+    return ["| stage | seconds |", "|---|---|", *rows]
+
+
 def locations(args: argparse.Namespace, publish: str, review: str) -> list[str]:
     """The arguments every measured run shares: the quarter, the inbox and where to write."""
     return [
@@ -417,22 +423,12 @@ def write_report(
         "A `kvartal run`, split by its own log's timestamps (median of the runs; each stage "
         "runs from the previous stage's last log line to its own):",
         "",
-        "| stage | seconds |",
-        "|---|---|",
-    ]
-    for name in stage_names:
-        if stages[name] is not None:
-            lines.append(f"| {name} | {stages[name]:.1f} |")
-    lines += [
+        *stage_table(stage_names, stages),
         "",
         "The same work without Prefect (`bench/bare.py`'s own timestamps, median):",
         "",
-        "| stage | seconds |",
-        "|---|---|",
+        *stage_table(bare_stage_names, bare_stages),
     ]
-    for name in bare_stage_names:
-        if bare_stages[name] is not None:
-            lines.append(f"| {name} | {bare_stages[name]:.1f} |")
     lines += [
         "",
         "Imports, by top-level package (`python -X importtime`: each module's own time, "

@@ -39,7 +39,7 @@ from kvartal.config import RunSettings, settings
 from kvartal.links import review_base, run_url
 from kvartal.model import Problem
 from kvartal.quarters import Quarter
-from kvartal.storage import check_locations
+from kvartal.storage import check_locations, open_storage
 from tasks.fulfil import evaluate
 from tasks.gather import gather_inputs
 from tasks.notify import notify_recipients
@@ -297,9 +297,9 @@ def _quarterly_report(
             planned.published_at,
             fulfilment,
             validation,
-            cfg.timezone,
-            publish_to,
-            pipeline.sources(checked),
+            timezone=cfg.timezone,
+            publish_to=open_storage(publish_to),
+            sources=pipeline.sources(checked),
         )
     )
     # Publishing again with the same fingerprint writes nothing, but finishes a copy that

@@ -279,6 +279,7 @@ def publish_files(
     publish_to: Storage,
     quarter: Quarter,
     planned: Plan,
+    *,
     files: dict[str, bytes],
     fingerprint: str,
     extra: dict[str, Any],
@@ -383,6 +384,14 @@ def run_quarter(
     files = {} if planned.already else render(planned.version, planned.published_at)
     mark("render")
     extra = manifest_extra(checked, done.evaluated, run_id)
-    done.published = publish_files(publish_to, quarter, planned, files, fingerprint, extra, render)
+    done.published = publish_files(
+        publish_to,
+        quarter,
+        planned,
+        files=files,
+        fingerprint=fingerprint,
+        extra=extra,
+        render=render,
+    )
     mark("publish")
     return done

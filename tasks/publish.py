@@ -61,5 +61,11 @@ def publish_report(
         )
 
     return pipeline.publish_files(
-        storage, quarter, planned, files, fingerprint, manifest_extra, render
+        storage,
+        quarter,
+        planned,
+        files=files,
+        fingerprint=fingerprint,
+        extra=manifest_extra,
+        render=render,
     )

@@ -1,36 +1,11 @@
-from __future__ import annotations
+"""The render stage as a task: no retries, it writes nothing and reads only what is
+published (version n−1, the other quarters)."""
 
-from datetime import datetime
-from typing import Any
+from __future__ import annotations
 
 from prefect import task
 from prefect.cache_policies import NONE
 
 from kvartal import pipeline
-from kvartal.pipeline import Fulfilment
-from kvartal.quarters import Quarter
-from kvartal.storage import open_storage
-from kvartal.validation import ValidationResult
 
-
-@task(name="render", cache_policy=NONE)
-def render_report(
-    quarter: Quarter,
-    version: int,
-    published_at: datetime,
-    fulfilment: Fulfilment,
-    validation: ValidationResult,
-    timezone: str,
-    publish_to: str,
-    sources: list[dict[str, Any]],
-) -> dict[str, bytes]:
-    return pipeline.render_files(
-        quarter,
-        version,
-        published_at,
-        fulfilment,
-        validation,
-        timezone=timezone,
-        publish_to=open_storage(publish_to),
-        sources=sources,
-    )
+render_report = task(name="render", cache_policy=NONE)(pipeline.render_files)
