@@ -38,6 +38,7 @@ from kvartal.approval import unwaivable_message, waivable
 from kvartal.config import RunSettings, settings
 from kvartal.links import review_base, run_url
 from kvartal.model import Problem
+from kvartal.pipeline import Checked
 from kvartal.quarters import Quarter
 from kvartal.storage import check_locations, open_storage
 from tasks.fulfil import evaluate
@@ -105,6 +106,19 @@ def _durable(task: Task[Any, Any], durable: bool) -> Any:
 
 def _fresh(task: Task[Any, Any]) -> Any:
     return task.with_options(cache_policy=NONE, persist_result=False)
+
+
+def _check(
+    inbox: str, quarter: Quarter, review_to: str, durable: bool | None
+) -> tuple[Checked, str]:
+    """The check stage and the review files, cached for a run that may be suspended.
+    `durable` None: read afresh after an approval, whose waivers are in the inbox now,
+    cached nowhere, and the review written without the collection table."""
+    if durable is None:
+        checked = _fresh(validate_inputs)(_fresh(gather_inputs)(inbox, quarter))
+        return checked, _fresh(write_review_files)(checked, review_to)
+    checked = _durable(validate_inputs, durable)(_durable(gather_inputs, durable)(inbox, quarter))
+    return checked, _durable(write_review_files, durable)(checked, review_to, inbox)
 
 
 def _told_on_failure(flow: Flow[..., Any], flow_run: FlowRun, state: State[Any]) -> None:
@@ -220,15 +234,12 @@ def _quarterly_report(
     publish_to = publish_to or cfg.publish_to
     review_to = review_to or cfg.review_to
     check_locations(publish_to, review_to)
-    run_settings = RunSettings(at_risk=at_risk) if at_risk is not None else RunSettings.from_env()
+    run_settings = RunSettings(at_risk=cfg.at_risk if at_risk is None else at_risk)
     durable = not interactive
     run_id = str(runtime.flow_run.id) if runtime.flow_run.id else None
     url = run_url(run_id)
 
-    checked = _durable(validate_inputs, durable)(
-        _durable(gather_inputs, durable)(inbox, report_quarter)
-    )
-    review = _durable(write_review_files, durable)(checked, review_to, inbox)
+    checked, review = _check(inbox, report_quarter, review_to, durable=durable)
     validation = checked.validation
 
     # A waiver row in afvigelser.csv cannot waive these either: no publication without
@@ -256,9 +267,7 @@ def _quarterly_report(
         if isinstance(settled, State):
             _ENDED.add(settled.message or "")
             return settled
-        # the waivers are in the inbox now
-        checked = _fresh(validate_inputs)(_fresh(gather_inputs)(inbox, report_quarter))
-        review = _fresh(write_review_files)(checked, review_to)
+        checked, review = _check(inbox, report_quarter, review_to, durable=None)
         validation = checked.validation
         if validation.blocking:
             return _stop(
