@@ -56,3 +56,27 @@ def test_every_row_read_feeds_a_target_or_is_named(inbox: Path, quarter: Quarter
     assert rows.rows_read == sum(len(sheet.rows) for sheet in sheets) > 0
     assert rows.unaccounted == []
     assert rows.rows_used + rows.rows_with_problems >= rows.rows_read
+
+
+# The calls that join one stage to the next. A second place making them is a second
+# wiring, free to leave a stage out (bench/bare.py once published without the accounting).
+JOINS = (
+    "frames_of(",
+    "frames.waivers",
+    "check_accounting(",
+    "render_all(",
+    "render_index(",
+)
+PRODUCTION = ("kvartal", "flows", "tasks", "bench", "deployments")
+
+
+def test_the_stages_are_joined_in_one_module() -> None:
+    callers: dict[str, set[str]] = {}
+    for folder in PRODUCTION:
+        for path in (ROOT / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            for join in JOINS:
+                calls = text.count(join) - text.count(f"def {join}")
+                if calls:
+                    callers.setdefault(join, set()).add(path.relative_to(ROOT).as_posix())
+    assert callers == {join: {"kvartal/pipeline.py"} for join in JOINS}
