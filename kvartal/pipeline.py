@@ -307,6 +307,17 @@ def publish_files(
     )
 
 
+def recipient_link(publish_to: Storage, expiry: int) -> Callable[[str], str]:
+    """How a mail links a published file: a presigned URL valid `expiry` seconds (at most
+    a week, S3's limit) where the storage signs, else the file's own location."""
+    presign = getattr(publish_to, "presigned_url", None)
+
+    def link(key: str) -> str:
+        return str(presign(key, min(expiry, 604800))) if presign else publish_to.location(key)
+
+    return link
+
+
 def index_page(entries: list[IndexEntry]) -> bytes:
     """index.html at the publish root, from the manifests alone."""
     from kvartal.report import IndexQuarter, IndexVersion, render_index
