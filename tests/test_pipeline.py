@@ -80,3 +80,18 @@ def test_the_stages_are_joined_in_one_module() -> None:
                 if calls:
                     callers.setdefault(join, set()).add(path.relative_to(ROOT).as_posix())
     assert callers == {join: {"kvartal/pipeline.py"} for join in JOINS}
+
+
+def test_a_mail_links_a_signed_url_of_at_most_a_week_or_the_file(tmp_path: Path) -> None:
+    class Signing(LocalStorage):
+        def presigned_url(self, key: str, expiry: int) -> str:
+            return f"https://s3.example/{key}?X-Amz-Expires={expiry}"
+
+    signed = pipeline.recipient_link(Signing(tmp_path), 30 * 86400)
+    assert (
+        signed("2009Q3/report.pdf") == "https://s3.example/2009Q3/report.pdf?X-Amz-Expires=604800"
+    )
+    short = pipeline.recipient_link(Signing(tmp_path), 86400)
+    assert short("2009Q3/report.pdf").endswith("X-Amz-Expires=86400")
+    plain = pipeline.recipient_link(LocalStorage(tmp_path), 86400)
+    assert plain("2009Q3/report.pdf") == str(tmp_path / "2009Q3" / "report.pdf")
