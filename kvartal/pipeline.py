@@ -275,15 +275,18 @@ def plan_version(publish_to: Storage, quarter: Quarter, fingerprint: str) -> Pla
     return plan(publish_to, str(quarter), fingerprint)
 
 
+@dataclass(frozen=True)
+class Version:
+    """What a version is made of beside its files: its quarter, the fingerprint of its
+    inputs and what its manifest says (`manifest_extra`)."""
+
+    quarter: Quarter
+    fingerprint: str
+    extra: dict[str, Any]
+
+
 def publish_files(
-    publish_to: Storage,
-    quarter: Quarter,
-    planned: Plan,
-    *,
-    files: dict[str, bytes],
-    fingerprint: str,
-    extra: dict[str, Any],
-    render: Render,
+    publish_to: Storage, version: Version, planned: Plan, files: dict[str, bytes], render: Render
 ) -> PublishResult:
     """Publish the planned version's files; `render` gives the files of another version
     or time when someone published or claimed meanwhile. The same fingerprint again
@@ -298,10 +301,10 @@ def publish_files(
     # `now`: a new version carries the planned time, so the files rendered for it are used
     return publish(
         publish_to,
-        str(quarter),
-        fingerprint=fingerprint,
+        str(version.quarter),
+        fingerprint=version.fingerprint,
         render=owed,
-        manifest_extra=extra,
+        manifest_extra=version.extra,
         index_renderer=index_page,
         now=planned.published_at,
     )
@@ -394,15 +397,7 @@ def run_quarter(
 
     files = {} if planned.already else render(planned.version, planned.published_at)
     mark("render")
-    extra = manifest_extra(checked, done.evaluated, run_id)
-    done.published = publish_files(
-        publish_to,
-        quarter,
-        planned,
-        files=files,
-        fingerprint=fingerprint,
-        extra=extra,
-        render=render,
-    )
+    version = Version(quarter, fingerprint, manifest_extra(checked, done.evaluated, run_id))
+    done.published = publish_files(publish_to, version, planned, files, render)
     mark("publish")
     return done

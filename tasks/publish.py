@@ -60,12 +60,5 @@ def publish_report(
             sources=manifest_extra.get("sources"),
         )
 
-    return pipeline.publish_files(
-        storage,
-        quarter,
-        planned,
-        files=files,
-        fingerprint=fingerprint,
-        extra=manifest_extra,
-        render=render,
-    )
+    version = pipeline.Version(quarter, fingerprint, manifest_extra)
+    return pipeline.publish_files(storage, version, planned, files, render)
