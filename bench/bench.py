@@ -169,6 +169,26 @@ def fmt(x: float | None, unit: str = "s") -> str:
     return "–" if x is None else f"{x:.1f} {unit}"
 
 
+def stage_table(names: list[str], seconds: dict[str, float | None]) -> list[str]:
+    """A markdown table of the stages that were measured, in their order."""
+    rows = [f"| {n} | {seconds[n]:.1f} |" for n in names if seconds[n] is not None]
+    return ["| stage | seconds |", "|---|---|", *rows]
+
+
+def locations(args: argparse.Namespace, publish: str, review: str) -> list[str]:
+    """The arguments every measured run shares: the quarter, the inbox and where to write."""
+    return [
+        "--quarter",
+        args.quarter,
+        "--inbox",
+        args.inbox,
+        "--publish-to",
+        publish,
+        "--review-to",
+        review,
+    ]
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", type=int, default=3)
@@ -201,14 +221,7 @@ def main() -> int:
                     [
                         sys.executable,
                         str(REPO / "bench" / "bare.py"),
-                        "--inbox",
-                        args.inbox,
-                        "--quarter",
-                        args.quarter,
-                        "--publish-to",
-                        str(out / "publish"),
-                        "--review-to",
-                        str(out / "review"),
+                        *locations(args, str(out / "publish"), str(out / "review")),
                     ],
                     _env(),
                 )
@@ -221,14 +234,7 @@ def main() -> int:
                     [
                         *kvartal_command(),
                         "run",
-                        "--quarter",
-                        args.quarter,
-                        "--inbox",
-                        args.inbox,
-                        "--publish-to",
-                        str(out / "publish"),
-                        "--review-to",
-                        str(out / "review"),
+                        *locations(args, str(out / "publish"), str(out / "review")),
                     ],
                     _env(home),
                 )
@@ -245,14 +251,11 @@ def main() -> int:
                         [
                             *kvartal_command(),
                             "run",
-                            "--quarter",
-                            args.quarter,
-                            "--inbox",
-                            args.inbox,
-                            "--publish-to",
-                            str(out / f"publish{len(target)}{id(target)}"),
-                            "--review-to",
-                            str(out / "review"),
+                            *locations(
+                                args,
+                                str(out / f"publish{len(target)}{id(target)}"),
+                                str(out / "review"),
+                            ),
                         ],
                         env,
                     )
@@ -319,14 +322,7 @@ def time_against_server(args: argparse.Namespace, tmp: Path) -> list[Measure]:
                     [
                         *kvartal_command(),
                         "run",
-                        "--quarter",
-                        args.quarter,
-                        "--inbox",
-                        args.inbox,
-                        "--publish-to",
-                        str(target / "publish"),
-                        "--review-to",
-                        str(target / "review"),
+                        *locations(args, str(target / "publish"), str(target / "review")),
                     ],
                     {**_env(home), "PREFECT_API_URL": api},
                 )
@@ -427,22 +423,12 @@ def write_report(
         "A `kvartal run`, split by its own log's timestamps (median of the runs; each stage "
         "runs from the previous stage's last log line to its own):",
         "",
-        "| stage | seconds |",
-        "|---|---|",
-    ]
-    for name in stage_names:
-        if stages[name] is not None:
-            lines.append(f"| {name} | {stages[name]:.1f} |")
-    lines += [
+        *stage_table(stage_names, stages),
         "",
         "The same work without Prefect (`bench/bare.py`'s own timestamps, median):",
         "",
-        "| stage | seconds |",
-        "|---|---|",
+        *stage_table(bare_stage_names, bare_stages),
     ]
-    for name in bare_stage_names:
-        if bare_stages[name] is not None:
-            lines.append(f"| {name} | {bare_stages[name]:.1f} |")
     lines += [
         "",
         "Imports, by top-level package (`python -X importtime`: each module's own time, "

@@ -1,6 +1,6 @@
-"""The quarterly flow: gather -> validate -> fulfil -> render -> publish.
+"""The quarterly flow: check -> evaluate -> render -> publish (`kvartal.pipeline`).
 
-Every stage is a task run over kvartal's plain functions. A quarter with validation errors
+Every stage is a task run over the pipeline's plain functions. A quarter with validation errors
 publishes nothing: an interactive run stops (the command exits 2); a scheduled run is
 suspended until an operator decides in the Prefect UI, and the decision is written down.
 
@@ -33,16 +33,15 @@ from flows.approval import (
     settle,
     tell,
 )
-from kvartal import operator_mail
+from kvartal import operator_mail, pipeline
 from kvartal.approval import unwaivable_message, waivable
 from kvartal.config import RunSettings, settings
 from kvartal.links import review_base, run_url
 from kvartal.model import Problem
-from kvartal.provenance import git_revision, kvartal_version
-from kvartal.publish import fingerprint
+from kvartal.pipeline import Checked
 from kvartal.quarters import Quarter
-from kvartal.storage import check_locations
-from tasks.fulfil import account_rows, calculate_fulfilment
+from kvartal.storage import check_locations, open_storage
+from tasks.fulfil import evaluate
 from tasks.gather import gather_inputs
 from tasks.notify import notify_recipients
 from tasks.publish import plan_version, publish_report
@@ -107,6 +106,19 @@ def _durable(task: Task[Any, Any], durable: bool) -> Any:
 
 def _fresh(task: Task[Any, Any]) -> Any:
     return task.with_options(cache_policy=NONE, persist_result=False)
+
+
+def _check(
+    inbox: str, quarter: Quarter, review_to: str, durable: bool | None
+) -> tuple[Checked, str]:
+    """The check stage and the review files, cached for a run that may be suspended.
+    `durable` None: read afresh after an approval, whose waivers are in the inbox now,
+    cached nowhere, and the review written without the collection table."""
+    if durable is None:
+        checked = _fresh(validate_inputs)(_fresh(gather_inputs)(inbox, quarter))
+        return checked, _fresh(write_review_files)(checked, review_to)
+    checked = _durable(validate_inputs, durable)(_durable(gather_inputs, durable)(inbox, quarter))
+    return checked, _durable(write_review_files, durable)(checked, review_to, inbox)
 
 
 def _told_on_failure(flow: Flow[..., Any], flow_run: FlowRun, state: State[Any]) -> None:
@@ -222,14 +234,13 @@ def _quarterly_report(
     publish_to = publish_to or cfg.publish_to
     review_to = review_to or cfg.review_to
     check_locations(publish_to, review_to)
-    run_settings = RunSettings(at_risk=at_risk) if at_risk is not None else RunSettings.from_env()
+    run_settings = RunSettings(at_risk=cfg.at_risk if at_risk is None else at_risk)
     durable = not interactive
     run_id = str(runtime.flow_run.id) if runtime.flow_run.id else None
     url = run_url(run_id)
 
-    inputs = _durable(gather_inputs, durable)(inbox, report_quarter)
-    frames, validation = _durable(validate_inputs, durable)(inputs)
-    review = _durable(write_review_files, durable)(validation, inputs, review_to, inbox, frames)
+    checked, review = _check(inbox, report_quarter, review_to, durable=durable)
+    validation = checked.validation
 
     # A waiver row in afvigelser.csv cannot waive these either: no publication without
     # a catalogue and the quarter's figures.
@@ -256,9 +267,8 @@ def _quarterly_report(
         if isinstance(settled, State):
             _ENDED.add(settled.message or "")
             return settled
-        inputs = _fresh(gather_inputs)(inbox, report_quarter)  # the waivers are in the inbox
-        frames, validation = _fresh(validate_inputs)(inputs)
-        review = _fresh(write_review_files)(validation, inputs, review_to)
+        checked, review = _check(inbox, report_quarter, review_to, durable=None)
+        validation = checked.validation
         if validation.blocking:
             return _stop(
                 report_quarter,
@@ -274,11 +284,9 @@ def _quarterly_report(
                 inbox_name,
             )
 
-    fulfilment = calculate_fulfilment(
-        frames, report_quarter, validation.excluded, run_settings.at_risk
-    )
-    rows = account_rows(frames, fulfilment, validation)  # fails on a row that would vanish
-    source_print = fingerprint(inputs.sources, run_settings.as_dict())
+    evaluated = evaluate(checked, run_settings)  # fails on a row that would vanish
+    fulfilment = evaluated.fulfilment
+    source_print = pipeline.source_fingerprint(checked, run_settings)
     planned = plan_version(publish_to, report_quarter, source_print)
     if planned.already:
         logger.info(
@@ -286,7 +294,6 @@ def _quarterly_report(
             report_quarter,
             planned.version,
         )
-    sources = [asdict(s) for s in inputs.sources]
     # The publication time comes from the plan, never the clock: a run that finishes what
     # an interrupted run began renders the very bytes it wrote. Version n−1 and the other
     # quarters are read from the recipients' location (changes.json, the page of charts).
@@ -299,8 +306,9 @@ def _quarterly_report(
             planned.published_at,
             fulfilment,
             validation,
-            publish_to,
-            sources,
+            timezone=cfg.timezone,
+            publish_to=open_storage(publish_to),
+            sources=pipeline.sources(checked),
         )
     )
     # Publishing again with the same fingerprint writes nothing, but finishes a copy that
@@ -311,18 +319,10 @@ def _quarterly_report(
         planned,
         files,
         source_print,
-        {
-            "sources": sources,
-            "waivers": [{**w.to_json(), "problem": p.to_json()} for p, w in validation.waived],
-            "warnings": len(validation.warnings),
-            "rows": rows.counts(),
-            "left_out": rows.left_out,  # folders, files, columns and rows not read, and why
-            "run_id": run_id,
-            "kvartal_version": kvartal_version(),
-            "git_revision": git_revision(),
-        },
+        pipeline.manifest_extra(checked, evaluated, run_id),
         fulfilment,
         validation,
+        cfg.timezone,
     )
     # Whatever this run published, recipients get what the ledger says they are owed for
     # every published version (a killed run or a mail server that was down is made good).

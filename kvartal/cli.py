@@ -136,22 +136,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from kvartal.gather import gather
+    from kvartal import pipeline
     from kvartal.quarters import Quarter
-    from kvartal.review import frames_of, write_review
     from kvartal.storage import open_storage
-    from kvartal.validation import validate
 
     inbox, quarter_text = _inbox_and_quarter(args)
     quarter = Quarter.parse(quarter_text)
-    review_to = args.review_to or settings().review_to
-    inputs = gather(open_storage(inbox), quarter)
-    frames = frames_of(inputs)
-    result = validate(quarter, frames.catalogue, frames.figures, frames.waivers, inputs.problems)
-    from kvartal.collection.render import rows_for_review
-
-    rows = rows_for_review(open_storage(inbox), inputs, frames, result, open_storage(review_to))
-    where = write_review(open_storage(review_to), quarter, result, rows)
+    inbox_storage = open_storage(inbox)
+    checked = pipeline.check(inbox_storage, quarter)
+    where = pipeline.write_review(
+        checked, open_storage(args.review_to or settings().review_to), inbox_storage
+    )
+    result = checked.validation
     for p in result.problems:
         print(p.line())
     print(
@@ -225,20 +221,28 @@ def _run_all(args: argparse.Namespace) -> int:
 
 def _run_all_flow(register: dict[str, object], quarter: str) -> int:
     from flows.quarterly_reports import SummaryNotWritten, quarterly_reports
-    from kvartal.summary import InboxOutcome, exit_status
 
     inboxes = register["inboxes"]
     assert isinstance(inboxes, list)
     parent = quarterly_reports.with_options(flow_run_name=f"{quarter}: {len(inboxes)} indbakker")
     state = parent(inbox_register=register, quarter=quarter, return_state=True)
+    return _lines_and_exit(state, SummaryNotWritten)
+
+
+def _lines_and_exit(state: Any, partial: type[Exception] | None = None) -> int:
+    """run-all's and backfill's ending: one line per inbox or quarter and the exit rule
+    (`kvartal.summary`); a parent that failed exits 1, after the lines it did have
+    (`partial`: the failure that carries them)."""
+    from kvartal.summary import InboxOutcome, exit_status
+
     if state.is_completed():
         outcomes = [InboxOutcome.from_dict(o) for o in state.result()]
         for o in outcomes:
             print(o.line())
         return exit_status(outcomes)
     exc = state.result(raise_on_failure=False)
-    if isinstance(exc, SummaryNotWritten):
-        for o in exc.outcomes:
+    if partial is not None and isinstance(exc, partial):
+        for o in exc.outcomes:  # type: ignore[attr-defined]
             print(o.line())
     print(f"kvartal: kørslen fejlede: {exc}", file=sys.stderr)
     return EXIT_FAILED
@@ -259,7 +263,6 @@ def _backfill(args: argparse.Namespace) -> int:
 
     with prefect_api(warm_up=["flows.backfill", "great_expectations", "weasyprint"]):
         from flows.backfill import backfill
-        from kvartal.summary import InboxOutcome, exit_status
 
         parent = backfill.with_options(flow_run_name=f"Tilbageudfyldning {first}–{last}")
         state = parent(
@@ -270,15 +273,7 @@ def _backfill(args: argparse.Namespace) -> int:
             review_to=review_to,
             return_state=True,
         )
-        if not state.is_completed():
-            print(
-                f"kvartal: kørslen fejlede: {state.result(raise_on_failure=False)}", file=sys.stderr
-            )
-            return EXIT_FAILED
-        outcomes = [InboxOutcome.from_dict(o) for o in state.result()]
-        for o in outcomes:
-            print(o.line())
-        return exit_status(outcomes)
+        return _lines_and_exit(state)
 
 
 def _deploy_register(args: argparse.Namespace) -> int:

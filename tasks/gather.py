@@ -3,7 +3,8 @@ from __future__ import annotations
 from prefect import State, task
 from prefect.cache_policies import NONE
 
-from kvartal.gather import InboxNotFound, Inputs, gather
+from kvartal import pipeline
+from kvartal.gather import InboxNotFound, Inputs
 from kvartal.quarters import Quarter
 from kvartal.storage import open_storage
 
@@ -28,4 +29,4 @@ def _worth_retrying(task: object, task_run: object, state: State) -> bool:
 )
 def gather_inputs(inbox: str, quarter: Quarter) -> Inputs:
     """Read the catalogue and the figures; retried because an S3 inbox can fail in transit."""
-    return gather(open_storage(inbox), quarter)
+    return pipeline.gather_inputs(open_storage(inbox), quarter)

@@ -5,10 +5,11 @@ import smtplib
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
+from kvartal import pipeline
 from kvartal.config import settings
+from kvartal.pipeline import Fulfilment
 from kvartal.quarters import Quarter
 from kvartal.storage import open_storage
-from tasks.fulfil import Fulfilment
 
 REPORT_FILES = ("report.html", "report.pdf", "report.xlsx")
 
@@ -39,11 +40,7 @@ def notify_recipients(
     if smtp is None or not recipients:
         return {}
     storage = open_storage(publish_to)
-    expiry = min(settings().link_expiry, 604800)
-    presign = getattr(storage, "presigned_url", None)
-
-    def link(key: str) -> str:
-        return str(presign(key, expiry)) if presign else storage.location(key)
+    link = pipeline.recipient_link(storage, settings().link_expiry)
 
     def tell(doubts: list[notify.Doubt]) -> None:
         for d in doubts:

@@ -7,13 +7,12 @@ from prefect import State, Task, task
 from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import TaskRun
 
-from kvartal.publish import IndexEntry, Plan, PublishConflict, PublishResult, plan, publish
+from kvartal import pipeline
+from kvartal.pipeline import Fulfilment
+from kvartal.publish import Plan, PublishConflict, PublishResult
 from kvartal.quarters import Quarter
-from kvartal.report import IndexQuarter, IndexVersion, render_index
 from kvartal.storage import ConditionalWritesUnsupported, open_storage
 from kvartal.validation import ValidationResult
-from tasks.fulfil import Fulfilment
-from tasks.render import render_files
 
 
 def worth_retrying(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
@@ -25,9 +24,7 @@ def worth_retrying(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -
 
 @task(name="plan-version", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
 def plan_version(publish_to: str, quarter: Quarter, fingerprint: str) -> Plan:
-    """The version to render and the publication time it carries: the same inputs again
-    publish nothing, and an interrupted version is rendered again with its first time."""
-    return plan(open_storage(publish_to), str(quarter), fingerprint)
+    return pipeline.plan_version(open_storage(publish_to), quarter, fingerprint)
 
 
 @task(
@@ -46,49 +43,22 @@ def publish_report(
     manifest_extra: dict[str, Any],
     fulfilment: Fulfilment,
     validation: ValidationResult,
+    timezone: str,
 ) -> PublishResult:
     """Retried because object storage fails in transit; the claim makes a retry resume."""
+    storage = open_storage(publish_to)
 
     def render(n: int, published_at: datetime) -> dict[str, bytes]:
-        if files and (n, published_at) == (planned.version, planned.published_at):
-            return files
-        # Someone published or claimed meanwhile: render for what is actually owed.
-        return render_files(
+        return pipeline.render_files(
             quarter,
             n,
             published_at,
             fulfilment,
             validation,
-            publish_to,
-            manifest_extra.get("sources"),
+            timezone=timezone,
+            publish_to=storage,
+            sources=manifest_extra.get("sources"),
         )
 
-    # `now`: a new version carries the planned time, so the files rendered for it are used
-    return publish(
-        open_storage(publish_to),
-        str(quarter),
-        fingerprint=fingerprint,
-        render=render,
-        manifest_extra=manifest_extra,
-        index_renderer=_index,
-        now=planned.published_at,
-    )
-
-
-def _index(entries: list[IndexEntry]) -> bytes:
-    return render_index(
-        [
-            IndexQuarter(
-                quarter=e.quarter,
-                versions=[
-                    IndexVersion(
-                        version=v[0],
-                        published_at=v[1],
-                        href=f"{e.quarter}/versions/{v[0]}/report.html",
-                    )
-                    for v in e.versions
-                ],
-            )
-            for e in entries
-        ]
-    )
+    version = pipeline.Version(quarter, fingerprint, manifest_extra)
+    return pipeline.publish_files(storage, version, planned, files, render)

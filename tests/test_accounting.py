@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
+from kvartal import pipeline
 from kvartal.accounting import UnaccountedRows, account, check_accounting
+from kvartal.config import RunSettings
+from kvartal.gather import Inputs
 from kvartal.quarters import Quarter
 from kvartal.readers import read_sheet
 from kvartal.records import parse_figures, parse_targets
@@ -51,19 +54,28 @@ def inputs() -> tuple[list[SheetFrame], dict[Quarter, list[SheetFrame]]]:
     return catalogue, figures
 
 
-def test_validated_inbox_accounts_for_every_row() -> None:
-    from kvartal.validation import validate
+def raw_inputs() -> Inputs:
+    return Inputs(
+        quarter=Q3,
+        catalogue=[read_sheet("targets/k.csv", CATALOGUE.encode("utf-8"), "Tal")],
+        figures={
+            Q3: [read_sheet("2009Q3/c.csv", FIGURES_Q3.encode("utf-8"), "Tal")],
+            Q2: [read_sheet("2009Q2/c.csv", FIGURES_Q2.encode("utf-8"), "Tal")],
+        },
+    )
 
-    catalogue, figures = inputs()
-    result = validate(Q3, catalogue, figures, None, [])
-    targets = parse_targets(catalogue, result.excluded)
-    rows = parse_figures([f for fs in figures.values() for f in fs], result.excluded)
-    accounting = check_accounting(catalogue, figures, targets, rows, result.problems)
+
+def test_validated_inbox_accounts_for_every_row() -> None:
+    evaluated = pipeline.evaluate(pipeline.validate_inputs(raw_inputs()), RunSettings())
     # Read: 3 catalogue rows + 5 + 2 figure rows. Used: catalogue rows 2 and 3 (row 4 has
     # no Nr.) and figure rows Q3 2, 3 and Q2 2, 3. Named: catalogue row 4 (mangler_vaerdi),
     # Q3 row 4 (ikke_tal), Q3 row 5 (ukendt_noegletal), Q3 row 6 (mangler_vaerdi).
-    assert accounting.counts() == {"rows_read": 10, "rows_used": 6, "rows_with_problems": 4}
-    assert accounting.unaccounted == []
+    assert evaluated.accounting.counts() == {
+        "rows_read": 10,
+        "rows_used": 6,
+        "rows_with_problems": 4,
+    }
+    assert evaluated.accounting.unaccounted == []
 
 
 def test_a_row_neither_used_nor_named_stops_the_run() -> None:
@@ -86,7 +98,7 @@ def test_a_row_neither_used_nor_named_stops_the_run() -> None:
 # between validation and the arithmetic. Run in its own process, as `kvartal run` runs.
 DROP_ONE_ROW = """
 import sys
-import tasks.fulfil
+import kvartal.records
 from kvartal import cli
 from kvartal.records import parse_figures
 
@@ -94,7 +106,7 @@ def drop_one(frames, excluded=frozenset()):
     return [f for f in parse_figures(frames, excluded)
             if not (f.source and f.source.file == "2009Q3/BIF Stab.csv" and f.source.row == 2)]
 
-tasks.fulfil.parse_figures = drop_one
+kvartal.records.parse_figures = drop_one
 sys.exit(cli.main(sys.argv[1:]))
 """
 
@@ -145,9 +157,7 @@ def test_odd_cells_are_named_not_lost() -> None:
     from datetime import date
 
     from kvartal.readers import RawRow, RawSheet
-    from kvartal.validation import validate
 
-    catalogue, _ = inputs()
     raw = RawSheet(
         "2009Q3/odd.xlsx",
         "Tal",
@@ -162,20 +172,20 @@ def test_odd_cells_are_named_not_lost() -> None:
         ],
         [],
     )
-    figures = {Q3: [sheet_frame(raw, "figures")]}
-    result = validate(Q3, catalogue, figures, None, [])
-    assert {(p.cell, p.rule) for p in result.problems if p.file == "2009Q3/odd.xlsx"} == {
+    inputs = raw_inputs()
+    inputs.figures = {Q3: [raw]}
+    checked = pipeline.validate_inputs(inputs)
+    assert {
+        (p.cell, p.rule) for p in checked.validation.problems if p.file == "2009Q3/odd.xlsx"
+    } == {
         ("B3", "ugyldigt_nummer"),
         ("B4", "ugyldigt_nummer"),
         ("C5", "forkert_kvartal"),
         ("C6", "forkert_kvartal"),
     }
-    rows = parse_figures(figures[Q3], result.excluded)
-    assert [f.comment for f in rows] == ["SAND"]
-    accounting = check_accounting(
-        catalogue, figures, parse_targets(catalogue), rows, result.problems
-    )
-    assert accounting.unaccounted == []
+    evaluated = pipeline.evaluate(checked, RunSettings())
+    assert [f.comment for f in evaluated.fulfilment.figures] == ["SAND"]
+    assert evaluated.accounting.unaccounted == []
 
 
 def _run_kvartal(code: str | None, inbox: Path, tmp_path: Path, api: str) -> Any:

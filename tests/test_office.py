@@ -16,10 +16,9 @@ from typing import Any
 
 import pytest
 
-from kvartal.fulfilment import evaluate
 from kvartal.quarters import Quarter
 from kvartal.readers import read_sheet
-from kvartal.records import parse_figures, parse_targets
+from kvartal.records import parse_figures
 
 OFFICE = Path(__file__).parent / "data" / "office"
 TYPED = OFFICE / "typed"
@@ -101,18 +100,14 @@ def _inbox(tmp_path: Path, program: str | None, variant: str = "same") -> Path:
 
 def _publishable(inbox: Path) -> tuple[list[dict[str, Any]], list[str]]:
     """fulfilment.json's targets for 2009Q3, and the rules of the problems found."""
-    from kvartal.gather import gather
-    from kvartal.review import frames_of
+    from kvartal import pipeline
+    from kvartal.config import RunSettings
     from kvartal.storage import open_storage
-    from kvartal.validation import validate
 
-    inputs = gather(open_storage(str(inbox)), Q3)
-    frames = frames_of(inputs)
-    result = validate(Q3, frames.catalogue, frames.figures, frames.waivers, inputs.problems)
-    targets = parse_targets(frames.catalogue, result.excluded)
-    figures = parse_figures([f for fs in frames.figures.values() for f in fs], result.excluded)
-    out = [r.to_json() for r in evaluate(targets, figures, Q3)]
-    return json.loads(json.dumps(out)), sorted(p.rule for p in result.problems)
+    checked = pipeline.check(open_storage(str(inbox)), Q3)
+    evaluated = pipeline.evaluate(checked, RunSettings())
+    out = [r.to_json() for r in evaluated.fulfilment.results]
+    return json.loads(json.dumps(out)), sorted(p.rule for p in checked.validation.problems)
 
 
 @pytest.fixture(scope="module")
@@ -142,20 +137,19 @@ def test_round_trip_publishes_the_same_figures(
 def test_reader_warnings_reach_the_operator_and_the_report(tmp_path: Path) -> None:
     """A formula cell saved by LibreOffice (D2 `=30+1`, saved value 31) counts as 31, and
     its `formel` warning is in validation.json, validation.html and the report's notes."""
-    from kvartal.gather import gather
+    from kvartal import pipeline
+    from kvartal.config import RunSettings
     from kvartal.report import ReportInput, render_html
-    from kvartal.review import frames_of
     from kvartal.storage import open_storage
-    from kvartal.validation import review_html, review_json, validate
+    from kvartal.validation import review_html, review_json
 
     inbox = _inbox(tmp_path, None)
     shutil.copyfile(
         OFFICE / "formula" / "2009Q3" / "Økonomiforvaltningen.xlsx",
         inbox / "2009Q3" / "Økonomiforvaltningen.xlsx",
     )
-    inputs = gather(open_storage(str(inbox)), Q3)
-    frames = frames_of(inputs)
-    result = validate(Q3, frames.catalogue, frames.figures, frames.waivers, inputs.problems)
+    checked = pipeline.check(open_storage(str(inbox)), Q3)
+    result = checked.validation
     assert result.blocking == []
     listed = [p for p in json.loads(review_json(result, Q3)) if p["rule"] == "formel"]
     assert [(p["file"], p["sheet"], p["cell"], p["severity"], p["value"]) for p in listed] == [
@@ -163,18 +157,16 @@ def test_reader_warnings_reach_the_operator_and_the_report(tmp_path: Path) -> No
     ]
     assert "formel" in review_html(result, Q3).decode("utf-8")
 
-    targets = parse_targets(frames.catalogue, result.excluded)
-    figures = parse_figures([f for fs in frames.figures.values() for f in fs], result.excluded)
-    results = evaluate(targets, figures, Q3)
-    assert next(r for r in results if r.target_id.startswith("1.6")).actual == 31
+    fulfilment = pipeline.evaluate(checked, RunSettings()).fulfilment
+    assert next(r for r in fulfilment.results if r.target_id.startswith("1.6")).actual == 31
     page = render_html(
         ReportInput(
             quarter=Q3,
             version=1,
-            targets=targets,
-            results=results,
-            previous={},
-            figures=[f for f in figures if f.quarter == Q3],
+            targets=fulfilment.targets,
+            results=fulfilment.results,
+            previous=fulfilment.previous,
+            figures=[f for f in fulfilment.figures if f.quarter == Q3],
             warnings=result.warnings,
             waivers=result.waived,
             updated=date(2009, 11, 26),

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from prefect import flow, get_client
 
+from kvartal.pipeline import Fulfilment
 from kvartal.publish import Claim, Plan, PublishConflict
 from kvartal.quarters import Quarter
 from kvartal.storage import LocalStorage
 from kvartal.validation import ValidationResult
-from tasks.fulfil import Fulfilment
 from tasks.publish import publish_report
 
 pytestmark = pytest.mark.slow
@@ -47,6 +47,7 @@ def test_a_conflict_fails_the_task_at_once(tmp_path: Path, prefect_api: str) -> 
             {},
             Fulfilment([], [], [], {}),
             ValidationResult(),
+            "Europe/Copenhagen",
             return_state=True,
         )
         return state.result(raise_on_failure=False), state.state_details.task_run_id

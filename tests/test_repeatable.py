@@ -13,10 +13,9 @@ import time
 import zipfile
 from datetime import UTC, datetime
 
+from kvartal.pipeline import Fulfilment, render_files
 from kvartal.report import render_all, render_index
 from kvartal.validation import ValidationResult
-from tasks.fulfil import Fulfilment
-from tasks.render import render_files
 from tests.test_report import (
     FIGURES,
     PREVIOUS,
@@ -31,6 +30,7 @@ from tests.test_report import (
 )
 
 CLOCK_STEP = 2.1  # zip entries keep even seconds
+COPENHAGEN = "Europe/Copenhagen"  # KVARTAL_TIMEZONE's default
 
 
 def test_report_files_are_byte_identical_across_time() -> None:
@@ -59,11 +59,11 @@ def test_the_flows_rendering_takes_its_date_from_the_publication() -> None:
     validation = ValidationResult(
         problems=[WARNING_PROBLEM, WAIVED_PROBLEM], waived=[(WAIVED_PROBLEM, WAIVER)]
     )
-    # 23:30 UTC on 25 November is 00:30 on the 26th in Copenhagen (the default zone)
+    # 23:30 UTC on 25 November is 00:30 on the 26th in Copenhagen
     published_at = datetime(2009, 11, 25, 23, 30, tzinfo=UTC)
-    first = render_files(Q3, 1, published_at, fulfilment, validation)
+    first = render_files(Q3, 1, published_at, fulfilment, validation, timezone=COPENHAGEN)
     time.sleep(CLOCK_STEP)
-    second = render_files(Q3, 1, published_at, fulfilment, validation)
+    second = render_files(Q3, 1, published_at, fulfilment, validation, timezone=COPENHAGEN)
     assert first == second
     assert "26.11.2009" in first["report.html"].decode()
     assert "25.11.2009" not in first["report.html"].decode()

@@ -102,9 +102,9 @@ def test_review_links_use_the_configured_base_url(monkeypatch, tmp_path):
 def test_the_artifact_shows_whole_messages_and_waived_errors_as_waived():
     from kvartal.gather import Inputs
     from kvartal.model import Problem, Waiver
+    from kvartal.pipeline import review_markdown
     from kvartal.quarters import Quarter
     from kvartal.validation import ValidationResult
-    from tasks.validate import review_markdown
 
     long = "Værdien 1.5 er tvetydig: " + "skriv 1,5 eller 1.500 | " * 8 + "slut."
     waived = Problem(

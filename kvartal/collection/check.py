@@ -3,7 +3,7 @@
 The idle pass (nothing new) must cost next to nothing over a whole quarter of polls: it
 lists the inbox, hashes only files whose size or time changed since the last pass, lists
 the ledger and stops, importing neither pandas nor Great Expectations. Only a new content
-pays for `status.collect`, which runs the quarterly run's gather and validation.
+pays for the quarterly run's own check stage (`kvartal.pipeline.check`).
 """
 
 from __future__ import annotations
@@ -62,11 +62,13 @@ def check(
             "KVARTAL_SMTP_HOST eller KVARTAL_SMTP_BLOCK); centrene kan ikke få svar."
         )
 
+    from kvartal import pipeline
     from kvartal.collection.mails import check_mail
-    from kvartal.collection.status import collect
+    from kvartal.collection.status import collect_from
     from kvartal.notify import NotifyError, send_mail
 
-    collection = collect(inbox, quarter)
+    checked = pipeline.check(inbox, quarter)  # the quarterly run's own check stage
+    collection = collect_from(inbox, checked.inputs, checked.frames, checked.validation)
     done = ledger.checked(review, quarter)
     sent = set(review.list(ledger.check_dir(quarter) + "/"))
     for key in sorted(collection.files):

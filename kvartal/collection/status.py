@@ -167,14 +167,10 @@ def owes(target: Target, quarter: Quarter, reached_before: set[str]) -> bool:
 
 def collect(inbox: Storage, quarter: Quarter) -> Collection:
     """Read, validate and match the quarter's deliveries to the centres that owe them."""
-    from kvartal.gather import gather
-    from kvartal.review import frames_of
-    from kvartal.validation import validate
+    from kvartal.pipeline import check
 
-    inputs = gather(inbox, quarter)
-    frames = frames_of(inputs)
-    result = validate(quarter, frames.catalogue, frames.figures, frames.waivers, inputs.problems)
-    return collect_from(inbox, inputs, frames, result)
+    checked = check(inbox, quarter)  # the quarterly run's own check stage
+    return collect_from(inbox, checked.inputs, checked.frames, checked.validation)
 
 
 def collect_from(
