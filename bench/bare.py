@@ -37,6 +37,7 @@ def main() -> int:
     from datetime import date
 
     from kvartal.config import RunSettings
+    from kvartal.config import settings as read_settings
     from kvartal.fulfilment import evaluate
     from kvartal.gather import gather
     from kvartal.publish import fingerprint, publish
@@ -51,7 +52,7 @@ def main() -> int:
 
     quarter = Quarter.parse(args.quarter)
     settings = RunSettings.from_env()
-    inputs = gather(open_storage(args.inbox), quarter)
+    inputs = gather(open_storage(args.inbox), quarter, read_settings().read_limits())
     mark("gather")
     frames = frames_of(inputs)
     result = validate(quarter, frames.catalogue, frames.figures, frames.waivers, inputs.problems)

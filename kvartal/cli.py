@@ -145,7 +145,7 @@ def _validate(args: argparse.Namespace) -> int:
     inbox, quarter_text = _inbox_and_quarter(args)
     quarter = Quarter.parse(quarter_text)
     review_to = args.review_to or settings().review_to
-    inputs = gather(open_storage(inbox), quarter)
+    inputs = gather(open_storage(inbox), quarter, settings().read_limits())
     frames = frames_of(inputs)
     result = validate(quarter, frames.catalogue, frames.figures, frames.waivers, inputs.problems)
     from kvartal.collection.render import rows_for_review

@@ -12,12 +12,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from kvartal.readers import Limits
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_INBOX = REPO_ROOT / "examples" / "inbox"
@@ -176,6 +179,12 @@ class Settings(BaseSettings):
     @property
     def operator_addresses(self) -> list[str]:
         return _addresses(self.operator_emails)
+
+    def read_limits(self) -> Limits:
+        """How big an inbox file may be before it is refused unread (`gather`'s limits)."""
+        from kvartal.readers import Limits
+
+        return Limits(max_cells=self.max_cells, max_uncompressed=self.max_uncompressed)
 
 
 _TYPE_WORDS = {

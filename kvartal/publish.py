@@ -35,7 +35,6 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import kvartal
-from kvartal.config import settings
 from kvartal.model import SourceFile
 from kvartal.quarters import Quarter, QuarterError
 from kvartal.storage import AlreadyExists, Storage, require_conditional_writes
@@ -53,6 +52,8 @@ DECIDED = ".kvartal/decided"
 STAGING = ".kvartal/staging"
 _HOST = socket.gethostname()
 _PROMOTE_ATTEMPTS = 3
+# seconds a claim holds (KVARTAL_PUBLISH_LEASE's default); an entry point passes the setting
+DEFAULT_LEASE = 600.0
 # Identifies this process's claims, so a retried task resumes its own version.
 _OWNER = f"{_HOST}:{os.getpid()}:{secrets.token_hex(8)}"
 
@@ -286,10 +287,10 @@ class Actor:
     pid: int
     owner: str  # unique per process: a retried task resumes its own claim
     clock: Callable[[], float] = time.time
-    lease: float | None = None  # seconds; None: KVARTAL_PUBLISH_LEASE
+    lease: float = DEFAULT_LEASE  # seconds; the entry point passes KVARTAL_PUBLISH_LEASE
 
     def lease_seconds(self) -> float:
-        return float(self.lease if self.lease is not None else settings().publish_lease)
+        return float(self.lease)
 
     def writer_alive(self, claim: Claim) -> bool:
         """A claim is honoured while its run may still be writing: not after the lease, and
@@ -301,8 +302,8 @@ class Actor:
         return True
 
 
-def this_process() -> Actor:
-    return Actor(_HOST, os.getpid(), _OWNER)
+def this_process(lease: float = DEFAULT_LEASE) -> Actor:
+    return Actor(_HOST, os.getpid(), _OWNER, lease=lease)
 
 
 def _started(moment: float) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from prefect import State, task
 from prefect.cache_policies import NONE
 
+from kvartal.config import settings
 from kvartal.gather import InboxNotFound, Inputs, gather
 from kvartal.quarters import Quarter
 from kvartal.storage import open_storage
@@ -28,4 +29,4 @@ def _worth_retrying(task: object, task_run: object, state: State) -> bool:
 )
 def gather_inputs(inbox: str, quarter: Quarter) -> Inputs:
     """Read the catalogue and the figures; retried because an S3 inbox can fail in transit."""
-    return gather(open_storage(inbox), quarter)
+    return gather(open_storage(inbox), quarter, settings().read_limits())

@@ -7,7 +7,16 @@ from prefect import State, Task, task
 from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import TaskRun
 
-from kvartal.publish import IndexEntry, Plan, PublishConflict, PublishResult, plan, publish
+from kvartal.config import settings
+from kvartal.publish import (
+    IndexEntry,
+    Plan,
+    PublishConflict,
+    PublishResult,
+    plan,
+    publish,
+    this_process,
+)
 from kvartal.quarters import Quarter
 from kvartal.report import IndexQuarter, IndexVersion, render_index
 from kvartal.storage import ConditionalWritesUnsupported, open_storage
@@ -72,6 +81,7 @@ def publish_report(
         manifest_extra=manifest_extra,
         index_renderer=_index,
         now=planned.published_at,
+        actor=this_process(settings().publish_lease),
     )
 
 

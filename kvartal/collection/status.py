@@ -171,7 +171,7 @@ def collect(inbox: Storage, quarter: Quarter) -> Collection:
     from kvartal.review import frames_of
     from kvartal.validation import validate
 
-    inputs = gather(inbox, quarter)
+    inputs = gather(inbox, quarter, settings().read_limits())
     frames = frames_of(inputs)
     result = validate(quarter, frames.catalogue, frames.figures, frames.waivers, inputs.problems)
     return collect_from(inbox, inputs, frames, result)
