@@ -92,12 +92,6 @@ class Settings(BaseSettings):
     # boto3's own variables, read here too so run-all can name the endpoint it limits
     aws_endpoint_url_s3: str = Field(default="", validation_alias="AWS_ENDPOINT_URL_S3")
     aws_endpoint_url: str = Field(default="", validation_alias="AWS_ENDPOINT_URL")
-    # the fault harness's hooks (tests only): die at the Nth write or a matching boundary,
-    # and note every boundary passed in a file
-    fault_kill_at: str = ""
-    fault_trace: str = ""
-    # and stop (SIGSTOP) at the first boundary matching this pattern, as a VM pause would
-    fault_stop_at: str = ""
     # collection (CONTRACT §9): the delivery deadline in days after a quarter's last day,
     # seconds between the centres' checks, and the days before the deadline that remind
     deadline_days: int = Field(default=5, ge=0)

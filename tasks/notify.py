@@ -7,10 +7,9 @@ from prefect.cache_policies import NONE
 
 from kvartal.config import settings
 from kvartal.quarters import Quarter
+from kvartal.report import MAILED_FILES
 from kvartal.storage import open_storage
 from tasks.fulfil import Fulfilment
-
-REPORT_FILES = ("report.html", "report.pdf", "report.xlsx")
 
 
 @task(name="notify-recipients", retries=2, retry_delay_seconds=[5, 20], cache_policy=NONE)
@@ -40,10 +39,9 @@ def notify_recipients(
         return {}
     storage = open_storage(publish_to)
     expiry = min(settings().link_expiry, 604800)
-    presign = getattr(storage, "presigned_url", None)
 
     def link(key: str) -> str:
-        return str(presign(key, expiry)) if presign else storage.location(key)
+        return storage.presigned_url(key, expiry) or storage.location(key)
 
     def tell(doubts: list[notify.Doubt]) -> None:
         for d in doubts:
@@ -65,7 +63,7 @@ def notify_recipients(
         smtp,
         titles,
         link,
-        REPORT_FILES,
+        MAILED_FILES,
         notify.Courier.smtp(smtp, tell=tell),
     )
     for version, sent in sorted(delivery.sent.items()):

@@ -29,7 +29,7 @@ from kvartal.publish import (
     plan,
     publish,
 )
-from kvartal.storage import LocalStorage, Storage, open_storage
+from kvartal.storage import Capabilities, LocalStorage, Storage, open_storage
 from kvartal.storage.s3 import S3Storage
 
 REPORT_FILES = ["fulfilment.json", "report.html", "report.pdf", "report.xlsx"]
@@ -50,7 +50,7 @@ EXTRA = {
 }
 
 
-class RecordingStorage:
+class RecordingStorage(Capabilities):
     """Records every write in order; can fail one, as a run dying mid-publication."""
 
     def __init__(self, inner: Storage, fail_on: Callable[[str], bool] | None = None):
@@ -58,7 +58,7 @@ class RecordingStorage:
         self.url = inner.url
         self.writes: list[str] = []
         self.fail_on = fail_on
-        self.honours_create_only = getattr(inner, "honours_create_only", False)
+        self.honours_create_only = inner.honours_create_only
 
     def list(self, prefix: str = "") -> list[str]:
         return self.inner.list(prefix)
