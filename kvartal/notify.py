@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from kvartal.config import environment
 from kvartal.quarters import Quarter
+from kvartal.report import LABELS
 from kvartal.storage import AlreadyExists, Storage, require_conditional_writes
 from kvartal.storage.base import pid_alive
 
@@ -48,13 +49,6 @@ STATUS_WORDS = {
     "at_risk": "I risiko",
     "off_track": "Bagud",
     "no_data": "Ingen data",
-}
-LINK_LABELS = {
-    "report.html": "Rapporten (HTML)",
-    "report.pdf": "Rapporten (PDF)",
-    "report.xlsx": "Regneark (Excel)",
-    "fulfilment.json": "Data (JSON)",
-    "index.html": "Alle rapporter",
 }
 
 
@@ -402,7 +396,7 @@ def message_text(
         lines.append("Ingen mål er bagud.")
     if links:
         lines += ["", "Her finder du rapporten:"]
-        lines += [f"  {LINK_LABELS.get(k, k)}: {url}" for k, url in links.items()]
+        lines += [f"  {LABELS.get(k, k)}: {url}" for k, url in links.items()]
     if version > 1:
         lines += [
             "",
