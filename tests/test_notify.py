@@ -498,9 +498,9 @@ def test_the_sender_tells_not_sent_from_unknown(tmp_path: Path) -> None:
 CHILD = """
 import sys
 from kvartal.notify import SmtpSettings, deliver_owed
-from kvartal.storage import LocalStorage
+from kvartal.storage import open_storage
 publish, ledger, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-deliver_owed(LocalStorage(publish), LocalStorage(ledger), "2009Q3",
+deliver_owed(open_storage(publish), open_storage(ledger), "2009Q3",
              ["a@x.dk", "b@x.dk"], SmtpSettings(host="127.0.0.1", port=port, timeout=10),
              {}, lambda key: key, ["report.html"])
 """
