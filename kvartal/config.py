@@ -28,6 +28,7 @@ EXAMPLE_QUARTER = "2009Q3"
 PREFIX = "KVARTAL_"
 CHECKSUM_MODES = ("when_required", "when_supported")
 MAX_LINK_EXPIRY = 604800  # S3 presigned links live at most 7 days
+DEFAULT_TIMEZONE = "Europe/Copenhagen"
 
 
 class SettingsError(ValueError):
@@ -64,7 +65,7 @@ class Settings(BaseSettings):
     recipients: str = ""
     link_expiry: int = Field(default=MAX_LINK_EXPIRY, gt=0, le=MAX_LINK_EXPIRY)
     schedule_cron: str = "0 6 10 1,4,7,10 *"
-    timezone: str = "Europe/Copenhagen"
+    timezone: str = DEFAULT_TIMEZONE
     work_pool: str = "kvartal"
     max_cells: int = Field(default=200000, gt=0)
     max_uncompressed: int = Field(default=104857600, gt=0)

@@ -64,7 +64,7 @@ def notify_recipients(
         titles,
         link,
         MAILED_FILES,
-        notify.Courier.smtp(smtp, tell=tell),
+        notify.Courier.smtp(smtp, tell=tell, zone=settings().timezone),
     )
     for version, sent in sorted(delivery.sent.items()):
         if sent:

@@ -609,3 +609,14 @@ def test_the_smtp_timeout_setting_is_checked_when_the_command_starts(
     assert settings().smtp_timeout == 90.5
     smtp = SmtpSettings.from_env({"KVARTAL_SMTP_HOST": "h", "KVARTAL_SMTP_TIMEOUT": "90,5"})
     assert smtp is not None and smtp.timeout == 90.5
+
+
+def test_a_doubt_tells_its_time_in_the_zone_the_run_passed_in() -> None:
+    """2009-10-01 00:00 UTC is 02:00 in Copenhagen (summer time)."""
+    from dataclasses import replace
+
+    doubt = Doubt(
+        "unknown", "2009Q3", 1, "a@x.dk", "<m@x>", 1254355200.0, "maskine m, proces 1", "r.json"
+    )
+    assert "begyndte at sende 2009-10-01 02:00:00" in doubt.line()
+    assert "begyndte at sende 2009-10-01 00:00:00" in replace(doubt, zone="UTC").line()
