@@ -69,8 +69,8 @@ def point(label: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-class FaultStorage(Capabilities):
-    """A storage that passes each completed write and delete through `point`."""
+class ForwardingStorage(Capabilities):
+    """The protocol's methods handed to another storage, for tests' wrappers to extend."""
 
     def __init__(self, inner: Storage):
         self.inner = inner
@@ -93,10 +93,22 @@ class FaultStorage(Capabilities):
         self, key: str, data: bytes, *, content_type: str | None = None, create_only: bool = False
     ) -> None:
         self.inner.write(key, data, content_type=content_type, create_only=create_only)
-        point(f"write {self.inner.location(key)}")
 
     def delete(self, key: str) -> None:
         self.inner.delete(key)
+
+
+class FaultStorage(ForwardingStorage):
+    """A storage that passes each completed write and delete through `point`."""
+
+    def write(
+        self, key: str, data: bytes, *, content_type: str | None = None, create_only: bool = False
+    ) -> None:
+        super().write(key, data, content_type=content_type, create_only=create_only)
+        point(f"write {self.inner.location(key)}")
+
+    def delete(self, key: str) -> None:
+        super().delete(key)
         point(f"delete {self.inner.location(key)}")
 
     def presigned_url(self, key: str, expires_seconds: int) -> str | None:
