@@ -48,6 +48,8 @@ def main() -> int:
         Quarter.parse(args.quarter),
         RunSettings.from_env(),
         timezone=cfg.timezone,
+        limits=cfg.read_limits(),
+        lease=cfg.publish_lease,
         mark=mark,
     )
     if done.published is None:

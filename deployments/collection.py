@@ -36,11 +36,7 @@ def collection_deployments(
         name=CHECK_DEPLOYMENT,
         description="Centrenes egen kontrol: nye filer i indbakken valideres og besvares.",
         schedules=[Interval(cfg.check_interval, timezone=cfg.timezone)],
-        parameters={
-            "inbox": where.inbox,
-            "review_to": where.review_to,
-            "publish_to": where.publish_to,
-        },
+        parameters=where.parameters(),
         work_pool_name=work_pool,
     )
     remind = by_module_path(
@@ -48,7 +44,7 @@ def collection_deployments(
         name=REMINDER_DEPLOYMENT,
         description="Påmindelser til centre, der skylder tal, og operatørernes mail efter fristen.",
         schedules=[Cron(REMINDER_CRON, timezone=cfg.timezone)],
-        parameters={"inbox": where.inbox, "review_to": where.review_to},
+        parameters=where.parameters("inbox", "review_to"),
         work_pool_name=work_pool,
     )
     return [check, remind]

@@ -40,6 +40,11 @@ class Locations:
     review_to: str
     notes: list[str]
 
+    def parameters(self, *names: str) -> dict[str, str]:
+        """The locations as a deployment's parameters: all three, or the ones named."""
+        every = {"inbox": self.inbox, "publish_to": self.publish_to, "review_to": self.review_to}
+        return {k: every[k] for k in names} if names else every
+
 
 def absolute_locations() -> Locations:
     """The configured locations as a worker anywhere will read them.
@@ -95,13 +100,7 @@ def quarterly_deployment(
         name=DEPLOYMENT_NAME,
         description="Kvartalsrapporten: saml, valider, beregn målopfyldelse, dan og udgiv.",
         schedules=[Cron(cfg.schedule_cron, timezone=cfg.timezone)],
-        parameters={
-            "inbox": where.inbox,
-            "publish_to": where.publish_to,
-            "review_to": where.review_to,
-            "interactive": False,
-            **run_parameters(),
-        },
+        parameters={**where.parameters(), "interactive": False, **run_parameters()},
         work_pool_name=work_pool,
     )
 

@@ -53,7 +53,13 @@ def collection_check(
     if quarter is None and _published(publish_to, q):
         logger.info("%s er udgivet; indsamlingen er slut", q)
         return [f"{q}: udgivet; ingen kontrol"]
-    outcome = check(open_storage(inbox), open_storage(review_to), q, SmtpSettings.from_env())
+    outcome = check(
+        open_storage(inbox),
+        open_storage(review_to),
+        q,
+        SmtpSettings.from_env(),
+        settings().read_limits(),
+    )
     for line in outcome.lines:
         logger.info(line)
     if outcome.failed:

@@ -40,6 +40,7 @@ from kvartal.links import review_base, run_url
 from kvartal.model import Problem
 from kvartal.pipeline import Checked
 from kvartal.quarters import Quarter
+from kvartal.readers import Limits
 from kvartal.storage import check_locations, open_storage
 from tasks.fulfil import evaluate
 from tasks.gather import gather_inputs
@@ -109,15 +110,16 @@ def _fresh(task: Task[Any, Any]) -> Any:
 
 
 def _check(
-    inbox: str, quarter: Quarter, review_to: str, durable: bool | None
+    inbox: str, quarter: Quarter, review_to: str, limits: Limits, durable: bool | None
 ) -> tuple[Checked, str]:
     """The check stage and the review files, cached for a run that may be suspended.
     `durable` None: read afresh after an approval, whose waivers are in the inbox now,
     cached nowhere, and the review written without the collection table."""
     if durable is None:
-        checked = _fresh(validate_inputs)(_fresh(gather_inputs)(inbox, quarter))
+        checked = _fresh(validate_inputs)(_fresh(gather_inputs)(inbox, quarter, limits))
         return checked, _fresh(write_review_files)(checked, review_to)
-    checked = _durable(validate_inputs, durable)(_durable(gather_inputs, durable)(inbox, quarter))
+    gathered = _durable(gather_inputs, durable)(inbox, quarter, limits)
+    checked = _durable(validate_inputs, durable)(gathered)
     return checked, _durable(write_review_files, durable)(checked, review_to, inbox)
 
 
@@ -234,12 +236,13 @@ def _quarterly_report(
     publish_to = publish_to or cfg.publish_to
     review_to = review_to or cfg.review_to
     check_locations(publish_to, review_to)
+    limits = cfg.read_limits()
     run_settings = RunSettings(at_risk=cfg.at_risk if at_risk is None else at_risk)
     durable = not interactive
     run_id = str(runtime.flow_run.id) if runtime.flow_run.id else None
     url = run_url(run_id)
 
-    checked, review = _check(inbox, report_quarter, review_to, durable=durable)
+    checked, review = _check(inbox, report_quarter, review_to, limits, durable=durable)
     validation = checked.validation
 
     # A waiver row in afvigelser.csv cannot waive these either: no publication without
@@ -267,7 +270,7 @@ def _quarterly_report(
         if isinstance(settled, State):
             _ENDED.add(settled.message or "")
             return settled
-        checked, review = _check(inbox, report_quarter, review_to, durable=None)
+        checked, review = _check(inbox, report_quarter, review_to, limits, durable=None)
         validation = checked.validation
         if validation.blocking:
             return _stop(
@@ -323,6 +326,7 @@ def _quarterly_report(
         fulfilment,
         validation,
         cfg.timezone,
+        cfg.publish_lease,
     )
     # Whatever this run published, recipients get what the ledger says they are owed for
     # every published version (a killed run or a mail server that was down is made good).

@@ -33,7 +33,7 @@ from kvartal.config import settings
 from kvartal.links import run_url
 from kvartal.quarters import Quarter
 from kvartal.register import InboxEntry, Register
-from kvartal.storage import open_storage
+from kvartal.storage import open_storage, shared_services
 from kvartal.summary import InboxOutcome, summary_json, table_rows, write_summary
 
 SHARD_ARTIFACT = "kvartal-{quarter}-del"
@@ -54,8 +54,9 @@ def _limit_name(kind: str, where: str) -> str:
 def limit_names(entry: InboxEntry) -> list[str]:
     """The shared services an inbox's run talks to, as global concurrency limit names."""
     names = []
-    if any(loc.startswith("s3://") for loc in (entry.inbox, entry.publish_to, entry.review_to)):
-        names.append(_limit_name("s3", settings().s3_endpoint or "aws"))
+    locations = (entry.inbox, entry.publish_to, entry.review_to)
+    for kind, where in shared_services(locations, settings().s3_endpoint):
+        names.append(_limit_name(kind, where))
     smtp_where = settings().smtp_host.strip() or settings().smtp_block.strip()
     if smtp_where:
         names.append(_limit_name("smtp", smtp_where))

@@ -143,7 +143,7 @@ def _validate(args: argparse.Namespace) -> int:
     inbox, quarter_text = _inbox_and_quarter(args)
     quarter = Quarter.parse(quarter_text)
     inbox_storage = open_storage(inbox)
-    checked = pipeline.check(inbox_storage, quarter)
+    checked = pipeline.check(inbox_storage, quarter, settings().read_limits())
     where = pipeline.write_review(
         checked, open_storage(args.review_to or settings().review_to), inbox_storage
     )

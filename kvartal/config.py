@@ -12,12 +12,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from kvartal.readers import Limits
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_INBOX = REPO_ROOT / "examples" / "inbox"
@@ -25,6 +28,7 @@ EXAMPLE_QUARTER = "2009Q3"
 PREFIX = "KVARTAL_"
 CHECKSUM_MODES = ("when_required", "when_supported")
 MAX_LINK_EXPIRY = 604800  # S3 presigned links live at most 7 days
+DEFAULT_TIMEZONE = "Europe/Copenhagen"
 
 
 class SettingsError(ValueError):
@@ -61,7 +65,7 @@ class Settings(BaseSettings):
     recipients: str = ""
     link_expiry: int = Field(default=MAX_LINK_EXPIRY, gt=0, le=MAX_LINK_EXPIRY)
     schedule_cron: str = "0 6 10 1,4,7,10 *"
-    timezone: str = "Europe/Copenhagen"
+    timezone: str = DEFAULT_TIMEZONE
     work_pool: str = "kvartal"
     max_cells: int = Field(default=200000, gt=0)
     max_uncompressed: int = Field(default=104857600, gt=0)
@@ -89,12 +93,6 @@ class Settings(BaseSettings):
     # boto3's own variables, read here too so run-all can name the endpoint it limits
     aws_endpoint_url_s3: str = Field(default="", validation_alias="AWS_ENDPOINT_URL_S3")
     aws_endpoint_url: str = Field(default="", validation_alias="AWS_ENDPOINT_URL")
-    # the fault harness's hooks (tests only): die at the Nth write or a matching boundary,
-    # and note every boundary passed in a file
-    fault_kill_at: str = ""
-    fault_trace: str = ""
-    # and stop (SIGSTOP) at the first boundary matching this pattern, as a VM pause would
-    fault_stop_at: str = ""
     # collection (CONTRACT §9): the delivery deadline in days after a quarter's last day,
     # seconds between the centres' checks, and the days before the deadline that remind
     deadline_days: int = Field(default=5, ge=0)
@@ -176,6 +174,12 @@ class Settings(BaseSettings):
     @property
     def operator_addresses(self) -> list[str]:
         return _addresses(self.operator_emails)
+
+    def read_limits(self) -> Limits:
+        """How big an inbox file may be before it is refused unread (`gather`'s limits)."""
+        from kvartal.readers import Limits
+
+        return Limits(max_cells=self.max_cells, max_uncompressed=self.max_uncompressed)
 
 
 _TYPE_WORDS = {

@@ -169,12 +169,6 @@ class _Reader:
         return out
 
 
-def limits_from_env() -> Limits:
-    from kvartal.config import settings
-
-    return Limits(max_cells=settings().max_cells, max_uncompressed=settings().max_uncompressed)
-
-
 def quarter_folders(inbox: Storage) -> dict[Quarter, list[str]]:
     """Every quarter folder of the inbox by its quarter, as the inbox spells it.
 
@@ -224,8 +218,10 @@ def survey(keys: list[str]) -> tuple[dict[Quarter, list[str]], list[str], list[s
 
 
 def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> Inputs:
+    """`limits`: the entry point's `settings().read_limits()`; None keeps the readers' own
+    defaults, which are the settings' defaults too."""
     inputs = Inputs(quarter=quarter)
-    reader = _Reader(inbox, inputs, limits or limits_from_env())
+    reader = _Reader(inbox, inputs, limits or Limits())
     everything = inbox.list("")
     if not everything:
         raise InboxNotFound(

@@ -42,10 +42,7 @@ def review_link(storage: Storage, key: str, base: str | None = None) -> str:
     base = current_review_base() if base is None else base
     if base:
         return base.rstrip("/") + "/" + quote(key)
-    presign = getattr(storage, "presigned_url", None)
-    if presign is not None:
-        return str(presign(key, settings().link_expiry))
-    return storage.location(key)
+    return storage.presigned_url(key, settings().link_expiry) or storage.location(key)
 
 
 def run_url(flow_run_id: str | None) -> str | None:

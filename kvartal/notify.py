@@ -34,8 +34,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import TYPE_CHECKING, Any, Literal
 
-from kvartal.config import environment
+from kvartal.config import DEFAULT_TIMEZONE, environment
 from kvartal.quarters import Quarter
+from kvartal.report import LABELS
 from kvartal.storage import AlreadyExists, Storage, require_conditional_writes
 from kvartal.storage.base import pid_alive
 
@@ -48,13 +49,6 @@ STATUS_WORDS = {
     "at_risk": "I risiko",
     "off_track": "Bagud",
     "no_data": "Ingen data",
-}
-LINK_LABELS = {
-    "report.html": "Rapporten (HTML)",
-    "report.pdf": "Rapporten (PDF)",
-    "report.xlsx": "Regneark (Excel)",
-    "fulfilment.json": "Data (JSON)",
-    "index.html": "Alle rapporter",
 }
 
 
@@ -402,7 +396,7 @@ def message_text(
         lines.append("Ingen mål er bagud.")
     if links:
         lines += ["", "Her finder du rapporten:"]
-        lines += [f"  {LINK_LABELS.get(k, k)}: {url}" for k, url in links.items()]
+        lines += [f"  {LABELS.get(k, k)}: {url}" for k, url in links.items()]
     if version > 1:
         lines += [
             "",
@@ -483,9 +477,10 @@ class Doubt:
     record: str  # where the record belongs
     why: str = ""
     generation: int = 0  # the claim taken over (unknown) or held (unrecorded)
+    zone: str = DEFAULT_TIMEZONE  # the time zone `when` is told in (KVARTAL_TIMEZONE)
 
     def line(self) -> str:
-        when = _local_time(self.since)
+        when = _local_time(self.since, self.zone)
         if self.kind == "unrecorded":
             return (
                 f"- {self.recipient}, version {self.version}: mailen blev sendt (påbegyndt "
@@ -501,13 +496,10 @@ class Doubt:
         )
 
 
-def _local_time(epoch: float) -> str:
+def _local_time(epoch: float, zone: str) -> str:
     from zoneinfo import ZoneInfo
 
-    from kvartal.config import settings
-
-    zone = ZoneInfo(settings().timezone)
-    return datetime.fromtimestamp(epoch, zone).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(epoch, ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @dataclass
@@ -524,12 +516,16 @@ class Courier:
     memory: Memory = field(default_factory=lambda: _MEMORY)
     # told (operators mailed, an ERROR logged) when this process takes over an unknown outcome
     tell: Callable[[list[Doubt]], None] | None = None
+    zone: str = DEFAULT_TIMEZONE  # times in messages (KVARTAL_TIMEZONE, passed in)
 
     @classmethod
     def smtp(
-        cls, settings: SmtpSettings, tell: Callable[[list[Doubt]], None] | None = None
+        cls,
+        settings: SmtpSettings,
+        tell: Callable[[list[Doubt]], None] | None = None,
+        zone: str = DEFAULT_TIMEZONE,
     ) -> Courier:
-        return cls(send=smtp_sender(settings), lease=delivery_lease(settings), tell=tell)
+        return cls(send=smtp_sender(settings), lease=delivery_lease(settings), tell=tell, zone=zone)
 
 
 def _digest(recipient: str) -> str:
@@ -669,7 +665,7 @@ def _deliver_one(
         elif state == "unknown" and not expired:
             raise _Failed(
                 "udfald ukendt, sendes igen med samme Message-ID efter "
-                f"{_local_time(newest.claimed_at + c.lease)}"
+                f"{_local_time(newest.claimed_at + c.lease, c.zone)}"
             )
         elif expired or c.gone(newest.owner, c.me):
             message_id = newest.message_id
@@ -684,9 +680,10 @@ def _deliver_one(
                 ledger.location(record_key),
                 "fristen er udløbet" if expired else "processen findes ikke mere",
                 newest.generation,
+                c.zone,
             )
         else:
-            return "busy", f"{claimant}, siden {_local_time(newest.claimed_at)}"
+            return "busy", f"{claimant}, siden {_local_time(newest.claimed_at, c.zone)}"
 
     generation = newest.generation + 1 if newest is not None else 1
     claim = _Claim(
@@ -735,7 +732,7 @@ def _deliver_one(
         held.state = "unknown"  # the claim stays: a later run decides
         raise _Failed(
             f"udfald ukendt, sendes igen med samme Message-ID efter "
-            f"{_local_time(claim.claimed_at + c.lease)} ({exc})"
+            f"{_local_time(claim.claimed_at + c.lease, c.zone)} ({exc})"
         ) from exc
     except NotifyError as exc:  # NotSent, a bad address: nothing went out
         _release(ledger, claim, newest, held)
@@ -768,6 +765,7 @@ def _deliver_one(
             ledger.location(record_key),
             why,
             generation,
+            c.zone,
         )
         memory.pending[pending_key] = (data, unrecorded)
         raise _Failed(

@@ -8,7 +8,8 @@ typed records into the arithmetic and the row accounting, the files into publish
 decided here and nowhere else.
 
 The stages know nothing of Prefect and read no settings: the caller reads the settings once
-and passes what a stage needs (`RunSettings`, the time zone, the locations as `Storage`).
+and passes what a stage needs (`RunSettings`, the time zone, the reading limits, the
+publish lease, the locations as `Storage`).
 Great Expectations and WeasyPrint are imported by the stages that use them, so `kvartal
 validate` pays for validation alone.
 
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
     from kvartal.config import RunSettings
     from kvartal.gather import Inputs
     from kvartal.model import Figure, Target, TargetResult
-    from kvartal.publish import IndexEntry, Plan, PublishResult
+    from kvartal.publish import Actor, IndexEntry, Plan, PublishResult
+    from kvartal.readers import Limits
     from kvartal.review import Frames
     from kvartal.storage import Storage
     from kvartal.validation import ValidationResult
@@ -59,11 +61,12 @@ class Checked:
         return self.inputs.quarter
 
 
-def gather_inputs(inbox: Storage, quarter: Quarter) -> Inputs:
-    """The stage's only reading of the inbox (the part worth retrying)."""
+def gather_inputs(inbox: Storage, quarter: Quarter, limits: Limits) -> Inputs:
+    """The stage's only reading of the inbox (the part worth retrying); `limits` are the
+    sizes past which a file is refused unread (KVARTAL_MAX_CELLS, KVARTAL_MAX_UNCOMPRESSED)."""
     from kvartal.gather import gather
 
-    return gather(inbox, quarter)
+    return gather(inbox, quarter, limits)
 
 
 def validate_inputs(inputs: Inputs) -> Checked:
@@ -77,9 +80,9 @@ def validate_inputs(inputs: Inputs) -> Checked:
     return Checked(inputs, frames, validation)
 
 
-def check(inbox: Storage, quarter: Quarter) -> Checked:
+def check(inbox: Storage, quarter: Quarter, limits: Limits) -> Checked:
     """Gather and validate one quarter of an inbox; nothing is written."""
-    return validate_inputs(gather_inputs(inbox, quarter))
+    return validate_inputs(gather_inputs(inbox, quarter, limits))
 
 
 def write_review(checked: Checked, review: Storage, inbox: Storage | None = None) -> str:
@@ -286,7 +289,12 @@ class Version:
 
 
 def publish_files(
-    publish_to: Storage, version: Version, planned: Plan, files: dict[str, bytes], render: Render
+    publish_to: Storage,
+    version: Version,
+    planned: Plan,
+    files: dict[str, bytes],
+    render: Render,
+    actor: Actor,
 ) -> PublishResult:
     """Publish the planned version's files; `render` gives the files of another version
     or time when someone published or claimed meanwhile. The same fingerprint again
@@ -307,16 +315,17 @@ def publish_files(
         manifest_extra=version.extra,
         index_renderer=index_page,
         now=planned.published_at,
+        actor=actor,
     )
 
 
 def recipient_link(publish_to: Storage, expiry: int) -> Callable[[str], str]:
     """How a mail links a published file: a presigned URL valid `expiry` seconds (at most
     a week, S3's limit) where the storage signs, else the file's own location."""
-    presign = getattr(publish_to, "presigned_url", None)
 
     def link(key: str) -> str:
-        return str(presign(key, min(expiry, 604800))) if presign else publish_to.location(key)
+        signed = publish_to.presigned_url(key, min(expiry, 604800))
+        return signed or publish_to.location(key)
 
     return link
 
@@ -364,12 +373,14 @@ def run_quarter(
     run: RunSettings,
     *,
     timezone: str,
+    limits: Limits,
+    lease: float,
     run_id: str | None = None,
     mark: Callable[[str], None] = lambda stage: None,
 ) -> QuarterRun:
     """check -> evaluate -> render -> publish, as the flow runs it, without the approval
     and the mails; `mark(stage)` is called as each stage ends (the benchmark's timings)."""
-    inputs = gather_inputs(inbox, quarter)
+    inputs = gather_inputs(inbox, quarter, limits)
     mark("gather")
     checked = validate_inputs(inputs)
     location = write_review(checked, review, inbox)
@@ -398,6 +409,8 @@ def run_quarter(
     files = {} if planned.already else render(planned.version, planned.published_at)
     mark("render")
     version = Version(quarter, fingerprint, manifest_extra(checked, done.evaluated, run_id))
-    done.published = publish_files(publish_to, version, planned, files, render)
+    from kvartal.publish import this_process
+
+    done.published = publish_files(publish_to, version, planned, files, render, this_process(lease))
     mark("publish")
     return done

@@ -35,7 +35,6 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import kvartal
-from kvartal.config import settings
 from kvartal.model import SourceFile
 from kvartal.quarters import Quarter, QuarterError
 from kvartal.storage import AlreadyExists, Storage, require_conditional_writes
@@ -53,6 +52,8 @@ DECIDED = ".kvartal/decided"
 STAGING = ".kvartal/staging"
 _HOST = socket.gethostname()
 _PROMOTE_ATTEMPTS = 3
+# seconds a claim holds (KVARTAL_PUBLISH_LEASE's default); an entry point passes the setting
+DEFAULT_LEASE = 600.0
 # Identifies this process's claims, so a retried task resumes its own version.
 _OWNER = f"{_HOST}:{os.getpid()}:{secrets.token_hex(8)}"
 
@@ -286,10 +287,10 @@ class Actor:
     pid: int
     owner: str  # unique per process: a retried task resumes its own claim
     clock: Callable[[], float] = time.time
-    lease: float | None = None  # seconds; None: KVARTAL_PUBLISH_LEASE
+    lease: float = DEFAULT_LEASE  # seconds; the entry point passes KVARTAL_PUBLISH_LEASE
 
     def lease_seconds(self) -> float:
-        return float(self.lease if self.lease is not None else settings().publish_lease)
+        return float(self.lease)
 
     def writer_alive(self, claim: Claim) -> bool:
         """A claim is honoured while its run may still be writing: not after the lease, and
@@ -301,8 +302,8 @@ class Actor:
         return True
 
 
-def this_process() -> Actor:
-    return Actor(_HOST, os.getpid(), _OWNER)
+def this_process(lease: float = DEFAULT_LEASE) -> Actor:
+    return Actor(_HOST, os.getpid(), _OWNER, lease=lease)
 
 
 def _started(moment: float) -> str:
@@ -474,9 +475,7 @@ def _drop_spent(storage: Storage, quarter: str, up_to: int, actor: Actor) -> Non
                 if judged[int(n)]:
                     continue
             storage.delete(key)
-    prune = getattr(storage, "prune", None)  # a local folder may keep empty folders
-    if prune is not None:
-        prune(".kvartal")
+    storage.prune(".kvartal")  # a local folder may keep empty folders
 
 
 # How long the claims of a version taken over from a writer on another machine are kept
@@ -650,20 +649,8 @@ def _publish_new(
         raise _lost(storage, quarter, n, claim, _taker(storage, quarter, n, actor), actor)
     _finish(storage, quarter, n, decision, files, actor, written)
     _promote(storage, quarter, n, files, manifest_bytes, written)
-    _write_index(storage, index_renderer, written)
-    _drop_spent(storage, quarter, n, actor)
-    return PublishResult(
-        quarter,
-        n,
-        True,
-        [
-            *(version_key(quarter, n, name) for name in sorted(files)),
-            version_key(quarter, n, MANIFEST),
-        ],
-        storage.location(f"{quarter}/report.html"),
-        written,
-        _iso(moment),
-    )
+    keys = [version_key(quarter, n, name) for name in [*sorted(files), MANIFEST]]
+    return _close(storage, quarter, n, True, keys, _iso(moment), index_renderer, actor, written)
 
 
 def _version_manifest(storage: Storage, quarter: str, version: int) -> bytes | None:
@@ -755,17 +742,28 @@ def _already(
         names = [f["name"] for f in manifest.get("files", [])]
         files = {name: storage.read(version_key(quarter, n, name)) for name in names}
         _promote(storage, quarter, n, files, manifest_bytes, written)
+    keys = _manifest_keys(quarter, n, manifest)
+    moment = str(manifest.get("published_at", ""))
+    return _close(storage, quarter, n, False, keys, moment, index_renderer, actor, written)
+
+
+def _close(
+    storage: Storage,
+    quarter: str,
+    n: int,
+    created: bool,
+    keys: list[str],
+    published_at: str,
+    index_renderer: IndexRenderer,
+    actor: Actor,
+    written: list[str],
+) -> PublishResult:
+    """The last steps of every publication, new or already there: the index, then the
+    spent claims, decisions and staged files."""
     _write_index(storage, index_renderer, written)
     _drop_spent(storage, quarter, n, actor)
-    return PublishResult(
-        quarter,
-        n,
-        False,
-        _manifest_keys(quarter, n, manifest),
-        storage.location(f"{quarter}/report.html"),
-        written,
-        str(manifest.get("published_at", "")),
-    )
+    location = storage.location(f"{quarter}/report.html")
+    return PublishResult(quarter, n, created, keys, location, written, published_at)
 
 
 def _copy_intact(storage: Storage, quarter: str, manifest: dict[str, Any]) -> bool:

@@ -6,6 +6,7 @@ from prefect.cache_policies import NONE
 from kvartal import pipeline
 from kvartal.gather import InboxNotFound, Inputs
 from kvartal.quarters import Quarter
+from kvartal.readers import Limits
 from kvartal.storage import open_storage
 
 
@@ -27,6 +28,6 @@ def _worth_retrying(task: object, task_run: object, state: State) -> bool:
     cache_policy=NONE,
     retry_condition_fn=_worth_retrying,
 )
-def gather_inputs(inbox: str, quarter: Quarter) -> Inputs:
+def gather_inputs(inbox: str, quarter: Quarter, limits: Limits) -> Inputs:
     """Read the catalogue and the figures; retried because an S3 inbox can fail in transit."""
-    return pipeline.gather_inputs(open_storage(inbox), quarter)
+    return pipeline.gather_inputs(open_storage(inbox), quarter, limits)

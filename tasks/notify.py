@@ -9,9 +9,8 @@ from kvartal import pipeline
 from kvartal.config import settings
 from kvartal.pipeline import Fulfilment
 from kvartal.quarters import Quarter
+from kvartal.report import MAILED_FILES
 from kvartal.storage import open_storage
-
-REPORT_FILES = ("report.html", "report.pdf", "report.xlsx")
 
 
 @task(name="notify-recipients", retries=2, retry_delay_seconds=[5, 20], cache_policy=NONE)
@@ -62,8 +61,8 @@ def notify_recipients(
         smtp,
         titles,
         link,
-        REPORT_FILES,
-        notify.Courier.smtp(smtp, tell=tell),
+        MAILED_FILES,
+        notify.Courier.smtp(smtp, tell=tell, zone=settings().timezone),
     )
     for version, sent in sorted(delivery.sent.items()):
         if sent:

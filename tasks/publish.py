@@ -9,7 +9,7 @@ from prefect.client.schemas.objects import TaskRun
 
 from kvartal import pipeline
 from kvartal.pipeline import Fulfilment
-from kvartal.publish import Plan, PublishConflict, PublishResult
+from kvartal.publish import Plan, PublishConflict, PublishResult, this_process
 from kvartal.quarters import Quarter
 from kvartal.storage import ConditionalWritesUnsupported, open_storage
 from kvartal.validation import ValidationResult
@@ -44,6 +44,7 @@ def publish_report(
     fulfilment: Fulfilment,
     validation: ValidationResult,
     timezone: str,
+    lease: float,
 ) -> PublishResult:
     """Retried because object storage fails in transit; the claim makes a retry resume."""
     storage = open_storage(publish_to)
@@ -61,4 +62,4 @@ def publish_report(
         )
 
     version = pipeline.Version(quarter, fingerprint, manifest_extra)
-    return pipeline.publish_files(storage, version, planned, files, render)
+    return pipeline.publish_files(storage, version, planned, files, render, this_process(lease))

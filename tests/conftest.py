@@ -20,6 +20,12 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_INBOX = REPO / "examples" / "inbox"
+# Every process the tests start installs the fault harness's storage wrapper when its
+# environment asks for it (tests/support/faults.py): production code knows nothing of it.
+FAULT_HOOKS = str(REPO / "tests" / "support" / "faulthook")
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [FAULT_HOOKS, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)]
+)
 
 pytest_plugins: list[str] = [
     "tests.support.prefect_server",

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from kvartal.cli import main
+from tests.support.faults import HOOK_DIR
 from tests.support.smtp import Inbox
 
 pytestmark = pytest.mark.slow  # a mail server, and a validation per pass
@@ -191,7 +192,11 @@ def _check_process(inbox: Path, review: Path, kill_at: str) -> subprocess.Comple
         [sys.executable, "-m", "kvartal.cli", "check", "--quarter", "2009Q3",
          "--inbox", str(inbox), "--review-to", str(review)],
         capture_output=True, text=True, timeout=300, cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO), "KVARTAL_FAULT_KILL_AT": kill_at},
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([HOOK_DIR, str(REPO)]),
+            "KVARTAL_FAULT_KILL_AT": kill_at,
+        },
     )  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 """The fault harness: publishing killed at every write boundary, polled by readers.
 
 A publication runs in a process of its own (tests.support.publish_child) that the storage
-layer SIGKILLs at the Nth write boundary (KVARTAL_FAULT_KILL_AT, see kvartal.storage.base).
+layer SIGKILLs at the Nth write boundary (KVARTAL_FAULT_KILL_AT, see tests/support/faults.py).
 After each kill the publish location must be consistent as it stands, and the next run,
 with the same or with corrected inputs, must publish without anyone cleaning up.
 """

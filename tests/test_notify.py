@@ -498,9 +498,9 @@ def test_the_sender_tells_not_sent_from_unknown(tmp_path: Path) -> None:
 CHILD = """
 import sys
 from kvartal.notify import SmtpSettings, deliver_owed
-from kvartal.storage import LocalStorage
+from kvartal.storage import open_storage
 publish, ledger, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-deliver_owed(LocalStorage(publish), LocalStorage(ledger), "2009Q3",
+deliver_owed(open_storage(publish), open_storage(ledger), "2009Q3",
              ["a@x.dk", "b@x.dk"], SmtpSettings(host="127.0.0.1", port=port, timeout=10),
              {}, lambda key: key, ["report.html"])
 """
@@ -609,3 +609,14 @@ def test_the_smtp_timeout_setting_is_checked_when_the_command_starts(
     assert settings().smtp_timeout == 90.5
     smtp = SmtpSettings.from_env({"KVARTAL_SMTP_HOST": "h", "KVARTAL_SMTP_TIMEOUT": "90,5"})
     assert smtp is not None and smtp.timeout == 90.5
+
+
+def test_a_doubt_tells_its_time_in_the_zone_the_run_passed_in() -> None:
+    """2009-10-01 00:00 UTC is 02:00 in Copenhagen (summer time)."""
+    from dataclasses import replace
+
+    doubt = Doubt(
+        "unknown", "2009Q3", 1, "a@x.dk", "<m@x>", 1254355200.0, "maskine m, proces 1", "r.json"
+    )
+    assert "begyndte at sende 2009-10-01 02:00:00" in doubt.line()
+    assert "begyndte at sende 2009-10-01 00:00:00" in replace(doubt, zone="UTC").line()

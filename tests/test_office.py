@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from kvartal.quarters import Quarter
-from kvartal.readers import read_sheet
+from kvartal.readers import Limits, read_sheet
 from kvartal.records import parse_figures
 
 OFFICE = Path(__file__).parent / "data" / "office"
@@ -104,7 +104,7 @@ def _publishable(inbox: Path) -> tuple[list[dict[str, Any]], list[str]]:
     from kvartal.config import RunSettings
     from kvartal.storage import open_storage
 
-    checked = pipeline.check(open_storage(str(inbox)), Q3)
+    checked = pipeline.check(open_storage(str(inbox)), Q3, Limits())
     evaluated = pipeline.evaluate(checked, RunSettings())
     out = [r.to_json() for r in evaluated.fulfilment.results]
     return json.loads(json.dumps(out)), sorted(p.rule for p in checked.validation.problems)
@@ -148,7 +148,7 @@ def test_reader_warnings_reach_the_operator_and_the_report(tmp_path: Path) -> No
         OFFICE / "formula" / "2009Q3" / "Økonomiforvaltningen.xlsx",
         inbox / "2009Q3" / "Økonomiforvaltningen.xlsx",
     )
-    checked = pipeline.check(open_storage(str(inbox)), Q3)
+    checked = pipeline.check(open_storage(str(inbox)), Q3, Limits())
     result = checked.validation
     assert result.blocking == []
     listed = [p for p in json.loads(review_json(result, Q3)) if p["rule"] == "formel"]

@@ -14,6 +14,7 @@ import pytest
 from kvartal import pipeline
 from kvartal.config import RunSettings
 from kvartal.quarters import Quarter
+from kvartal.readers import Limits
 from kvartal.storage import LocalStorage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +49,7 @@ def test_the_fixture_inboxes_are_found() -> None:
 def test_every_row_read_feeds_a_target_or_is_named(inbox: Path, quarter: Quarter) -> None:
     """Every row read feeds a target or is named by a problem: `evaluate` raises on any
     other, and the count of rows read is every data row of every sheet gathered."""
-    checked = pipeline.check(LocalStorage(inbox), quarter)
+    checked = pipeline.check(LocalStorage(inbox), quarter, Limits())
     evaluated = pipeline.evaluate(checked, RunSettings())
     inputs = checked.inputs
     sheets = [*inputs.catalogue, *(s for q in inputs.figures.values() for s in q)]

@@ -31,6 +31,7 @@ from kvartal.publish import (
 )
 from kvartal.storage import LocalStorage, Storage, open_storage
 from kvartal.storage.s3 import S3Storage
+from tests.support.faults import ForwardingStorage
 
 REPORT_FILES = ["fulfilment.json", "report.html", "report.pdf", "report.xlsx"]
 EXTRA = {
@@ -50,27 +51,13 @@ EXTRA = {
 }
 
 
-class RecordingStorage:
+class RecordingStorage(ForwardingStorage):
     """Records every write in order; can fail one, as a run dying mid-publication."""
 
     def __init__(self, inner: Storage, fail_on: Callable[[str], bool] | None = None):
-        self.inner = inner
-        self.url = inner.url
+        super().__init__(inner)
         self.writes: list[str] = []
         self.fail_on = fail_on
-        self.honours_create_only = getattr(inner, "honours_create_only", False)
-
-    def list(self, prefix: str = "") -> list[str]:
-        return self.inner.list(prefix)
-
-    def read(self, key: str) -> bytes:
-        return self.inner.read(key)
-
-    def exists(self, key: str) -> bool:
-        return self.inner.exists(key)
-
-    def location(self, key: str) -> str:
-        return self.inner.location(key)
 
     def write(
         self, key: str, data: bytes, *, content_type: str | None = None, create_only: bool = False

@@ -1,8 +1,8 @@
 """A publisher stopped (SIGSTOP) mid-publication past its lease, overtaken, then resumed:
 real processes (tests.support.publish_child) on a folder and on S3 (moto).
 
-The stall is made by the storage layer itself (KVARTAL_FAULT_STOP_AT, see
-kvartal.storage.base) at a write boundary, as a VM pause or a long GC would make it.
+The stall is made by the fault harness's storage wrapper (KVARTAL_FAULT_STOP_AT, see
+tests/support/faults.py) at a write boundary, as a VM pause or a long GC would make it.
 """
 
 from __future__ import annotations

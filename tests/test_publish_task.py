@@ -48,6 +48,7 @@ def test_a_conflict_fails_the_task_at_once(tmp_path: Path, prefect_api: str) -> 
             Fulfilment([], [], [], {}),
             ValidationResult(),
             "Europe/Copenhagen",
+            600.0,
             return_state=True,
         )
         return state.result(raise_on_failure=False), state.state_details.task_run_id

@@ -364,3 +364,46 @@ def test_a_full_local_disk_names_the_place(tmp_path: Path) -> None:
     assert str(full.value).startswith(
         f"[Errno 28] Disken er fuld ved {tmp_path.resolve()}/2009Q3/report.pdf: "
     )
+
+
+def test_a_location_is_opened_by_its_scheme(tmp_path: Path) -> None:
+    from kvartal.storage import backend_for, shared_services
+
+    assert isinstance(open_storage(f"file://{tmp_path}/a"), LocalStorage)
+    assert open_storage(f"file://{tmp_path}/a").url == str(tmp_path / "a")
+    assert open_storage(str(tmp_path / "b")).url == str(tmp_path / "b")
+    assert backend_for("s3://bucket/prefix").scheme == "s3"
+    assert backend_for("ftp://host/x").scheme == "file"  # unknown schemes stay a folder
+    # run-all limits S3 per endpoint; folders share nothing
+    urls = ["s3://a/x", str(tmp_path), "s3://b/y"]
+    assert shared_services(urls, "") == [("s3", "aws")]
+    assert shared_services(urls, "http://127.0.0.1:9000") == [("s3", "http://127.0.0.1:9000")]
+    assert shared_services([str(tmp_path)], "http://127.0.0.1:9000") == []
+
+
+def test_the_faces_declare_their_capabilities(tmp_path: Path) -> None:
+    local = LocalStorage(tmp_path)
+    assert local.honours_create_only is True
+    assert local.presigned_url("x.html", 60) is None  # a folder has no links to sign
+    s3 = S3Storage("bucket", "prefix", client=object())
+    assert s3.honours_create_only is False  # probed once per location before publishing
+
+
+def test_the_fault_wrapper_notes_each_boundary_after_it_is_passed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The boundaries the fault tests kill at, as the harness's wrapper sees them."""
+    from tests.support.faults import FaultStorage
+
+    trace = tmp_path / "trace.txt"
+    monkeypatch.setenv("KVARTAL_FAULT_TRACE", str(trace))
+    root = tmp_path / "root"
+    wrapped = FaultStorage(LocalStorage(root))
+    wrapped.write("a/b.json", b"{}", create_only=True)
+    assert (root / "a" / "b.json").read_bytes() == b"{}"  # written when it is noted
+    wrapped.delete("a/b.json")
+    assert trace.read_text().splitlines() == [
+        f"write {root / 'a' / 'b.json'}",
+        f"delete {root / 'a' / 'b.json'}",
+    ]
+    assert wrapped.honours_create_only and wrapped.root == LocalStorage(root).root

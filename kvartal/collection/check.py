@@ -18,6 +18,7 @@ from kvartal.quarters import Quarter
 
 if TYPE_CHECKING:
     from kvartal.notify import SmtpSettings
+    from kvartal.readers import Limits
     from kvartal.storage import Storage
 
 
@@ -49,7 +50,11 @@ def new_contents(inbox: Storage, review: Storage, quarter: Quarter) -> dict[str,
 
 
 def check(
-    inbox: Storage, review: Storage, quarter: Quarter, smtp: SmtpSettings | None
+    inbox: Storage,
+    review: Storage,
+    quarter: Quarter,
+    smtp: SmtpSettings | None,
+    limits: Limits,
 ) -> CheckOutcome:
     outcome = CheckOutcome()
     new = new_contents(inbox, review, quarter)
@@ -67,7 +72,7 @@ def check(
     from kvartal.collection.status import collect_from
     from kvartal.notify import NotifyError, send_mail
 
-    checked = pipeline.check(inbox, quarter)  # the quarterly run's own check stage
+    checked = pipeline.check(inbox, quarter, limits)  # the quarterly run's own check stage
     collection = collect_from(inbox, checked.inputs, checked.frames, checked.validation)
     done = ledger.checked(review, quarter)
     sent = set(review.list(ledger.check_dir(quarter) + "/"))

@@ -70,24 +70,21 @@ def collection_command(inbox: object, review: object, quarter: Quarter) -> int:
 def check_command(inbox: object, review: object, quarter: Quarter) -> int:
     from kvartal.collection.check import check
 
-    outcome = check(inbox, review, quarter, _smtp())  # type: ignore[arg-type]
-    for line in outcome.lines:
-        print(line)
-    if outcome.failed:
-        for to, why in outcome.failed.items():
-            print(f"kvartal: mail til {to} mislykkedes: {why}", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
+    outcome = check(inbox, review, quarter, _smtp(), settings().read_limits())  # type: ignore[arg-type]
+    return _told(outcome.lines, outcome.failed)
 
 
 def remind_command(inbox: object, review: object, quarter: Quarter, day: date) -> int:
     from kvartal.collection.remind import remind
 
     outcome = remind(inbox, review, quarter, day, _smtp())  # type: ignore[arg-type]
-    for line in outcome.lines:
+    return _told(outcome.lines, outcome.failed)
+
+
+def _told(lines: list[str], failed: dict[str, str]) -> int:
+    """What a check or a reminder round did, and a failed exit if any mail failed."""
+    for line in lines:
         print(line)
-    if outcome.failed:
-        for to, why in outcome.failed.items():
-            print(f"kvartal: mail til {to} mislykkedes: {why}", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
+    for to, why in failed.items():
+        print(f"kvartal: mail til {to} mislykkedes: {why}", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK

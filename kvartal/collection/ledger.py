@@ -34,28 +34,32 @@ def h(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).casefold().encode("utf-8")).hexdigest()[:16]
 
 
+def _key(quarter: Quarter, *parts: str) -> str:
+    return "/".join([ROOT, str(quarter), *parts])
+
+
 def check_dir(quarter: Quarter) -> str:
-    return f"{ROOT}/{quarter}/kontrol"
+    return _key(quarter, "kontrol")
 
 
 def check_mail_key(quarter: Quarter, sha: str, centre: str, address: str) -> str:
-    return f"{check_dir(quarter)}/{sha}/{h(centre)}-{h(address)}.json"
+    return _key(quarter, "kontrol", sha, f"{h(centre)}-{h(address)}.json")
 
 
 def done_key(quarter: Quarter, sha: str) -> str:
-    return f"{check_dir(quarter)}/{sha}/done.json"
+    return _key(quarter, "kontrol", sha, "done.json")
 
 
 def seen_key(quarter: Quarter) -> str:
-    return f"{check_dir(quarter)}/kendte.json"
+    return _key(quarter, "kontrol", "kendte.json")
 
 
 def reminder_key(quarter: Quarter, day: str, centre: str, address: str) -> str:
-    return f"{ROOT}/{quarter}/paamindelser/{day}/{h(centre)}-{h(address)}.json"
+    return _key(quarter, "paamindelser", day, f"{h(centre)}-{h(address)}.json")
 
 
 def operators_key(quarter: Quarter, address: str) -> str:
-    return f"{ROOT}/{quarter}/operatoerer/{h(address)}.json"
+    return _key(quarter, "operatoerer", f"{h(address)}.json")
 
 
 def checked(review: Storage, quarter: Quarter) -> set[str]:

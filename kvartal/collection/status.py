@@ -169,7 +169,7 @@ def collect(inbox: Storage, quarter: Quarter) -> Collection:
     """Read, validate and match the quarter's deliveries to the centres that owe them."""
     from kvartal.pipeline import check
 
-    checked = check(inbox, quarter)  # the quarterly run's own check stage
+    checked = check(inbox, quarter, settings().read_limits())  # the run's own check stage
     return collect_from(inbox, checked.inputs, checked.frames, checked.validation)
 
 

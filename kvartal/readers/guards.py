@@ -189,6 +189,15 @@ def _root_prefix(zf: zipfile.ZipFile, name: str) -> bytes:
     return m[1] if m and m[1] else b""
 
 
+def _at_most(count: int, limits: Limits, what: str) -> int:
+    """A count of cells (or texts) so far, refused as soon as it passes the limit."""
+    if count > limits.max_cells:
+        raise ReadError(
+            "for_stor", f"Filen har over {limits.max_cells} {what}. " + RULES["for_stor"]
+        )
+    return count
+
+
 def _guard_xlsx(zf: zipfile.ZipFile, limits: Limits) -> None:
     far_ref = _far_ref_pattern(limits)
     cells = 0
@@ -199,11 +208,7 @@ def _guard_xlsx(zf: zipfile.ZipFile, limits: Limits) -> None:
     def sheet_window(buf: bytes, limit: int) -> None:
         nonlocal cells
         _refuse_dtd(buf, limit)
-        cells += _count_tags(buf, limit, prefix + b"c")
-        if cells > limits.max_cells:
-            raise ReadError(
-                "for_stor", f"Filen har over {limits.max_cells} celler. " + RULES["for_stor"]
-            )
+        cells = _at_most(cells + _count_tags(buf, limit, prefix + b"c"), limits, "celler")
         for m in far_ref.finditer(buf, 0, limit):
             if not _attribute_of(buf, m.start(), b"c"):
                 continue
@@ -226,11 +231,7 @@ def _guard_xlsx(zf: zipfile.ZipFile, limits: Limits) -> None:
     def strings_window(buf: bytes, limit: int) -> None:
         nonlocal strings
         _refuse_dtd(buf, limit)
-        strings += _count_tags(buf, limit, prefix + b"si")
-        if strings > limits.max_cells:
-            raise ReadError(
-                "for_stor", f"Filen har over {limits.max_cells} tekster. " + RULES["for_stor"]
-            )
+        strings = _at_most(strings + _count_tags(buf, limit, prefix + b"si"), limits, "tekster")
 
     for info in zf.infolist():
         name = info.filename

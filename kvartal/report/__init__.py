@@ -8,8 +8,10 @@ that need them: the flow imports this package long before it renders anything.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from kvartal.history.changes import CHANGES, Previous, changes_doc, changes_json
@@ -18,9 +20,13 @@ from kvartal.model import Figure, Problem, Target, TargetResult, Waiver
 from kvartal.quarters import Quarter
 
 __all__ = [
+    "LABELS",
+    "MAILED_FILES",
+    "RECIPIENT_FILES",
     "IndexQuarter",
     "IndexVersion",
     "PdfAccessibilityError",
+    "RecipientFile",
     "ReportInput",
     "fulfilment_json",
     "render_all",
@@ -110,16 +116,54 @@ def render_index(quarters: list[IndexQuarter]) -> bytes:
     return index_html(quarters)
 
 
+class Rendering:
+    """One version's files in the making: what several files share is made once."""
+
+    def __init__(self, ri: ReportInput):
+        self.ri = ri
+        self.fulfilment = fulfilment_json(ri)
+        self.changes = changes_of(ri, self.fulfilment)
+
+    @cached_property
+    def html(self) -> bytes:
+        return render_html(self.ri, self.changes)
+
+
+@dataclass(frozen=True)
+class RecipientFile:
+    """A file the recipients get: its name, its link's text, how a version renders it
+    (None: rendered over all versions, the index), and whether the mail a recipient gets for
+    each version links it."""
+
+    name: str
+    label: str
+    render: Callable[[Rendering], bytes | None] | None
+    mailed: bool = False
+
+
+# The one list of the recipients' files: `render_all` renders the ones with a renderer (in
+# this order), the recipients' mail links the `mailed` ones with their labels. A new output
+# format is one entry here.
+RECIPIENT_FILES: tuple[RecipientFile, ...] = (
+    RecipientFile("report.html", "Rapporten (HTML)", lambda r: r.html, mailed=True),
+    RecipientFile("report.pdf", "Rapporten (PDF)", lambda r: render_pdf(r.html), mailed=True),
+    RecipientFile("report.xlsx", "Regneark (Excel)", lambda r: render_xlsx(r.ri), mailed=True),
+    RecipientFile("fulfilment.json", "Data (JSON)", lambda r: r.fulfilment),
+    # version 1 has nothing to compare with, so no changes.json (CONTRACT §10)
+    RecipientFile(
+        CHANGES, CHANGES, lambda r: changes_json(r.changes) if r.changes is not None else None
+    ),
+    RecipientFile("index.html", "Alle rapporter", None),
+)
+MAILED_FILES: tuple[str, ...] = tuple(f.name for f in RECIPIENT_FILES if f.mailed)
+LABELS: dict[str, str] = {f.name: f.label for f in RECIPIENT_FILES}
+
+
 def render_all(ri: ReportInput) -> dict[str, bytes]:
-    fulfilment = fulfilment_json(ri)
-    changes = changes_of(ri, fulfilment)
-    html = render_html(ri, changes)
-    files = {
-        "report.html": html,
-        "report.pdf": render_pdf(html),
-        "report.xlsx": render_xlsx(ri),
-        "fulfilment.json": fulfilment,
-    }
-    if changes is not None:
-        files[CHANGES] = changes_json(changes)
+    rendering = Rendering(ri)
+    files: dict[str, bytes] = {}
+    for f in RECIPIENT_FILES:
+        data = f.render(rendering) if f.render is not None else None
+        if data is not None:
+            files[f.name] = data
     return files

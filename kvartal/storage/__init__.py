@@ -12,26 +12,33 @@ import os
 import secrets
 import socket
 import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from kvartal.storage.base import (
     AlreadyExists,
+    Capabilities,
     ConditionalWritesUnsupported,
     Storage,
-    fault_point,
     pid_alive,
 )
 from kvartal.storage.local import LocalStorage
 
 __all__ = [
+    "BACKENDS",
     "AlreadyExists",
+    "Backend",
+    "Capabilities",
     "ConditionalWritesUnsupported",
     "LocalStorage",
     "Storage",
+    "backend_for",
     "check_locations",
-    "fault_point",
+    "install_wrapper",
     "open_storage",
     "require_conditional_writes",
+    "shared_services",
 ]
 
 PROBE_PREFIX = ".kvartal/probe"
@@ -40,15 +47,70 @@ _probed: dict[str, bool] = {}
 _probe_lock = threading.Lock()
 
 
+@dataclass(frozen=True)
+class Backend:
+    """A kind of location, known by its URL scheme: how to open it, the prefix that tells
+    whether one location lies inside another, and the service many inboxes share (run-all
+    limits how many runs talk to it at once; None: nothing shared)."""
+
+    scheme: str
+    open: Callable[[str], Storage]
+    root: Callable[[str], str]
+    shared_service: Callable[[str], str] | None = None  # given the S3 endpoint setting
+
+
+def _open_s3(url: str) -> Storage:
+    from kvartal.storage.s3 import S3Storage  # boto3 only on the paths that need it
+
+    return S3Storage.from_url(url)
+
+
+def _local_root(url: str) -> str:
+    return str(Path(url.removeprefix("file://")).expanduser().resolve()) + "/"
+
+
+BACKENDS: dict[str, Backend] = {
+    "s3": Backend(
+        "s3",
+        _open_s3,
+        lambda url: url.rstrip("/") + "/",
+        lambda endpoint: endpoint or "aws",
+    ),
+    "file": Backend("file", lambda url: LocalStorage(url.removeprefix("file://")), _local_root),
+}
+
+
+def backend_for(url: str) -> Backend:
+    """The backend of `url`'s scheme; a path, or any scheme not registered, is a folder."""
+    scheme = url.split("://", 1)[0] if "://" in url else "file"
+    return BACKENDS.get(scheme, BACKENDS["file"])
+
+
+# Wrappers every opened location is handed through, in order; none in production. The
+# fault harness in the tests installs one that kills the process at a write boundary.
+_wrappers: list[Callable[[Storage], Storage]] = []
+
+
+def install_wrapper(wrapper: Callable[[Storage], Storage]) -> None:
+    _wrappers.append(wrapper)
+
+
 def open_storage(url: str) -> Storage:
     """`s3://bucket/prefix` gives S3; anything else is a local folder."""
-    if url.startswith("s3://"):
-        from kvartal.storage.s3 import S3Storage  # boto3 only on the paths that need it
+    storage = backend_for(url).open(url)
+    for wrap in _wrappers:
+        storage = wrap(storage)
+    return storage
 
-        return S3Storage.from_url(url)
-    if url.startswith("file://"):
-        url = url[len("file://") :]
-    return LocalStorage(url)
+
+def shared_services(urls: Iterable[str], s3_endpoint: str) -> list[tuple[str, str]]:
+    """(scheme, service) of every shared service these locations use, each once, sorted."""
+    found = set()
+    for url in urls:
+        backend = backend_for(url)
+        if backend.shared_service is not None:
+            found.add((backend.scheme, backend.shared_service(s3_endpoint)))
+    return sorted(found)
 
 
 def require_conditional_writes(storage: Storage) -> None:
@@ -60,7 +122,7 @@ def require_conditional_writes(storage: Storage) -> None:
     honours `If-None-Match: *` refuses the second. Two requests and a delete per location
     and process, before anything is published.
     """
-    if getattr(storage, "honours_create_only", False):
+    if storage.honours_create_only:
         return
     with _probe_lock:
         known = _probed.get(storage.url)
@@ -98,13 +160,7 @@ def _drop_dead_probes(storage: Storage) -> None:
 
 def check_locations(publish_to: str, review_to: str) -> None:
     """Refuse a review location inside (or equal to) the publish location."""
-
-    def norm(url: str) -> str:
-        if url.startswith("s3://"):
-            return url.rstrip("/") + "/"
-        return str(Path(url.removeprefix("file://")).expanduser().resolve()) + "/"
-
-    p, r = norm(publish_to), norm(review_to)
+    p, r = backend_for(publish_to).root(publish_to), backend_for(review_to).root(review_to)
     if r.startswith(p):
         raise ValueError(
             f"Gennemsynsstedet ({review_to}) ligger i modtagernes udgivelsessted ({publish_to}): "

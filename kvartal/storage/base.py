@@ -1,61 +1,12 @@
-"""The storage protocol both faces implement, its errors, and the test-only fault points.
+"""The storage protocol both faces implement, its optional capabilities and its errors.
 
 Kept free of both faces so that `local` and `s3` import this module and never each other.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import os
-import signal
-import threading
 from typing import Protocol
-
-from kvartal.config import settings
-
-# Test-only, for the fault harness in tests/: `KVARTAL_FAULT_KILL_AT` SIGKILLs the process,
-# like a power cut, at a write boundary. A number N means the Nth fault point of the process
-# (1-based); anything else is a pattern (fnmatch) for the first point whose label matches.
-# Labels are `temp <where>` (a local write's temporary file is complete, the key untouched),
-# `write <where>` (the key holds the new bytes) and `delete <where>`. With
-# `KVARTAL_FAULT_TRACE=<file>` every label is appended to that file, so a test can see the
-# boundaries a run passes. `KVARTAL_FAULT_STOP_AT=<pattern>` instead stops the process
-# (SIGSTOP) at the first matching point, as a VM pause or a long stall would, until the
-# harness sends SIGCONT. Unset, each costs a few dictionary look-ups per write.
-FAULT_KILL_ENV = "KVARTAL_FAULT_KILL_AT"
-FAULT_TRACE_ENV = "KVARTAL_FAULT_TRACE"
-FAULT_STOP_ENV = "KVARTAL_FAULT_STOP_AT"
-
-_fault_lock = threading.Lock()
-_fault_count = 0
-_stopped = False
-
-
-def fault_point(label: str) -> None:
-    """Die here when the harness asked for this point; note it when asked to trace."""
-    global _fault_count
-    global _stopped
-    trace = settings().fault_trace
-    raw = settings().fault_kill_at.strip()
-    stop = settings().fault_stop_at.strip()
-    if stop and not _stopped and fnmatch.fnmatchcase(label, stop):
-        _stopped = True  # once: the resumed process goes on as a stalled one would
-        os.kill(os.getpid(), signal.SIGSTOP)
-    if not raw and not trace:
-        return
-    with _fault_lock:
-        _fault_count += 1
-        count = _fault_count
-        if trace:
-            with open(trace, "a", encoding="utf-8") as fh:
-                fh.write(label + "\n")
-    due = (
-        raw.isdigit()
-        and count == int(raw)
-        or (bool(raw) and not raw.isdigit() and fnmatch.fnmatchcase(label, raw))
-    )
-    if due:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class AlreadyExists(Exception):
@@ -71,7 +22,12 @@ class ConditionalWritesUnsupported(RuntimeError):
 
 
 class Storage(Protocol):
+    """Every face has these; the optional capabilities below are declared, with their
+    defaults in `Capabilities`, so no caller has to ask whether a face has them."""
+
     url: str
+    # create-only writes are refused by the face itself, so the probe is not needed
+    honours_create_only: bool
 
     def list(self, prefix: str = "") -> list[str]:
         """Every key under `prefix` (recursive), relative to the root, with `/`, sorted."""
@@ -96,6 +52,25 @@ class Storage(Protocol):
 
     def location(self, key: str) -> str:
         """Where a person finds `key`: a path or an s3:// URL."""
+
+    def presigned_url(self, key: str, expires_seconds: int) -> str | None:
+        """A link that opens `key` without credentials, or None where the face has none."""
+
+    def prune(self, prefix: str) -> None:
+        """Remove empty folders under `prefix` where a face keeps them (a local folder)."""
+
+
+class Capabilities:
+    """The optional capabilities' defaults: a face (or a test's stand-in) inherits these and
+    overrides what it has."""
+
+    honours_create_only: bool = False
+
+    def presigned_url(self, key: str, expires_seconds: int) -> str | None:
+        return None
+
+    def prune(self, prefix: str) -> None:
+        return None
 
 
 def pid_alive(pid: int) -> bool:

@@ -21,7 +21,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from kvartal.storage.base import AlreadyExists, fault_point
+from kvartal.storage.base import AlreadyExists, Capabilities
 
 MAX_ATTEMPTS_ENV = "KVARTAL_S3_MAX_ATTEMPTS"
 CHECKSUMS_ENV = "KVARTAL_S3_CHECKSUMS"
@@ -82,7 +82,7 @@ def _is_missing(exc: ClientError) -> bool:
     return _error_code(exc) in ("NoSuchKey", "404", "NotFound") or _status(exc) == 404
 
 
-class S3Storage:
+class S3Storage(Capabilities):
     """Keys relative to `s3://bucket/prefix`, with the same meaning as `LocalStorage`'s."""
 
     def __init__(self, bucket: str, prefix: str = "", *, client: Any | None = None):
@@ -180,13 +180,11 @@ class S3Storage:
         for attempt in range(_CONFLICT_RETRIES + 1):
             try:
                 self.client.put_object(**params)
-                fault_point(f"write {self.location(key)}")
                 return
             except ClientError as exc:
                 code = _error_code(exc)
                 if create_only and (code == "PreconditionFailed" or _status(exc) == 412):
                     if self._holds(key, data):
-                        fault_point(f"write {self.location(key)}")
                         return
                     raise AlreadyExists(self.location(key)) from exc
                 if code == "ConditionalRequestConflict" and attempt < _CONFLICT_RETRIES:
@@ -196,7 +194,6 @@ class S3Storage:
     def delete(self, key: str) -> None:
         """S3 answers a delete of a missing key with success, as the protocol asks."""
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
-        fault_point(f"delete {self.location(key)}")
 
     def _holds(self, key: str, data: bytes) -> bool:
         try:

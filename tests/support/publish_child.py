@@ -10,7 +10,8 @@ import json
 import sys
 from datetime import datetime
 
-from kvartal.publish import IndexEntry, PublishConflict, publish
+from kvartal.config import settings
+from kvartal.publish import IndexEntry, PublishConflict, publish, this_process
 from kvartal.storage import open_storage
 
 NAMES = ("fulfilment.json", "report.html", "report.pdf", "report.xlsx")
@@ -46,6 +47,7 @@ def run(location: str, quarter: str, fp: str, tag: str) -> tuple[int, bool]:
         render=render_for(tag),
         manifest_extra={"tag": tag},
         index_renderer=index,
+        actor=this_process(settings().publish_lease),
     )
     return result.version, result.created
 

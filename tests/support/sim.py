@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from kvartal.publish import CLAIMS, Actor, IndexEntry, PublishConflict, index_entries, publish
-from kvartal.storage import AlreadyExists
+from kvartal.storage import AlreadyExists, Capabilities
 
 Q = "2009Q3"
 LEASE = 30.0
@@ -49,7 +49,7 @@ class Killed(BaseException):
     """A run that was killed mid-flight; its thread is unwound when the schedule ends."""
 
 
-class MemoryStorage:
+class MemoryStorage(Capabilities):
     """Keys in a dict; one write is atomic; create-only as `If-None-Match: *` on S3."""
 
     honours_create_only = True
@@ -443,7 +443,7 @@ class World:
             self.violations.append(f"at rest spent bookkeeping is left: {spent[:3]}")
 
 
-class RunStorage:
+class RunStorage(Capabilities):
     """The storage as one run sees it: every call is a step of the schedule."""
 
     honours_create_only = True

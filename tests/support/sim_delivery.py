@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
-from kvartal.storage import AlreadyExists
+from kvartal.storage import AlreadyExists, Capabilities
 
 QUARTER = "2009Q3"
 EPOCH = 1_780_000_000.0  # the simulation's time 0, as a Unix time
@@ -417,7 +417,7 @@ def _version(subject: str) -> int:
     return int(found.group(1))
 
 
-class MemoryStorage:
+class MemoryStorage(Capabilities):
     """The Storage protocol in memory; the ledger's operations take simulated time, may
     find the storage down, and a write may land and lose its answer."""
 
