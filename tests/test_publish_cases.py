@@ -16,12 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from kvartal.model import SourceFile
 from kvartal.publish import (
     Actor,
     Claim,
     Plan,
     PublishConflict,
     PublishResult,
+    fingerprint,
     index_entries,
     latest_version,
     plan,
@@ -275,3 +277,15 @@ def test_this_process_publishes_as_this_machine_and_process(storage: Storage) ->
     (key,) = storage.list(".kvartal/claims")
     claim = Claim.from_bytes(storage.read(key))
     assert (claim.host, claim.pid, claim.owner) == (me.host, me.pid, me.owner)
+
+
+def test_a_fingerprint_does_not_depend_on_the_order_settings_are_given_in() -> None:
+    sources = [SourceFile("2009Q3/a.xlsx", "1" * 64, 10)]
+    assert fingerprint(sources, {"at_risk": 0.9, "lease": 30}) == fingerprint(
+        sources, {"lease": 30, "at_risk": 0.9}
+    )
+
+
+def test_a_setting_without_a_json_number_is_refused_in_a_fingerprint() -> None:
+    with pytest.raises(ValueError):
+        fingerprint([], {"at_risk": float("nan")})

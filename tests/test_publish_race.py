@@ -25,13 +25,15 @@ from tests.test_publish import RecordingStorage, index_renderer, renderer
 WAIT = 10.0  # seconds a thread waits for the other before the test fails instead of hanging
 
 
-def go(storage: Storage, fp: str, actor: Actor | None = None) -> PublishResult:
+def go(
+    storage: Storage, fp: str, actor: Actor | None = None, run_id: str | None = None
+) -> PublishResult:
     return publish(
         storage,
         "2009Q3",
         fingerprint=fp,
         render=renderer(fp),
-        manifest_extra={},
+        manifest_extra={} if run_id is None else {"run_id": run_id},
         index_renderer=index_renderer,
         actor=actor,
     )
@@ -214,3 +216,37 @@ def test_a_claim_is_honoured_up_to_the_end_of_its_lease(
     else:
         with pytest.raises(PublishConflict, match="maskine maskine-g, proces 4101"):
             go(storage, "fp-h", h)
+
+
+@pytest.mark.parametrize("same_inputs", [False, True])
+def test_a_decision_made_after_the_version_was_published_and_spent_names_nothing(
+    tmp_path: Path, same_inputs: bool
+) -> None:
+    """H stalls just before deciding; G takes over after the lease, publishes version 1
+    and removes the spent decision; H's decision then lands on a version already
+    published. H must not copy a byte: version 1 stays G's."""
+    storage = LocalStorage(tmp_path)
+    now = [1_250_000_000.0]
+    g = Actor("maskine-g", 4101, "g-owner", lambda: now[0], 30)
+    h = Actor("maskine-h", 4202, "h-owner", lambda: now[0], 30)
+    g_fp = "fp-h" if same_inputs else "fp-g"
+    published: list[PublishResult] = []
+
+    def g_takes_over() -> None:
+        now[0] += 32
+        published.append(go(storage, g_fp, g, run_id="g"))  # its own run, its own manifest
+
+    stalled = Interleaving(storage, lambda key: key.startswith(".kvartal/decided/"), g_takes_over)
+    if same_inputs:
+        result = go(stalled, "fp-h", h, run_id="h")
+        assert (result.version, result.created) == (1, False)  # found it published
+    else:
+        with pytest.raises(PublishConflict) as lost:
+            go(stalled, "fp-h", h, run_id="h")
+        assert "kørslen på maskine maskine-g, proces 4101" in str(lost.value)
+    assert (published[0].version, published[0].created) == (1, True)
+    assert what_a_reader_sees(storage) == (g_fp, True)
+    assert json.loads(storage.read("2009Q3/manifest.json"))["run_id"] == "g"
+    assert storage.read("2009Q3/versions/1/report.pdf") == renderer(g_fp)(1)["report.pdf"]
+    assert not storage.exists(".kvartal/decided/2009Q3/v1.json")
+    assert "2009Q3/versions/1/report.pdf" not in stalled.writes
