@@ -156,3 +156,22 @@ def test_key_text_is_the_text_shown(cell: object, shown: str) -> None:
 def test_cell_value_error_keeps_message_and_value() -> None:
     error = CellValueError("Skriv et tal.", "x")
     assert (error.message, error.value, str(error)) == ("Skriv et tal.", "x", "Skriv et tal.")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("400 kr", 400), ("86 procent", 86), ("86 Procent", 86), ("1,5 MIA.", 1_500_000_000)],
+)
+def test_suffixes_spelled_out_or_without_a_full_stop(text: str, expected: float) -> None:
+    assert parse_number(text) == Parsed(expected)
+
+
+def test_a_date_and_midnight_apart_by_a_non_breaking_space() -> None:
+    # what a spreadsheet program writes when it shows a date cell's text with its time
+    assert parse_date(f"2009-12-31{NBSP}00:00:00") == date(2009, 12, 31)
+
+
+@pytest.mark.parametrize("text", ["09-12-31", "031-12-31", "31.12.09"])
+def test_a_year_has_four_digits(text: str) -> None:
+    with pytest.raises(DateError):
+        parse_date(text)
