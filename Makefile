@@ -43,3 +43,4 @@ screenshots: ## the operator's guide's screenshots, taken afresh into docs/image
 mutate: ## mutants of numbers, fulfilment and publish; every survivor is listed (docs/mutation.md)
 	nice -n 10 $(UV) run --frozen --extra test mutmut run --max-children 2
 	$(UV) run --frozen --extra test mutmut results
+	nice -n 10 $(UV) run --frozen --extra test python -m tests.support.constant_mutants

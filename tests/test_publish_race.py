@@ -250,3 +250,34 @@ def test_a_decision_made_after_the_version_was_published_and_spent_names_nothing
     assert storage.read("2009Q3/versions/1/report.pdf") == renderer(g_fp)(1)["report.pdf"]
     assert not storage.exists(".kvartal/decided/2009Q3/v1.json")
     assert "2009Q3/versions/1/report.pdf" not in stalled.writes
+
+
+def test_a_writer_overtaken_twice_names_the_run_that_published(tmp_path: Path) -> None:
+    """H stalls before deciding; G takes over and stalls too; K takes over from G and
+    publishes. G and H then resume: each must name K, the run that published."""
+    storage = LocalStorage(tmp_path)
+    now = [1_250_000_000.0]
+    h = Actor("maskine-h", 4202, "h-owner", lambda: now[0], 30)
+    g = Actor("maskine-g", 4101, "g-owner", lambda: now[0], 30)
+    k = Actor("maskine-k", 4303, "k-owner", lambda: now[0], 30)
+    lost: list[str] = []
+
+    def k_takes_over() -> None:
+        now[0] += 32
+        assert go(storage, "fp-k", k).version == 1
+
+    def g_takes_over() -> None:
+        now[0] += 32
+        g_stalls = Interleaving(
+            storage, lambda key: key.startswith(".kvartal/staging/"), k_takes_over, after=True
+        )
+        with pytest.raises(PublishConflict) as g_lost:
+            go(g_stalls, "fp-g", g)
+        lost.append(str(g_lost.value))
+
+    h_stalls = Interleaving(storage, lambda key: key.startswith(".kvartal/decided/"), g_takes_over)
+    with pytest.raises(PublishConflict) as h_lost:
+        go(h_stalls, "fp-h", h)
+    lost.append(str(h_lost.value))
+    assert all("kørslen på maskine maskine-k, proces 4303" in message for message in lost)
+    assert what_a_reader_sees(storage) == ("fp-k", True)
