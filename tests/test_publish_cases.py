@@ -289,3 +289,21 @@ def test_a_fingerprint_does_not_depend_on_the_order_settings_are_given_in() -> N
 def test_a_setting_without_a_json_number_is_refused_in_a_fingerprint() -> None:
     with pytest.raises(ValueError):
         fingerprint([], {"at_risk": float("nan")})
+
+
+def test_a_run_with_nothing_new_keeps_the_claims_an_overtaken_writer_may_still_read(
+    storage: Storage,
+) -> None:
+    clock = [1_250_000_000.0]
+    g = Actor("maskine-g", 4101, "g-owner", lambda: clock[0], 30)
+    h = Actor("maskine-h", 4202, "h-owner", lambda: clock[0], 30)
+    dies_at(storage, "fp-g", ".kvartal/staging/", T1, g)  # G claims, then stalls
+    clock[0] += 32
+    dies_at(storage, "fp-h", "index.html", NOW, h)  # H takes over, publishes, is killed
+    again = go(storage, "fp-h", NOW, h)
+    assert (again.version, again.created) == (1, False)
+    # G, on another machine, may resume within a day and must learn who took over:
+    # both claims stay; the decision and the staged files are spent
+    assert [k.rsplit("/", 1)[1] for k in storage.list(".kvartal/claims")] == ["1.json", "2.json"]
+    assert storage.list(".kvartal/decided") == []
+    assert storage.list(".kvartal/staging") == []
