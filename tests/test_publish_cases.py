@@ -307,3 +307,49 @@ def test_a_run_with_nothing_new_keeps_the_claims_an_overtaken_writer_may_still_r
     assert [k.rsplit("/", 1)[1] for k in storage.list(".kvartal/claims")] == ["1.json", "2.json"]
     assert storage.list(".kvartal/decided") == []
     assert storage.list(".kvartal/staging") == []
+
+
+def test_spent_bookkeeping_of_published_versions_goes_and_an_undecided_newer_one_stays(
+    storage: Storage, tmp_path: Path
+) -> None:
+    go(storage, "fp-1", T0)
+    dies_at(storage, "fp-2", "2009Q3/versions/2/", T1, GONE)  # version 2 decided, not copied
+    assert go(storage, "fp-1", NOW).version == 1  # nothing new for fp-1
+    # version 2's decision is the only set of bytes it may hold: kept until it is published
+    assert storage.exists(".kvartal/decided/2009Q3/v2.json")
+    finished = go(storage, "fp-2", NOW)
+    assert (finished.version, finished.published_at) == (2, "2009-10-02T09:30:00+00:00")
+    # at rest: no bookkeeping, not even an empty folder of it
+    assert storage.list(".kvartal") == []
+    assert ".kvartal" not in os.listdir(tmp_path)
+
+
+def test_finishing_a_decided_version_leaves_files_already_copied_untouched(
+    storage: Storage, tmp_path: Path
+) -> None:
+    dies_at(storage, "fp-1", "2009Q3/versions/1/manifest.json", T1, GONE)  # files copied
+    pdf = tmp_path / "2009Q3/versions/1/report.pdf"
+    before = (pdf.stat().st_ino, pdf.stat().st_mtime_ns)
+    assert go(storage, "fp-1", NOW).version == 1
+    assert (pdf.stat().st_ino, pdf.stat().st_mtime_ns) == before
+
+
+def test_staged_files_spent_by_another_finisher_meanwhile_are_not_an_error(
+    storage: Storage,
+) -> None:
+    dies_at(storage, "fp-1", "2009Q3/versions/1/", T1, GONE)  # version 1 decided, not copied
+    results: list[PublishResult] = []
+
+    class Meanwhile(RecordingStorage):
+        """B finishes version 1, publishes its own and removes the spent staging folder
+        while A is reading the staged files."""
+
+        def read(self, key: str) -> bytes:
+            if key.startswith(".kvartal/staging/") and key.endswith("report.pdf") and not results:
+                results.append(go(storage, "fp-b", NOW))
+            return self.inner.read(key)
+
+    a = go(Meanwhile(storage), "fp-a", NOW)
+    assert [r.version for r in results] == [2]
+    assert (a.version, a.created) == (3, True)
+    assert published_versions(storage, "2009Q3") == [1, 2, 3]
