@@ -353,3 +353,12 @@ def test_staged_files_spent_by_another_finisher_meanwhile_are_not_an_error(
     assert [r.version for r in results] == [2]
     assert (a.version, a.created) == (3, True)
     assert published_versions(storage, "2009Q3") == [1, 2, 3]
+
+
+def test_an_empty_folder_a_killed_run_left_in_the_bookkeeping_is_removed(
+    storage: Storage, tmp_path: Path
+) -> None:
+    # killed between making its staging folder and placing the first file: no key to delete
+    (tmp_path / ".kvartal/staging/2009Q3/v1/1-0123456789abcdef").mkdir(parents=True)
+    go(storage, "fp-1", NOW)
+    assert ".kvartal" not in os.listdir(tmp_path)
