@@ -362,3 +362,46 @@ def test_an_empty_folder_a_killed_run_left_in_the_bookkeeping_is_removed(
     (tmp_path / ".kvartal/staging/2009Q3/v1/1-0123456789abcdef").mkdir(parents=True)
     go(storage, "fp-1", NOW)
     assert ".kvartal" not in os.listdir(tmp_path)
+
+
+def claims_kept(storage: Storage) -> int:
+    return len(storage.list(".kvartal/claims"))
+
+
+def test_claims_are_kept_for_an_overtaken_writer_alive_on_this_machine(storage: Storage) -> None:
+    clock = [1_250_000_000.0]
+    alive = os.getppid()  # a live process of this machine that is not us
+    g = Actor(socket.gethostname(), alive, "g-owner", lambda: clock[0], 30)
+    h = Actor("maskine-h", 4202, "h-owner", lambda: clock[0], 30)
+    dies_at(storage, "fp-g", ".kvartal/staging/", T1, g)
+    clock[0] += 32  # past G's lease, though its process lives
+    go(storage, "fp-h", NOW, h)
+    assert claims_kept(storage) == 2
+
+
+@pytest.mark.parametrize(("age", "kept"), [(24 * 3600.0 - 1, 2), (24 * 3600.0, 0)])
+def test_claims_of_an_overtaken_writer_elsewhere_are_kept_for_a_day(
+    storage: Storage, age: float, kept: int
+) -> None:
+    clock = [1_250_000_000.0]
+    g = Actor("maskine-g", 4101, "g-owner", lambda: clock[0], 30)
+    h = Actor("maskine-h", 4202, "h-owner", lambda: clock[0], 30)
+    dies_at(storage, "fp-g", ".kvartal/staging/", T1, g)  # G's claim at the clock's start
+    clock[0] += 32
+    dies_at(storage, "fp-h", "index.html", NOW, h)  # H publishes; killed before cleaning up
+    clock[0] = 1_250_000_000.0 + age
+    go(storage, "fp-h", NOW, h)  # nothing new; spent bookkeeping removed
+    assert claims_kept(storage) == kept
+
+
+def test_claims_are_kept_when_any_overtaken_writer_may_resume(storage: Storage) -> None:
+    clock = [1_250_000_000.0]
+    a = Actor("maskine-a", 1, "a-owner", lambda: clock[0], 30)
+    b = Actor("maskine-b", 2, "b-owner", lambda: clock[0], 30)
+    c = Actor("maskine-c", 3, "c-owner", lambda: clock[0], 30)
+    dies_at(storage, "fp-a", ".kvartal/staging/", T1, a)
+    clock[0] += 2 * 24 * 3600  # A's machine is gone for good
+    dies_at(storage, "fp-b", ".kvartal/staging/", T1, b)
+    clock[0] += 32  # B may still resume
+    go(storage, "fp-c", NOW, c)
+    assert claims_kept(storage) == 3
