@@ -405,3 +405,42 @@ def test_claims_are_kept_when_any_overtaken_writer_may_resume(storage: Storage) 
     clock[0] += 32  # B may still resume
     go(storage, "fp-c", NOW, c)
     assert claims_kept(storage) == 3
+
+
+@pytest.mark.parametrize("name", ["a/b.html", "", ".", "..", ".kvartal", ".kvartal-x.html"])
+def test_pages_at_the_root_must_be_plain_names_outside_the_bookkeeping(
+    storage: Storage, name: str
+) -> None:
+    def pages(entries: list[object]) -> dict[str, bytes]:
+        return {"index.html": b"<p>index</p>", name: b"x"}
+
+    with pytest.raises(ValueError) as bad:
+        publish(
+            storage,
+            "2009Q3",
+            fingerprint="fp",
+            render=renderer("fp"),
+            manifest_extra={},
+            index_renderer=pages,  # type: ignore[arg-type]
+        )
+    assert str(bad.value) == f"{name!r} cannot be published as a page at the publish root"
+
+
+def test_a_page_that_did_not_change_is_skipped_and_the_next_one_written(storage: Storage) -> None:
+    def pages(entries: list[object]) -> dict[str, bytes]:
+        return {"a.html": b"same", "b.html": f"{len(entries[0].versions)}".encode()}  # type: ignore[attr-defined]
+
+    def run(fp: str) -> PublishResult:
+        return publish(
+            storage,
+            "2009Q3",
+            fingerprint=fp,
+            render=renderer(fp),
+            manifest_extra={},
+            index_renderer=pages,  # type: ignore[arg-type]
+        )
+
+    run("fp-1")
+    second = run("fp-2")
+    assert "a.html" not in second.written and "b.html" in second.written
+    assert storage.read("b.html") == b"2"
