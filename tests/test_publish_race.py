@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kvartal.publish import Actor, PublishConflict, PublishResult, publish
+from kvartal.publish import Actor, Claim, PublishConflict, PublishResult, publish
 from kvartal.storage import LocalStorage, Storage
 from tests.test_publish import RecordingStorage, index_renderer, renderer
 
@@ -281,3 +282,20 @@ def test_a_writer_overtaken_twice_names_the_run_that_published(tmp_path: Path) -
     lost.append(str(h_lost.value))
     assert all("kørslen på maskine maskine-k, proces 4303" in message for message in lost)
     assert what_a_reader_sees(storage) == ("fp-k", True)
+
+
+def test_two_runs_claiming_the_same_version_at_once_one_is_told_who_has_it(
+    tmp_path: Path,
+) -> None:
+    storage = LocalStorage(tmp_path)
+    b = Claim(1, "fp-b", "2009-10-02T09:30:00+00:00", "b-owner", "maskine-b", 4404, time.time())
+
+    def b_claims_first() -> None:
+        storage.write(".kvartal/claims/2009Q3/v1/1.json", b.to_bytes(), create_only=True)
+
+    racing = Interleaving(storage, lambda key: key.startswith(".kvartal/claims/"), b_claims_first)
+    with pytest.raises(PublishConflict) as busy:
+        go(racing, "fp-a")
+    assert "maskine maskine-b, proces 4404" in str(busy.value)
+    assert Claim.from_bytes(storage.read(".kvartal/claims/2009Q3/v1/1.json")) == b
+    assert [k for k in storage.list() if not k.startswith(".kvartal/claims/")] == []
