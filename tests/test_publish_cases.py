@@ -109,6 +109,14 @@ def test_plan_after_a_decided_but_unfinished_version(storage: Storage) -> None:
     # and publishing does what the plan said: version 2 finished as decided, then ours
     result = go(storage, "fp-3", NOW)
     assert (result.version, result.published_at) == (3, "2009-10-03T11:15:00+00:00")
+    # every key this run wrote is reported, the finished version 2's among them
+    assert [k for k in result.written if k.startswith("2009Q3/versions/2/")] == [
+        "2009Q3/versions/2/fulfilment.json",
+        "2009Q3/versions/2/report.html",
+        "2009Q3/versions/2/report.pdf",
+        "2009Q3/versions/2/report.xlsx",
+        "2009Q3/versions/2/manifest.json",
+    ]
     assert published_versions(storage, "2009Q3") == [1, 2, 3]
     two = latest_version(storage, "2009Q3")
     assert two is not None and two[0] == 3
