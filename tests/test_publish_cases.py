@@ -452,3 +452,96 @@ def test_a_page_that_did_not_change_is_skipped_and_the_next_one_written(storage:
     second = run("fp-2")
     assert "a.html" not in second.written and "b.html" in second.written
     assert storage.read("b.html") == b"2"
+
+
+def test_a_retry_with_other_inputs_resumes_its_claim_and_its_time(storage: Storage) -> None:
+    me = Actor("maskine-a", 4101, "a-owner", lambda: 1_250_000_000.0, 30)
+    dies_at(storage, "fp-1", ".kvartal/staging/", T1, me)  # claimed at T1, then failed
+    calls: list[tuple[int, datetime]] = []
+
+    def render(n: int, at: datetime) -> dict[str, bytes]:
+        calls.append((n, at))
+        return renderer("fp-2")(n, at)
+
+    result = publish(
+        storage,
+        "2009Q3",
+        fingerprint="fp-2",
+        render=render,
+        manifest_extra={"note": "Tæller og Nævner"},
+        index_renderer=index_renderer,
+        now=NOW,
+        actor=me,
+    )
+    # rendered for its own time, then again for the time its resumed claim carries
+    assert calls == [(1, NOW), (1, T1)]
+    assert result.published_at == "2009-10-02T09:30:00+00:00"
+    raw = storage.read("2009Q3/versions/1/manifest.json")
+    manifest = json.loads(raw)
+    assert (manifest["version"], manifest["fingerprint"], manifest["published_at"]) == (
+        1,
+        "fp-2",
+        "2009-10-02T09:30:00+00:00",
+    )
+    assert manifest["note"] == "Tæller og Nævner" and "Tæller og Nævner".encode() in raw
+    assert [k.rsplit("/", 1)[1] for k in result.written if k.startswith(".kvartal/staging/")] == [
+        "fulfilment.json",
+        "report.html",
+        "report.pdf",
+        "report.xlsx",
+    ]
+
+
+def test_what_a_manifest_cannot_hold_is_refused_with_a_reason(storage: Storage) -> None:
+    with pytest.raises(ValueError) as clash:
+        publish(
+            storage,
+            "2009Q3",
+            fingerprint="fp",
+            render=renderer("fp"),
+            manifest_extra={"version": 9, "quarter": "x"},
+            index_renderer=index_renderer,
+        )
+    assert str(clash.value) == "manifest_extra may not set quarter, version"
+    with pytest.raises(ValueError):
+        go_extra = {"ratio": float("nan")}
+        publish(
+            storage,
+            "2009Q3",
+            fingerprint="fp",
+            render=renderer("fp"),
+            manifest_extra=go_extra,
+            index_renderer=index_renderer,
+        )
+    with pytest.raises(ValueError) as empty:
+        publish(
+            storage,
+            "2009Q3",
+            fingerprint="fp",
+            render=lambda n, at: {},
+            manifest_extra={},
+            index_renderer=index_renderer,
+        )
+    assert str(empty.value) == "render returned no files: there is nothing to publish"
+    assert storage.list() == []
+
+
+def test_a_copy_overwritten_on_every_attempt_gives_up_with_a_reason(storage: Storage) -> None:
+    go(storage, "fp-1", T0)
+    stale = storage.read("2009Q3/report.pdf")
+
+    class Overwritten(RecordingStorage):
+        """Another writer's PUT of the old file lands before every manifest of ours."""
+
+        def write(self, key: str, data: bytes, **kw: object) -> None:
+            if key == "2009Q3/manifest.json":
+                self.inner.write("2009Q3/report.pdf", stale)
+            super().write(key, data, **kw)  # type: ignore[arg-type]
+
+    with pytest.raises(PublishConflict) as gave_up:
+        go(Overwritten(storage), "fp-2", NOW)
+    assert str(gave_up.value) == (
+        f"{storage.location('2009Q3')}: filerne blev ved med at blive overskrevet under "
+        "kopieringen; en anden kørsel skriver samme sted. Kør igen, når den er færdig."
+    )
+    assert not storage.exists("2009Q3/manifest.json")  # no reader is told a wrong file
