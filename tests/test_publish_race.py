@@ -299,3 +299,38 @@ def test_two_runs_claiming_the_same_version_at_once_one_is_told_who_has_it(
     assert "maskine maskine-b, proces 4404" in str(busy.value)
     assert Claim.from_bytes(storage.read(".kvartal/claims/2009Q3/v1/1.json")) == b
     assert [k for k in storage.list() if not k.startswith(".kvartal/claims/")] == []
+
+
+@pytest.mark.parametrize("same_inputs", [False, True])
+def test_a_decision_made_first_by_the_run_that_took_over_is_the_one_finished(
+    tmp_path: Path, same_inputs: bool
+) -> None:
+    """H is about to decide when G, past H's lease, takes over, decides and is killed
+    before copying. H's decision meets G's: G's is the version's bytes."""
+    storage = LocalStorage(tmp_path)
+    now = [1_250_000_000.0]
+    g = Actor("maskine-g", 4101, "g-owner", lambda: now[0], 30)
+    h = Actor("maskine-h", 4202, "h-owner", lambda: now[0], 30)
+    g_fp = "fp-h" if same_inputs else "fp-g"
+
+    def g_decides_and_dies() -> None:
+        now[0] += 32
+        dying = RecordingStorage(storage, fail_on=lambda key: key.startswith("2009Q3/versions/"))
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            go(dying, g_fp, g, run_id="g")
+
+    stalled = Interleaving(
+        storage, lambda key: key.startswith(".kvartal/decided/"), g_decides_and_dies
+    )
+    if same_inputs:
+        result = go(stalled, "fp-h", h, run_id="h")
+        assert (result.version, result.created) == (1, False)
+        assert "2009Q3/versions/1/manifest.json" in stalled.writes  # H finished G's
+    else:
+        with pytest.raises(PublishConflict) as lost:
+            go(stalled, "fp-h", h, run_id="h")
+        assert "kørslen på maskine maskine-g, proces 4101" in str(lost.value)
+        go(storage, g_fp, g, run_id="g")  # G's retry finishes its own decision
+    manifest = json.loads(storage.read("2009Q3/versions/1/manifest.json"))
+    assert (manifest["fingerprint"], manifest["run_id"]) == (g_fp, "g")
+    assert what_a_reader_sees(storage) == (g_fp, True)
