@@ -545,3 +545,20 @@ def test_a_copy_overwritten_on_every_attempt_gives_up_with_a_reason(storage: Sto
         "kopieringen; en anden kørsel skriver samme sted. Kør igen, når den er færdig."
     )
     assert not storage.exists("2009Q3/manifest.json")  # no reader is told a wrong file
+
+
+def test_a_staged_file_that_changed_after_the_decision_stops_the_finisher(
+    storage: Storage,
+) -> None:
+    dies_at(storage, "fp-1", "2009Q3/versions/1/", T1, GONE)  # decided, not copied
+    (staged,) = [k for k in storage.list(".kvartal/staging") if k.endswith("/report.pdf")]
+    storage.write(staged, b"%PDF-1.7 not the decided bytes")
+    with pytest.raises(PublishConflict) as changed:
+        go(storage, "fp-1", NOW)
+    folder = staged.rsplit("/", 1)[0]
+    assert str(changed.value) == (
+        f"{storage.location(folder)}/report.pdf holder ikke de bytes, som beslutningen om "
+        "version 1 af 2009Q3 nævner. Kør igen. / A staged file does not hold the decided "
+        "bytes."
+    )
+    assert published_versions(storage, "2009Q3") == []

@@ -334,3 +334,17 @@ def test_a_decision_made_first_by_the_run_that_took_over_is_the_one_finished(
     manifest = json.loads(storage.read("2009Q3/versions/1/manifest.json"))
     assert (manifest["fingerprint"], manifest["run_id"]) == (g_fp, "g")
     assert what_a_reader_sees(storage) == (g_fp, True)
+
+
+def test_a_file_deleted_from_the_copy_before_its_manifest_is_written_again(
+    tmp_path: Path,
+) -> None:
+    storage = LocalStorage(tmp_path)
+    go(storage, "fp-1")
+    newer = Interleaving(
+        storage,
+        at=lambda key: key == "2009Q3/manifest.json" and storage.exists("2009Q3/report.xlsx"),
+        meanwhile=lambda: storage.delete("2009Q3/report.pdf"),
+    )
+    assert go(newer, "fp-2").version == 2
+    assert what_a_reader_sees(storage) == ("fp-2", True)
