@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 UV := python3 -m uv
 
-.PHONY: help setup example test test-fast lint format types ci bench screenshots
+.PHONY: help setup example test test-fast lint format types ci bench screenshots mutate
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,3 +49,8 @@ screenshots: ## the operator's guide's screenshots, taken afresh into docs/image
 	rm -rf out/screenshots
 	SCREENSHOTS_TO=out/screenshots $(UV) run --frozen --extra test pytest -q tests/test_operator_guide.py tests/test_collection_screenshots.py tests/test_history_page.py
 	cp out/screenshots/*.png docs/images/
+
+mutate: ## mutants of numbers, fulfilment and publish; every survivor is listed (docs/mutation.md)
+	nice -n 10 $(UV) run --frozen --extra test mutmut run --max-children 2
+	$(UV) run --frozen --extra test mutmut results
+	nice -n 10 $(UV) run --frozen --extra test python -m tests.support.constant_mutants

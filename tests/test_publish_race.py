@@ -1,0 +1,350 @@
+"""Two publishers in one process, interleaved at chosen writes: what a reader then sees.
+
+A storage wrapper holds one publisher at a write while the other runs; the interleavings
+are the ones the write order is built for (docs/design.md, "Publishing write order"):
+a newer version landing in the middle of an older version's copy at `<quarter>/`, an
+older copy's write that was in transit landing after the newer copy, and a writer whose
+lease ran out resuming while the run that took over is about to decide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kvartal.publish import Actor, Claim, PublishConflict, PublishResult, publish
+from kvartal.storage import LocalStorage, Storage
+from tests.test_publish import RecordingStorage, index_renderer, renderer
+
+WAIT = 10.0  # seconds a thread waits for the other before the test fails instead of hanging
+
+
+def go(
+    storage: Storage, fp: str, actor: Actor | None = None, run_id: str | None = None
+) -> PublishResult:
+    return publish(
+        storage,
+        "2009Q3",
+        fingerprint=fp,
+        render=renderer(fp),
+        manifest_extra={} if run_id is None else {"run_id": run_id},
+        index_renderer=index_renderer,
+        actor=actor,
+    )
+
+
+def what_a_reader_sees(storage: Storage) -> tuple[str, bool]:
+    """The fingerprint `<quarter>/manifest.json` names, and whether every file it lists
+    holds the bytes it says."""
+    manifest = json.loads(storage.read("2009Q3/manifest.json"))
+    intact = all(
+        hashlib.sha256(storage.read(f"2009Q3/{f['name']}")).hexdigest() == f["sha256"]
+        for f in manifest["files"]
+    )
+    return manifest["fingerprint"], intact
+
+
+class Interleaving(RecordingStorage):
+    """Runs `meanwhile` once, just before (or just after) the first write whose key `at`
+    accepts."""
+
+    def __init__(
+        self,
+        inner: Storage,
+        at: Callable[[str], bool],
+        meanwhile: Callable[[], None],
+        after: bool = False,
+    ):
+        super().__init__(inner)
+        self.at = at
+        self.after = after
+        self.meanwhile: Callable[[], None] | None = meanwhile
+
+    def write(self, key: str, data: bytes, **kw: Any) -> None:
+        due = self.meanwhile is not None and self.at(key)
+        if due and not self.after:
+            self._run()
+        super().write(key, data, **kw)
+        if due and self.after:
+            self._run()
+
+    def _run(self) -> None:
+        run, self.meanwhile = self.meanwhile, None
+        assert run is not None
+        run()
+
+
+def copy_writes(writes: list[str]) -> list[str]:
+    """The writes and deletes at `<quarter>/` itself: the copy readers open."""
+    return [k for k in writes if k.removeprefix("delete:").count("/") == 1]
+
+
+def test_a_newer_version_landing_mid_copy_is_what_readers_see(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    newer: list[PublishResult] = []
+    # v1 has deleted `2009Q3/manifest.json` and written its first file there when v2 is
+    # published from start to end
+    older = Interleaving(
+        storage,
+        at=lambda key: key == "2009Q3/fulfilment.json",
+        meanwhile=lambda: newer.append(go(storage, "fp-2")),
+        after=True,
+    )
+    first = go(older, "fp-1")
+    assert (first.version, newer[0].version) == (1, 2)
+    # v1 stopped at once: not one more write at `2009Q3/` after v2 landed
+    assert copy_writes(older.writes) == [
+        "delete:2009Q3/manifest.json",
+        "2009Q3/fulfilment.json",
+    ]
+    assert what_a_reader_sees(storage) == ("fp-2", True)
+    assert storage.read("2009Q3/report.html") == renderer("fp-2")(2)["report.html"]
+
+
+def test_an_older_write_in_transit_landing_after_the_newer_copy_is_repaired(
+    tmp_path: Path,
+) -> None:
+    storage = LocalStorage(tmp_path)
+    go(storage, "fp-1")
+    stale = storage.read("2009Q3/report.pdf")  # v1's bytes, as a PUT of v1 still in transit
+    # v2 has written every file at `2009Q3/`; v1's PUT lands just before v2's manifest
+    newer = Interleaving(
+        storage,
+        at=lambda key: key == "2009Q3/manifest.json" and storage.exists("2009Q3/report.xlsx"),
+        meanwhile=lambda: storage.write("2009Q3/report.pdf", stale),
+    )
+    result = go(newer, "fp-2")
+    assert result.version == 2
+    assert what_a_reader_sees(storage) == ("fp-2", True)
+    # read back, found wrong, manifest taken away, the file written again, manifest back
+    assert copy_writes(newer.writes) == [
+        "delete:2009Q3/manifest.json",
+        "2009Q3/fulfilment.json",
+        "2009Q3/report.html",
+        "2009Q3/report.pdf",
+        "2009Q3/report.xlsx",
+        "2009Q3/manifest.json",
+        "delete:2009Q3/manifest.json",
+        "2009Q3/report.pdf",
+        "2009Q3/manifest.json",
+    ]
+
+
+def test_a_writer_past_its_lease_cannot_decide_before_the_run_that_took_over(
+    tmp_path: Path,
+) -> None:
+    """G stalls after staging one file; H takes the version over and stages; G resumes and
+    must stop before deciding, so that H's bytes become version 1."""
+    storage = LocalStorage(tmp_path)
+    now = [1_250_000_000.0]
+    g = Actor("maskine-g", 4101, "g-owner", lambda: now[0], 30)
+    h = Actor("maskine-h", 4202, "h-owner", lambda: now[0], 30)
+    g_paused, g_resume = threading.Event(), threading.Event()
+    h_paused, h_resume = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    class Pause(RecordingStorage):
+        def __init__(self, at: Callable[[str], bool], paused: threading.Event, resume: Any):
+            super().__init__(storage)
+            self.at, self.paused, self.resume = at, paused, resume
+
+        def write(self, key: str, data: bytes, **kw: Any) -> None:
+            if not self.paused.is_set() and self.at(key):
+                self.paused.set()
+                assert self.resume.wait(WAIT)
+            super().write(key, data, **kw)
+
+    def run(name: str, st: Storage, actor: Actor) -> None:
+        try:
+            outcome[name] = go(st, f"fp-{name}", actor)
+        except PublishConflict as exc:
+            outcome[name] = exc
+
+    staged = [0]
+
+    def g_second_staged_file(key: str) -> bool:
+        if key.startswith(".kvartal/staging/"):
+            staged[0] += 1
+        return staged[0] == 2
+
+    tg = threading.Thread(
+        target=run, args=("g", Pause(g_second_staged_file, g_paused, g_resume), g)
+    )
+    th = threading.Thread(
+        target=run,
+        args=("h", Pause(lambda key: key.startswith(".kvartal/decided/"), h_paused, h_resume), h),
+    )
+    tg.start()
+    assert g_paused.wait(WAIT)
+    now[0] += 32  # G's lease has run out
+    th.start()
+    assert h_paused.wait(WAIT)  # H has claimed and staged, and is about to decide
+    g_resume.set()
+    tg.join(WAIT)
+    h_resume.set()
+    th.join(WAIT)
+    assert not tg.is_alive() and not th.is_alive()
+
+    assert isinstance(outcome["g"], PublishConflict)
+    assert "kørslen på maskine maskine-h, proces 4202" in str(outcome["g"])
+    assert isinstance(outcome["h"], PublishResult)
+    assert (outcome["h"].version, outcome["h"].created) == (1, True)
+    assert what_a_reader_sees(storage) == ("fp-h", True)
+    assert storage.read("2009Q3/versions/1/report.pdf") == renderer("fp-h")(1)["report.pdf"]
+
+
+@pytest.mark.parametrize(("later", "taken_over"), [(30.0, False), (30.5, True)])
+def test_a_claim_is_honoured_up_to_the_end_of_its_lease(
+    tmp_path: Path, later: float, taken_over: bool
+) -> None:
+    storage = LocalStorage(tmp_path)
+    now = [1_250_000_000.0]
+    g = Actor("maskine-g", 4101, "g-owner", lambda: now[0], 30)
+    h = Actor("maskine-h", 4202, "h-owner", lambda: now[0], 30)
+    dying = RecordingStorage(storage, fail_on=lambda key: key.startswith(".kvartal/staging/"))
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        go(dying, "fp-g", g)  # G claimed version 1 and went quiet on another machine
+    now[0] += later
+    if taken_over:
+        assert go(storage, "fp-h", h).version == 1
+    else:
+        with pytest.raises(PublishConflict, match="maskine maskine-g, proces 4101"):
+            go(storage, "fp-h", h)
+
+
+@pytest.mark.parametrize("same_inputs", [False, True])
+def test_a_decision_made_after_the_version_was_published_and_spent_names_nothing(
+    tmp_path: Path, same_inputs: bool
+) -> None:
+    """H stalls just before deciding; G takes over after the lease, publishes version 1
+    and removes the spent decision; H's decision then lands on a version already
+    published. H must not copy a byte: version 1 stays G's."""
+    storage = LocalStorage(tmp_path)
+    now = [1_250_000_000.0]
+    g = Actor("maskine-g", 4101, "g-owner", lambda: now[0], 30)
+    h = Actor("maskine-h", 4202, "h-owner", lambda: now[0], 30)
+    g_fp = "fp-h" if same_inputs else "fp-g"
+    published: list[PublishResult] = []
+
+    def g_takes_over() -> None:
+        now[0] += 32
+        published.append(go(storage, g_fp, g, run_id="g"))  # its own run, its own manifest
+
+    stalled = Interleaving(storage, lambda key: key.startswith(".kvartal/decided/"), g_takes_over)
+    if same_inputs:
+        result = go(stalled, "fp-h", h, run_id="h")
+        assert (result.version, result.created) == (1, False)  # found it published
+    else:
+        with pytest.raises(PublishConflict) as lost:
+            go(stalled, "fp-h", h, run_id="h")
+        assert "kørslen på maskine maskine-g, proces 4101" in str(lost.value)
+    assert (published[0].version, published[0].created) == (1, True)
+    assert what_a_reader_sees(storage) == (g_fp, True)
+    assert json.loads(storage.read("2009Q3/manifest.json"))["run_id"] == "g"
+    assert storage.read("2009Q3/versions/1/report.pdf") == renderer(g_fp)(1)["report.pdf"]
+    assert not storage.exists(".kvartal/decided/2009Q3/v1.json")
+    assert "2009Q3/versions/1/report.pdf" not in stalled.writes
+
+
+def test_a_writer_overtaken_twice_names_the_run_that_published(tmp_path: Path) -> None:
+    """H stalls before deciding; G takes over and stalls too; K takes over from G and
+    publishes. G and H then resume: each must name K, the run that published."""
+    storage = LocalStorage(tmp_path)
+    now = [1_250_000_000.0]
+    h = Actor("maskine-h", 4202, "h-owner", lambda: now[0], 30)
+    g = Actor("maskine-g", 4101, "g-owner", lambda: now[0], 30)
+    k = Actor("maskine-k", 4303, "k-owner", lambda: now[0], 30)
+    lost: list[str] = []
+
+    def k_takes_over() -> None:
+        now[0] += 32
+        assert go(storage, "fp-k", k).version == 1
+
+    def g_takes_over() -> None:
+        now[0] += 32
+        g_stalls = Interleaving(
+            storage, lambda key: key.startswith(".kvartal/staging/"), k_takes_over, after=True
+        )
+        with pytest.raises(PublishConflict) as g_lost:
+            go(g_stalls, "fp-g", g)
+        lost.append(str(g_lost.value))
+
+    h_stalls = Interleaving(storage, lambda key: key.startswith(".kvartal/decided/"), g_takes_over)
+    with pytest.raises(PublishConflict) as h_lost:
+        go(h_stalls, "fp-h", h)
+    lost.append(str(h_lost.value))
+    assert all("kørslen på maskine maskine-k, proces 4303" in message for message in lost)
+    assert what_a_reader_sees(storage) == ("fp-k", True)
+
+
+def test_two_runs_claiming_the_same_version_at_once_one_is_told_who_has_it(
+    tmp_path: Path,
+) -> None:
+    storage = LocalStorage(tmp_path)
+    b = Claim(1, "fp-b", "2009-10-02T09:30:00+00:00", "b-owner", "maskine-b", 4404, time.time())
+
+    def b_claims_first() -> None:
+        storage.write(".kvartal/claims/2009Q3/v1/1.json", b.to_bytes(), create_only=True)
+
+    racing = Interleaving(storage, lambda key: key.startswith(".kvartal/claims/"), b_claims_first)
+    with pytest.raises(PublishConflict) as busy:
+        go(racing, "fp-a")
+    assert "maskine maskine-b, proces 4404" in str(busy.value)
+    assert Claim.from_bytes(storage.read(".kvartal/claims/2009Q3/v1/1.json")) == b
+    assert [k for k in storage.list() if not k.startswith(".kvartal/claims/")] == []
+
+
+@pytest.mark.parametrize("same_inputs", [False, True])
+def test_a_decision_made_first_by_the_run_that_took_over_is_the_one_finished(
+    tmp_path: Path, same_inputs: bool
+) -> None:
+    """H is about to decide when G, past H's lease, takes over, decides and is killed
+    before copying. H's decision meets G's: G's is the version's bytes."""
+    storage = LocalStorage(tmp_path)
+    now = [1_250_000_000.0]
+    g = Actor("maskine-g", 4101, "g-owner", lambda: now[0], 30)
+    h = Actor("maskine-h", 4202, "h-owner", lambda: now[0], 30)
+    g_fp = "fp-h" if same_inputs else "fp-g"
+
+    def g_decides_and_dies() -> None:
+        now[0] += 32
+        dying = RecordingStorage(storage, fail_on=lambda key: key.startswith("2009Q3/versions/"))
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            go(dying, g_fp, g, run_id="g")
+
+    stalled = Interleaving(
+        storage, lambda key: key.startswith(".kvartal/decided/"), g_decides_and_dies
+    )
+    if same_inputs:
+        result = go(stalled, "fp-h", h, run_id="h")
+        assert (result.version, result.created) == (1, False)
+        assert "2009Q3/versions/1/manifest.json" in stalled.writes  # H finished G's
+    else:
+        with pytest.raises(PublishConflict) as lost:
+            go(stalled, "fp-h", h, run_id="h")
+        assert "kørslen på maskine maskine-g, proces 4101" in str(lost.value)
+        go(storage, g_fp, g, run_id="g")  # G's retry finishes its own decision
+    manifest = json.loads(storage.read("2009Q3/versions/1/manifest.json"))
+    assert (manifest["fingerprint"], manifest["run_id"]) == (g_fp, "g")
+    assert what_a_reader_sees(storage) == (g_fp, True)
+
+
+def test_a_file_deleted_from_the_copy_before_its_manifest_is_written_again(
+    tmp_path: Path,
+) -> None:
+    storage = LocalStorage(tmp_path)
+    go(storage, "fp-1")
+    newer = Interleaving(
+        storage,
+        at=lambda key: key == "2009Q3/manifest.json" and storage.exists("2009Q3/report.xlsx"),
+        meanwhile=lambda: storage.delete("2009Q3/report.pdf"),
+    )
+    assert go(newer, "fp-2").version == 2
+    assert what_a_reader_sees(storage) == ("fp-2", True)
