@@ -5,7 +5,7 @@ UV := python3 -m uv
 .PHONY: help setup example test test-fast lint format types ci bench screenshots mutate
 
 help: ## list the commands
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 setup: ## install the locked environment with the test tools
 	$(UV) sync --frozen --extra test
