@@ -42,6 +42,7 @@ from kvartal.pipeline import Checked
 from kvartal.quarters import Quarter
 from kvartal.readers import Limits
 from kvartal.storage import check_locations, open_storage
+from kvartal.units import Severity
 from tasks.fulfil import evaluate
 from tasks.gather import gather_inputs
 from tasks.notify import notify_recipients
@@ -247,7 +248,7 @@ def _quarterly_report(
 
     # A waiver row in afvigelser.csv cannot waive these either: no publication without
     # a catalogue and the quarter's figures.
-    fatal = [p for p in validation.problems if p.severity == "fejl" and not waivable(p)]
+    fatal = [p for p in validation.problems if p.severity == Severity.ERROR and not waivable(p)]
     if validation.blocking or fatal:
         if interactive:
             why = f" ({unwaivable_message(report_quarter, fatal, inbox)})" if fatal else ""
