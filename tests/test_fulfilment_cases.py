@@ -172,3 +172,21 @@ def test_a_milestone_is_approximate_when_its_target_or_a_row_is(
     target = replace(milestone(), approximate=target_approx)
     row = replace(mrow("2009Q3", True), approximate=row_approx)
     assert evaluate_target(target, [row], Q("2009Q3")).approximate is shown
+
+
+def test_an_interval_reached_exactly_at_its_minimum_is_achieved() -> None:
+    # A = 60 = T_min at 2009Q2, half way: achieved, not merely on track; 60 <= 70: not above
+    result = evaluate_target(
+        tgt(60, direction="interval", value_max=70, aggregation="seneste"),
+        [fig("2009Q2", 60)],
+        Q("2009Q2"),
+    )
+    assert (result.status, result.above_range) == ("achieved", False)
+
+
+def test_an_interval_without_figures_keeps_its_range_and_its_approximate_target() -> None:
+    # no figure yet: no data, but the report still shows "ca. 60–70"
+    target = replace(tgt(60, direction="interval", value_max=70), approximate=True)
+    result = evaluate_target(target, [], Q("2009Q2"))
+    assert (result.status, result.target, result.target_max) == ("no_data", 60, 70)
+    assert result.approximate is True
