@@ -190,3 +190,14 @@ def test_an_interval_without_figures_keeps_its_range_and_its_approximate_target(
     result = evaluate_target(target, [], Q("2009Q2"))
     assert (result.status, result.target, result.target_max) == ("no_data", 60, 70)
     assert result.approximate is True
+
+
+def test_a_pooled_rate_counts_a_row_whose_taeller_is_zero() -> None:
+    target = tgt(40, metric="andel", unit="pct.", aggregation="sum")
+    figures = [
+        fig("2009Q1", 0, metric="andel", num=0, den=60),
+        fig("2009Q2", 50, metric="andel", num=20, den=40),
+    ]
+    result = evaluate_target(target, figures, Q("2009Q2"))
+    # pooled A = 100 * (0 + 20) / (60 + 40) = 20; f = pace = 20/40 = 0.5 -> off_track
+    assert (result.actual, result.fulfilment, result.status) == (20, 0.5, "off_track")
