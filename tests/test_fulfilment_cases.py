@@ -201,3 +201,11 @@ def test_a_pooled_rate_counts_a_row_whose_taeller_is_zero() -> None:
     result = evaluate_target(target, figures, Q("2009Q2"))
     # pooled A = 100 * (0 + 20) / (60 + 40) = 20; f = pace = 20/40 = 0.5 -> off_track
     assert (result.actual, result.fulfilment, result.status) == (20, 0.5, "off_track")
+
+
+def test_parts_naming_their_target_by_maal_id_are_summed_into_one_level() -> None:
+    target = tgt(40, nr="3.4", metric=SHARE, aggregation="seneste")  # a count, a level
+    parts = [part("løntilskud", value=10, target_id="t"), part("praktik", value=5, target_id="t")]
+    result = evaluate_target(target, parts, Q("2009Q3"))
+    # the quarter's level is 10 + 5 = 15, not its last part; f = 15/40 = 0.375
+    assert (result.actual, result.fulfilment) == (15, 0.375)
