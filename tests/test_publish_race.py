@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -348,3 +349,26 @@ def test_a_file_deleted_from_the_copy_before_its_manifest_is_written_again(
     )
     assert go(newer, "fp-2").version == 2
     assert what_a_reader_sees(storage) == ("fp-2", True)
+
+
+NO_PROCESS = 4_194_305  # above every Linux pid_max: no process of this machine has it
+
+
+def test_a_writer_whose_claims_were_all_spent_says_another_run_took_over(tmp_path: Path) -> None:
+    """H, a run of this machine whose process is gone, stalls just before deciding; G takes
+    over at once, publishes and removes every claim of version 1 (H's process is not
+    alive). H's decision then lands on a published version with no claim left to name."""
+    storage = LocalStorage(tmp_path)
+    now = [1_250_000_000.0]
+    g = Actor("maskine-g", 4101, "g-owner", lambda: now[0], 30)
+    h = Actor(socket.gethostname(), NO_PROCESS, "h-owner", lambda: now[0], 30)
+
+    def g_takes_over() -> None:
+        assert go(storage, "fp-g", g).version == 1
+
+    stalled = Interleaving(storage, lambda key: key.startswith(".kvartal/decided/"), g_takes_over)
+    with pytest.raises(PublishConflict) as lost:
+        go(stalled, "fp-h", h)
+    assert ": en anden kørsel overtog den, fordi denne kørsel" in str(lost.value)
+    assert storage.list(".kvartal") == []
+    assert what_a_reader_sees(storage) == ("fp-g", True)
