@@ -327,10 +327,14 @@ def test_a_decision_made_first_by_the_run_that_took_over_is_the_one_finished(
         result = go(stalled, "fp-h", h, run_id="h")
         assert (result.version, result.created) == (1, False)
         assert "2009Q3/versions/1/manifest.json" in stalled.writes  # H finished G's
+        # every key H wrote is in the quarter's folder, the bookkeeping or the root
+        keys = [k.removeprefix("delete:") for k in stalled.writes]
+        assert all(k.startswith(("2009Q3/", ".kvartal/")) or "/" not in k for k in keys)
     else:
         with pytest.raises(PublishConflict) as lost:
             go(stalled, "fp-h", h, run_id="h")
         assert "kørslen på maskine maskine-g, proces 4101" in str(lost.value)
+        assert "mistede sin ret til at udgive version 1 af 2009Q3 i " in str(lost.value)
         go(storage, g_fp, g, run_id="g")  # G's retry finishes its own decision
     manifest = json.loads(storage.read("2009Q3/versions/1/manifest.json"))
     assert (manifest["fingerprint"], manifest["run_id"]) == (g_fp, "g")
