@@ -172,3 +172,40 @@ def test_a_milestone_is_approximate_when_its_target_or_a_row_is(
     target = replace(milestone(), approximate=target_approx)
     row = replace(mrow("2009Q3", True), approximate=row_approx)
     assert evaluate_target(target, [row], Q("2009Q3")).approximate is shown
+
+
+def test_an_interval_reached_exactly_at_its_minimum_is_achieved() -> None:
+    # A = 60 = T_min at 2009Q2, half way: achieved, not merely on track; 60 <= 70: not above
+    result = evaluate_target(
+        tgt(60, direction="interval", value_max=70, aggregation="seneste"),
+        [fig("2009Q2", 60)],
+        Q("2009Q2"),
+    )
+    assert (result.status, result.above_range) == ("achieved", False)
+
+
+def test_an_interval_without_figures_keeps_its_range_and_its_approximate_target() -> None:
+    # no figure yet: no data, but the report still shows "ca. 60–70"
+    target = replace(tgt(60, direction="interval", value_max=70), approximate=True)
+    result = evaluate_target(target, [], Q("2009Q2"))
+    assert (result.status, result.target, result.target_max) == ("no_data", 60, 70)
+    assert result.approximate is True
+
+
+def test_a_pooled_rate_counts_a_row_whose_taeller_is_zero() -> None:
+    target = tgt(40, metric="andel", unit="pct.", aggregation="sum")
+    figures = [
+        fig("2009Q1", 0, metric="andel", num=0, den=60),
+        fig("2009Q2", 50, metric="andel", num=20, den=40),
+    ]
+    result = evaluate_target(target, figures, Q("2009Q2"))
+    # pooled A = 100 * (0 + 20) / (60 + 40) = 20; f = pace = 20/40 = 0.5 -> off_track
+    assert (result.actual, result.fulfilment, result.status) == (20, 0.5, "off_track")
+
+
+def test_parts_naming_their_target_by_maal_id_are_summed_into_one_level() -> None:
+    target = tgt(40, nr="3.4", metric=SHARE, aggregation="seneste")  # a count, a level
+    parts = [part("løntilskud", value=10, target_id="t"), part("praktik", value=5, target_id="t")]
+    result = evaluate_target(target, parts, Q("2009Q3"))
+    # the quarter's level is 10 + 5 = 15, not its last part; f = 15/40 = 0.375
+    assert (result.actual, result.fulfilment) == (15, 0.375)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -562,3 +564,105 @@ def test_a_staged_file_that_changed_after_the_decision_stops_the_finisher(
         "bytes."
     )
     assert published_versions(storage, "2009Q3") == []
+
+
+def test_a_run_that_meets_a_newly_decided_version_four_rounds_running_gives_up(
+    storage: Storage,
+) -> None:
+    dies_at(storage, "fp-0", "2009Q3/versions/1/", T1, GONE)  # version 1 decided, not copied
+
+    class Busy(RecordingStorage):
+        """Each time our run finishes a version decided by another, yet another run
+        decides the next one."""
+
+        def write(self, key: str, data: bytes, **kw: Any) -> None:
+            super().write(key, data, **kw)
+            m = re.fullmatch(r"2009Q3/versions/([0-9]+)/manifest\.json", key)
+            if m:
+                n = int(m[1]) + 1
+                dies_at(storage, f"fp-{n}", f"2009Q3/versions/{n}/", T1, GONE)
+
+    with pytest.raises(PublishConflict) as stop:
+        go(Busy(storage), "fp-a", NOW)
+    assert str(stop.value) == (
+        f"Andre kørsler blev ved med at udgive nye versioner af 2009Q3 i {storage.url}, "
+        "mens denne kørsel arbejdede. Kør igen, når de er færdige. / Other runs kept "
+        "publishing new versions of 2009Q3; run again when they are done."
+    )
+    # four rounds: the others' versions 1 to 4 finished, none of ours
+    assert published_versions(storage, "2009Q3") == [1, 2, 3, 4]
+    assert json.loads(storage.read("2009Q3/versions/4/manifest.json"))["fingerprint"] == "fp-4"
+
+
+def test_the_trend_pages_a_publication_writes_are_among_the_keys_it_reports(
+    storage: Storage,
+) -> None:
+    def render(n: int, published_at: datetime | None = None) -> dict[str, bytes]:
+        return {"report.html": b"<h1>Bilag 1</h1>", "fulfilment.json": b'{"targets": []}\n'}
+
+    result = publish(
+        storage,
+        "2009Q3",
+        fingerprint="fp-1",
+        render=render,
+        manifest_extra={},
+        index_renderer=index_renderer,
+        now=T0,
+    )
+    # at the root: the trend files, the root manifest naming them, then the index
+    assert [k for k in result.written if "/" not in k] == [
+        "udvikling.json",
+        "udvikling.html",
+        "manifest.json",
+        "index.html",
+    ]
+    assert all(storage.exists(k) for k in result.written if "/" not in k)
+
+
+def claim_names(storage: Storage) -> list[str]:
+    return [k.removeprefix(".kvartal/claims/2009Q3/") for k in storage.list(".kvartal/claims")]
+
+
+def test_claims_are_kept_for_an_overtaken_writer_behind_the_runs_own_older_claim(
+    storage: Storage,
+) -> None:
+    clock = [1_250_000_000.0]
+    h = Actor("maskine-h", 4202, "h-owner", lambda: clock[0], 30)
+    g = Actor("maskine-g", 4101, "g-owner", lambda: clock[0], 30)
+    dies_at(storage, "fp-h", ".kvartal/staging/", T1, h)  # H: generation 1, then fails
+    clock[0] += 32
+    dies_at(storage, "fp-g", ".kvartal/staging/", T1, g)  # G takes over: generation 2, stalls
+    clock[0] += 32
+    assert go(storage, "fp-h", NOW, h).version == 1  # H again: generation 3, published
+    # G, on another machine, may still resume: every claim of version 1 stays
+    assert claim_names(storage) == ["v1/1.json", "v1/2.json", "v1/3.json"]
+
+
+def test_claims_kept_for_an_overtaken_writer_keep_no_later_versions_spent_claims(
+    storage: Storage,
+) -> None:
+    clock = [1_250_000_000.0]
+    g = Actor("maskine-g", 4101, "g-owner", lambda: clock[0], 30)
+    h = Actor("maskine-h", 4202, "h-owner", lambda: clock[0], 30)
+    k = Actor("maskine-k", 4303, "k-owner", lambda: clock[0], 30)
+    dies_at(storage, "fp-g", ".kvartal/staging/", T1, g)  # G claims version 1, stalls
+    clock[0] += 32
+    assert go(storage, "fp-h", NOW, h).version == 1  # H takes it over and publishes
+    assert go(storage, "fp-k", NOW, k).version == 2
+    # version 1's claims stay for G; version 2's claim is spent
+    assert claim_names(storage) == ["v1/1.json", "v1/2.json"]
+    assert storage.list(".kvartal/decided") == []
+
+
+def test_a_claim_on_version_10_does_not_keep_the_spent_bookkeeping_of_version_9(
+    storage: Storage,
+) -> None:
+    for n in range(1, 9):
+        go(storage, f"fp-{n}", T0)
+    dies_at(storage, "fp-9", "index.html", T1, GONE)  # version 9 published, not cleaned up
+    dies_at(storage, "fp-10", ".kvartal/staging/", T1, GONE)  # claims version 10, dies
+    assert go(storage, "fp-9", NOW).version == 9  # nothing new; removes what is spent
+    # "v10" sorts before "v9": version 10's claim stays (unpublished), version 9's goes
+    assert claim_names(storage) == ["v10/1.json"]
+    assert storage.list(".kvartal/decided") == []
+    assert storage.list(".kvartal/staging") == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -326,10 +327,14 @@ def test_a_decision_made_first_by_the_run_that_took_over_is_the_one_finished(
         result = go(stalled, "fp-h", h, run_id="h")
         assert (result.version, result.created) == (1, False)
         assert "2009Q3/versions/1/manifest.json" in stalled.writes  # H finished G's
+        # every key H wrote is in the quarter's folder, the bookkeeping or the root
+        keys = [k.removeprefix("delete:") for k in stalled.writes]
+        assert all(k.startswith(("2009Q3/", ".kvartal/")) or "/" not in k for k in keys)
     else:
         with pytest.raises(PublishConflict) as lost:
             go(stalled, "fp-h", h, run_id="h")
         assert "kørslen på maskine maskine-g, proces 4101" in str(lost.value)
+        assert "mistede sin ret til at udgive version 1 af 2009Q3 i " in str(lost.value)
         go(storage, g_fp, g, run_id="g")  # G's retry finishes its own decision
     manifest = json.loads(storage.read("2009Q3/versions/1/manifest.json"))
     assert (manifest["fingerprint"], manifest["run_id"]) == (g_fp, "g")
@@ -348,3 +353,26 @@ def test_a_file_deleted_from_the_copy_before_its_manifest_is_written_again(
     )
     assert go(newer, "fp-2").version == 2
     assert what_a_reader_sees(storage) == ("fp-2", True)
+
+
+NO_PROCESS = 4_194_305  # above every Linux pid_max: no process of this machine has it
+
+
+def test_a_writer_whose_claims_were_all_spent_says_another_run_took_over(tmp_path: Path) -> None:
+    """H, a run of this machine whose process is gone, stalls just before deciding; G takes
+    over at once, publishes and removes every claim of version 1 (H's process is not
+    alive). H's decision then lands on a published version with no claim left to name."""
+    storage = LocalStorage(tmp_path)
+    now = [1_250_000_000.0]
+    g = Actor("maskine-g", 4101, "g-owner", lambda: now[0], 30)
+    h = Actor(socket.gethostname(), NO_PROCESS, "h-owner", lambda: now[0], 30)
+
+    def g_takes_over() -> None:
+        assert go(storage, "fp-g", g).version == 1
+
+    stalled = Interleaving(storage, lambda key: key.startswith(".kvartal/decided/"), g_takes_over)
+    with pytest.raises(PublishConflict) as lost:
+        go(stalled, "fp-h", h)
+    assert ": en anden kørsel overtog den, fordi denne kørsel" in str(lost.value)
+    assert storage.list(".kvartal") == []
+    assert what_a_reader_sees(storage) == ("fp-g", True)
