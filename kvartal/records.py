@@ -36,9 +36,9 @@ from kvartal.numbers import (
     parse_reached,
     parse_text_key,
 )
-from kvartal.quarters import Quarter, QuarterError
+from kvartal.quarters import Quarter
 from kvartal.tables import SheetFrame
-from kvartal.typed import choice, waiver_from
+from kvartal.typed import CellKey, cell_key, choice, quarter_of, waiver_from
 from kvartal.units import Direction, unit_spec
 
 __all__ = ["parse_figures", "parse_targets", "parse_waivers"]
@@ -95,10 +95,12 @@ class _Row:
         return out
 
     def key(self, column: str, required: bool = False) -> str | None:
-        out: str | None = _call(parse_text_key, self.raw(column))
-        if required and out is None:
+        """The key as shown; whether it is one is `kvartal.typed.cell_key`'s call, the same
+        reading validation compares by."""
+        found: CellKey | None = _call(cell_key, self.raw(column))
+        if required and found is None:
             raise _Skip
-        return out
+        return found.shown if found is not None else None
 
     def number(self, column: str, required: bool = False) -> Parsed | None:
         out: Parsed | None = _call(parse_number, self.raw(column))
@@ -107,13 +109,10 @@ class _Row:
         return out
 
     def quarter(self, column: str) -> Quarter:
-        v = self.raw(column)
-        if isinstance(v, str):
-            try:
-                return Quarter.parse(v)
-            except QuarterError:
-                raise _Skip from None
-        raise _Skip
+        found = quarter_of(self.raw(column))
+        if found is None:
+            raise _Skip
+        return found
 
     def choice(self, column: str, allowed: Iterable[_Word], required: bool = False) -> _Word | None:
         v = self.text(column, required)

@@ -12,22 +12,27 @@ from __future__ import annotations
 import math
 import posixpath
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol, TypeVar
 
 from kvartal.model import CellRef, Waiver
 from kvartal.numbers import CellValueError, parse_text_key
+from kvartal.quarters import Quarter, QuarterError
 from kvartal.units import Aggregation, Unit, unit_spec
 
 _Word = TypeVar("_Word", bound=str)  # a catalogue word: one of the enums of kvartal.units
 
 __all__ = [
+    "CellKey",
     "Feed",
     "TargetKeys",
+    "cell_key",
     "feeds",
     "choice",
     "default_aggregation",
     "match_key",
+    "quarter_of",
     "same_key",
     "text_key",
     "waiver_from",
@@ -94,11 +99,46 @@ def feeds(
     return Feed.PART if part else None
 
 
+@dataclass(frozen=True)
+class CellKey:
+    """A key cell read once: `shown` as the report prints it (`1.4-B`), `match` as it is
+    compared (`1.4-b`). Both come from the same reading, so validation (which compares)
+    and the arithmetic (which also shows) can never disagree on whether a cell is a key."""
+
+    shown: str
+    match: str
+
+
+def cell_key(v: object) -> CellKey | None:
+    """A raw `Nr.`/`Nøgletal`/`Mål-id` cell as a key; None when empty. Raises
+    `CellValueError` when unreadable (a date Excel made of `1.4`), which validation names."""
+    shown = parse_text_key(v)
+    match = match_key(shown)
+    if shown is None or match is None:
+        return None
+    return CellKey(shown, match)
+
+
 def text_key(v: object) -> str | None:
     """A raw cell as a matching key; None when empty or unreadable (validation says why)."""
     try:
-        return match_key(parse_text_key(v))
+        key = cell_key(v)
     except CellValueError:
+        return None
+    return key.match if key is not None else None
+
+
+def quarter_of(v: object) -> Quarter | None:
+    """A `Kvartal`/`Fra`/`Til` cell as its quarter, the one reading validation, its
+    expectations and the arithmetic share (CONTRACT §3/§4): text in an accepted spelling,
+    spaces around it ignored; None for anything else (a number or a date cell is no quarter,
+    and validation names it), so a row validation accepts is a row the figures count for
+    the same quarter."""
+    if not isinstance(v, str):
+        return None
+    try:
+        return Quarter.parse(v)
+    except QuarterError:
         return None
 
 

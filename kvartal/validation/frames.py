@@ -31,8 +31,16 @@ from kvartal.model import (
     WAIVER_COLUMNS,
 )
 from kvartal.numbers import CellValueError, parse_number, parse_reached
-from kvartal.quarters import Quarter, QuarterError
-from kvartal.typed import Feed, choice, default_aggregation, feeds, match_key, text_key
+from kvartal.quarters import Quarter
+from kvartal.typed import (
+    Feed,
+    choice,
+    default_aggregation,
+    feeds,
+    match_key,
+    quarter_of,
+    text_key,
+)
 from kvartal.units import Aggregation, Direction, Unit, UnitSpec, percentage, spec_of, unit_spec
 
 if TYPE_CHECKING:
@@ -66,13 +74,6 @@ def number(v: object) -> float:
     except CellValueError:
         return math.nan
     return math.nan if parsed is None else parsed.value
-
-
-def quarter_of(v: object) -> Quarter | None:
-    try:
-        return Quarter.parse(v.strip() if isinstance(v, str) else v)
-    except QuarterError:
-        return None
 
 
 def present(v: object) -> bool:
