@@ -14,7 +14,6 @@ values are treated as empty, as CONTRACT §6 says ("its value is left out of the
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
 from typing import Any, TypeVar
 
 from kvartal.model import (
@@ -33,12 +32,19 @@ from kvartal.numbers import (
     Parsed,
     parse_date,
     parse_number,
-    parse_reached,
-    parse_text_key,
 )
 from kvartal.quarters import Quarter
 from kvartal.tables import SheetFrame
-from kvartal.typed import CellKey, cell_key, choice, quarter_of, waiver_from
+from kvartal.typed import (
+    FIGURE_CELLS,
+    CellKey,
+    cell_key,
+    cell_text,
+    choice,
+    figure_cells,
+    quarter_of,
+    waiver_from,
+)
 from kvartal.units import Direction, unit_spec
 
 __all__ = ["parse_figures", "parse_targets", "parse_waivers"]
@@ -79,17 +85,7 @@ class _Row:
         return v
 
     def text(self, column: str, required: bool = False) -> str | None:
-        v = self.raw(column)
-        if v is None:
-            out = None
-        elif isinstance(v, str):
-            out = v.strip() or None
-        elif isinstance(v, bool):
-            out = "SAND" if v else "FALSK"  # as the spreadsheet shows it; never a lost row
-        elif isinstance(v, (datetime, date)):
-            out = v.isoformat()
-        else:
-            out = _call(parse_text_key, v)
+        out: str | None = _call(cell_text, self.raw(column))
         if required and out is None:
             raise _Skip
         return out
@@ -235,35 +231,31 @@ def parse_figures(
 
 
 def _figure(row: _Row) -> Figure | None:
-    initiative = row.key("Nr.", required=True)
-    quarter = row.quarter("Kvartal")
-    metric = row.key("Nøgletal")
-    target_id = row.key("Mål-id")
-    value = row.number("Værdi")
-    numerator = row.number("Tæller")
-    denominator = row.number("Nævner")
-    forecast = row.number("Forventet")
-    reached = _call(parse_reached, row.raw("Milepæl nået"))
-    comment = row.text("Kommentar")
+    # Typed once, by the function validation's figure columns come from.
+    cells = figure_cells({c: row.raw(c) for c in FIGURE_CELLS})
+    if cells.unreadable or cells.initiative is None or cells.quarter is None:
+        raise _Skip
+    value, numerator, denominator = cells.value, cells.numerator, cells.denominator
+    metric = cells.metric.shown if cells.metric else None
+    target_id = cells.target_id.shown if cells.target_id else None
 
     has_number = value is not None or (numerator is not None and denominator is not None)
-    milestone_row = reached is not None or (metric is None and target_id is not None)
+    milestone_row = cells.reached is not None or (metric is None and target_id is not None)
     if metric is None and target_id is None:
         return None
     if not has_number and not milestone_row:
         return None
-    assert initiative is not None
     return Figure(
-        initiative=initiative,
+        initiative=cells.initiative.shown,
         metric=metric,
-        quarter=quarter,
+        quarter=cells.quarter,
         value=value.value if value else None,
         numerator=numerator.value if numerator else None,
         denominator=denominator.value if denominator else None,
-        forecast=forecast.value if forecast else None,
+        forecast=cells.forecast.value if cells.forecast else None,
         target_id=target_id,
-        reached=reached,
-        comment=comment,
+        reached=cells.reached,
+        comment=cells.comment,
         approximate=any(p is not None and p.approximate for p in (value, numerator, denominator)),
         source=row.source(),
     )

@@ -150,3 +150,40 @@ def test_kvartal_expectation_accepts_exactly_the_folders_quarter(
     from expectations.custom import _is_quarter
 
     assert _is_quarter(cell, "2009Q3") is (expected == Q3)
+
+
+def test_numbers_of_a_row_are_the_ones_validation_judged() -> None:
+    """A row's numbers as validation's columns hold them are the Figure's numbers:
+    `1.400` is fourteen hundred (a thousands dot), `ca. 3` is 3 and marks the figure
+    approximate (CONTRACT §3)."""
+    header = ["Nr.", "Nøgletal", "Kvartal", "Værdi", "Tæller", "Nævner", "Forventet"]
+    raw = RawSheet(
+        "2009Q3/c.xlsx",
+        "Tal",
+        1,
+        header,
+        [RawRow(2, ["1.4-B ", " Deltagere", " 2009Q3 ", "1.400", "ca. 3", "4", "1.500"])],
+    )
+    frame = sheet_frame(raw, "figures")
+    df = figures_table([frame], [], [], Q3).df
+    row = df.loc[0]
+    assert (row["_nr"], row["_metric"], row["_quarter"]) == ("1.4-b", "deltagere", "2009Q3")
+    assert (row["_v"], row["_t"], row["_n"]) == (1400.0, 3.0, 4.0)
+
+    (figure,) = parse_figures([frame])
+    assert (figure.initiative, figure.metric, figure.quarter) == ("1.4-B", "Deltagere", Q3)
+    assert (figure.value, figure.numerator, figure.denominator) == (1400.0, 3.0, 4.0)
+    assert figure.forecast == 1500.0 and figure.approximate
+
+
+def test_a_row_with_an_unreadable_cell_is_not_counted() -> None:
+    """`1,2,3` in Tæller is no number: validation sees no Tæller to judge (and names the
+    cell), and the arithmetic counts the row for nothing rather than for its Værdi alone."""
+    header = ["Nr.", "Nøgletal", "Kvartal", "Værdi", "Tæller", "Nævner"]
+    raw = RawSheet(
+        "2009Q3/c.xlsx", "Tal", 1, header, [RawRow(2, ["1.4", "andel", "2009Q3", 50, "1,2,3", 4])]
+    )
+    frame = sheet_frame(raw, "figures")
+    df = figures_table([frame], [], [], Q3).df
+    assert df.at[0, "_v"] == 50.0 and df.at[0, "_t"] != df.at[0, "_t"]  # NaN: not a number
+    assert parse_figures([frame]) == []

@@ -33,10 +33,13 @@ from kvartal.model import (
 from kvartal.numbers import CellValueError, parse_number, parse_reached
 from kvartal.quarters import Quarter
 from kvartal.typed import (
+    FIGURE_CELLS,
+    CellKey,
     Feed,
     choice,
     default_aggregation,
     feeds,
+    figure_cells,
     match_key,
     quarter_of,
     text_key,
@@ -335,14 +338,26 @@ def _effective(v: float, t: float, n: float) -> float:
 
 
 def _keys(df: pd.DataFrame) -> None:
-    df["_nr"] = [key(v) for v in df["Nr."]]
-    df["_metric"] = [key(v) for v in df["Nøgletal"]]
+    # Each row typed by the function the arithmetic's figures come from
+    # (`kvartal.typed.figure_cells`), so what is judged here is what will be counted.
+    rows = [figure_cells(r) for r in df[list(FIGURE_CELLS)].to_dict("records")]
+    df["_nr"] = [_match(c.initiative) for c in rows]
+    df["_metric"] = [_match(c.metric) for c in rows]
     df["_whole"] = [m.split("/", 1)[0].strip() if m else None for m in df["_metric"]]
-    df["_target_id"] = [key(v) for v in df["Mål-id"]]
-    quarters = [quarter_of(v) for v in df["Kvartal"]]
-    df["_quarter"] = [str(q) if q else None for q in quarters]
-    for column, source in [("_v", "Værdi"), ("_t", "Tæller"), ("_n", "Nævner")]:
-        df[column] = pd.Series([number(v) for v in df[source]], index=df.index, dtype=float)
+    df["_target_id"] = [_match(c.target_id) for c in rows]
+    df["_quarter"] = [str(c.quarter) if c.quarter else None for c in rows]
+    for column, numbers in [
+        ("_v", [c.value for c in rows]),
+        ("_t", [c.numerator for c in rows]),
+        ("_n", [c.denominator for c in rows]),
+    ]:
+        df[column] = pd.Series(
+            [p.value if p is not None else math.nan for p in numbers], index=df.index, dtype=float
+        )
+
+
+def _match(found: CellKey | None) -> str | None:
+    return found.match if found is not None else None
 
 
 def figures_table(
