@@ -31,18 +31,15 @@ from kvartal.numbers import (
     CellValueError,
     Parsed,
     parse_date,
-    parse_number,
 )
-from kvartal.quarters import Quarter
 from kvartal.tables import SheetFrame
 from kvartal.typed import (
     FIGURE_CELLS,
-    CellKey,
-    cell_key,
+    TARGET_CELLS,
     cell_text,
     choice,
     figure_cells,
-    quarter_of,
+    target_cells,
     waiver_from,
 )
 from kvartal.units import Direction, unit_spec
@@ -89,26 +86,6 @@ class _Row:
         if required and out is None:
             raise _Skip
         return out
-
-    def key(self, column: str, required: bool = False) -> str | None:
-        """The key as shown; whether it is one is `kvartal.typed.cell_key`'s call, the same
-        reading validation compares by."""
-        found: CellKey | None = _call(cell_key, self.raw(column))
-        if required and found is None:
-            raise _Skip
-        return found.shown if found is not None else None
-
-    def number(self, column: str, required: bool = False) -> Parsed | None:
-        out: Parsed | None = _call(parse_number, self.raw(column))
-        if required and out is None:
-            raise _Skip
-        return out
-
-    def quarter(self, column: str) -> Quarter:
-        found = quarter_of(self.raw(column))
-        if found is None:
-            raise _Skip
-        return found
 
     def choice(self, column: str, allowed: Iterable[_Word], required: bool = False) -> _Word | None:
         v = self.text(column, required)
@@ -158,14 +135,22 @@ def _target(row: _Row) -> Target:
     unit = row.choice("Enhed", UNITS, required=True)
     assert unit is not None
     milestone = not unit_spec(unit).numeric
-    target_id = row.key("Mål-id", required=True)
-    initiative = row.key("Nr.", required=True)
+    # Keys, window and numbers typed once, by the function validation's catalogue
+    # columns come from; a milestone reads no Nøgletal, Målværdi or Målværdi maks.
+    cells = target_cells({c: row.raw(c) for c in TARGET_CELLS})
+    needed = {"Mål-id", "Nr.", "Fra", "Til", "Basislinje"}
+    if not milestone:
+        needed |= {"Nøgletal", "Målværdi", "Målværdi maks."}
+    if cells.unreadable & needed:
+        raise _Skip
+    if cells.target_id is None or cells.initiative is None:
+        raise _Skip
+    if cells.start is None or cells.end is None:
+        raise _Skip
     agreement = row.text("Aftale", required=True)
     title = row.text("Indsats", required=True)
     kind = row.choice("Måltype", TARGET_KINDS, required=True)
     description = row.text("Målbeskrivelse", required=True)
-    start = row.quarter("Fra")
-    end = row.quarter("Til")
     due = _call(parse_date, row.raw("Frist"))
     aggregation = row.choice("Opgørelse", AGGREGATIONS) or unit_spec(unit).default_aggregation
 
@@ -177,18 +162,22 @@ def _target(row: _Row) -> Target:
         if due is None:
             raise _Skip
     else:
-        metric = row.key("Nøgletal", required=True)
+        if cells.metric is None:
+            raise _Skip
+        metric = cells.metric.shown
         direction = row.choice("Retning", DIRECTIONS, required=True)
-        value = row.number("Målværdi", required=True)
-        value_max = row.number("Målværdi maks.", required=direction == Direction.RANGE)
-    baseline = row.number("Basislinje")
+        value = cells.value
+        value_max = cells.value_max
+        if value is None or (direction == Direction.RANGE and value_max is None):
+            raise _Skip
+    baseline = cells.baseline
 
-    assert target_id and initiative and agreement and title and kind and description
+    assert agreement and title and kind and description
     return Target(
-        target_id=target_id,
+        target_id=cells.target_id.shown,
         agreement=agreement,
         theme=row.text("Indsatsområde"),
-        initiative=initiative,
+        initiative=cells.initiative.shown,
         title=title,
         kind=kind,
         description=description,
@@ -199,8 +188,8 @@ def _target(row: _Row) -> Target:
         value_max=value_max.value if value_max else None,
         aggregation=aggregation,
         baseline=baseline.value if baseline else None,
-        start=start,
-        end=end,
+        start=cells.start,
+        end=cells.end,
         due=due,
         responsible=row.text("Ansvarlig"),
         approximate=bool(value and value.approximate),

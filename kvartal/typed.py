@@ -32,6 +32,8 @@ __all__ = [
     "FIGURE_CELLS",
     "Feed",
     "FigureCells",
+    "TARGET_CELLS",
+    "TargetCells",
     "TargetKeys",
     "cell_key",
     "cell_text",
@@ -41,6 +43,7 @@ __all__ = [
     "default_aggregation",
     "match_key",
     "quarter_of",
+    "target_cells",
     "same_key",
     "text_key",
     "waiver_from",
@@ -230,6 +233,66 @@ def figure_cells(values: Mapping[str, object]) -> FigureCells:
         forecast=read("Forventet", parse_number),
         reached=reached,
         comment=read("Kommentar", cell_text),
+        unreadable=frozenset(unreadable),
+    )
+
+
+TARGET_CELLS = (
+    "Mål-id",
+    "Nr.",
+    "Nøgletal",
+    "Fra",
+    "Til",
+    "Målværdi",
+    "Målværdi maks.",
+    "Basislinje",
+)
+
+
+@dataclass(frozen=True)
+class TargetCells:
+    """A catalogue row's keys, window and numbers, each typed once: validation's
+    catalogue columns and the arithmetic's Target both come from here. A cell that does
+    not read is None with its column in `unreadable` (validation names it)."""
+
+    target_id: CellKey | None
+    initiative: CellKey | None
+    metric: CellKey | None
+    start: Quarter | None
+    end: Quarter | None
+    value: Parsed | None
+    value_max: Parsed | None
+    baseline: Parsed | None
+    unreadable: frozenset[str]
+
+
+def target_cells(values: Mapping[str, object]) -> TargetCells:
+    """Type a catalogue row's `TARGET_CELLS` (a missing column is an empty cell)."""
+    unreadable: set[str] = set()
+
+    def read(column: str, parse: Callable[[object], _T | None]) -> _T | None:
+        try:
+            return parse(values.get(column))
+        except CellValueError:
+            unreadable.add(column)
+            return None
+
+    def window(column: str) -> Quarter | None:
+        v = values.get(column)
+        found = quarter_of(v)
+        if found is None and v is not None and not _blank(v):
+            unreadable.add(column)
+        return found
+
+    return TargetCells(
+        target_id=read("Mål-id", cell_key),
+        initiative=read("Nr.", cell_key),
+        metric=read("Nøgletal", cell_key),
+        start=window("Fra"),
+        end=window("Til"),
+        value=read("Målværdi", parse_number),
+        value_max=read("Målværdi maks.", parse_number),
+        baseline=read("Basislinje", parse_number),
         unreadable=frozenset(unreadable),
     )
 

@@ -187,3 +187,48 @@ def test_a_row_with_an_unreadable_cell_is_not_counted() -> None:
     df = figures_table([frame], [], [], Q3).df
     assert df.at[0, "_v"] == 50.0 and df.at[0, "_t"] != df.at[0, "_t"]  # NaN: not a number
     assert parse_figures([frame]) == []
+
+
+CATALOGUE_HEADER = [
+    "Aftale",
+    "Nr.",
+    "Indsats",
+    "Mål-id",
+    "Måltype",
+    "Målbeskrivelse",
+    "Nøgletal",
+    "Enhed",
+    "Retning",
+    "Målværdi",
+    "Målværdi maks.",
+    "Fra",
+    "Til",
+    "Frist",
+]
+
+
+def test_catalogue_numbers_and_keys_are_the_ones_validation_judged() -> None:
+    """An interval `1.200`–`ca. 1.500` is 1200 to 1500 on both sides; `1.4-A ` is shown
+    as written and compared as `1.4-a`."""
+    row = ["A", " 1.4 ", "Jobbus", "1.4-A ", "Effektmål", "Flere", "Deltagere "]
+    rest = ["antal", "interval", "1.200", "ca. 1.500", "2009Q1", " 2009Q4", None]
+    raw = RawSheet("targets/k.xlsx", "Mål", 1, CATALOGUE_HEADER, [RawRow(2, [*row, *rest])])
+    frame = sheet_frame(raw, "catalogue")
+    table, (info,) = catalogue_table([frame])
+    assert (info.target_id, info.initiative, info.metric) == ("1.4-a", "1.4", "deltagere")
+    assert (info.start, info.end) == (Quarter(2009, 1), Quarter(2009, 4))
+    assert (table.df.at[0, "_target_min"], table.df.at[0, "_target_max"]) == (1200.0, 1500.0)
+
+    (target,) = parse_targets([frame])
+    assert (target.target_id, target.initiative, target.metric) == ("1.4-A", "1.4", "Deltagere")
+    assert (target.value, target.value_max) == (1200.0, 1500.0)
+
+
+def test_a_milestone_reads_no_target_value() -> None:
+    """A milestone has no Målværdi to count (CONTRACT §2): an unreadable one beside it does
+    not take the milestone out of the report."""
+    row = ["A", "2.1", "Plan", "2.1-a", "Indsatsmål", "Plan vedtaget", None, "milepæl"]
+    rest = [None, "1,2,3", None, "2009Q1", "2009Q4", "2009-12-31"]
+    raw = RawSheet("targets/k.xlsx", "Mål", 1, CATALOGUE_HEADER, [RawRow(2, [*row, *rest])])
+    (target,) = parse_targets([sheet_frame(raw, "catalogue")])
+    assert (target.target_id, target.value, target.due) == ("2.1-a", None, date(2009, 12, 31))

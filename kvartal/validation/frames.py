@@ -30,10 +30,11 @@ from kvartal.model import (
     UNITS,
     WAIVER_COLUMNS,
 )
-from kvartal.numbers import CellValueError, parse_number, parse_reached
+from kvartal.numbers import CellValueError, Parsed, parse_reached
 from kvartal.quarters import Quarter
 from kvartal.typed import (
     FIGURE_CELLS,
+    TARGET_CELLS,
     CellKey,
     Feed,
     choice,
@@ -41,7 +42,7 @@ from kvartal.typed import (
     feeds,
     figure_cells,
     match_key,
-    quarter_of,
+    target_cells,
     text_key,
 )
 from kvartal.units import Aggregation, Direction, Unit, UnitSpec, percentage, spec_of, unit_spec
@@ -69,14 +70,6 @@ VALUE_SETS: dict[str, list[str]] = {
 def key(v: object) -> str | None:
     """`Nr.`/`Nøgletal`/`Mål-id` as a comparable key; None when empty or unreadable."""
     return text_key(v)
-
-
-def number(v: object) -> float:
-    try:
-        parsed = parse_number(v)
-    except CellValueError:
-        return math.nan
-    return math.nan if parsed is None else parsed.value
 
 
 def present(v: object) -> bool:
@@ -156,7 +149,10 @@ def _flag(applies: bool, ok: bool) -> bool | None:
 def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInfo]]:
     table = concat("catalogue", frames, CATALOGUE_COLUMNS)
     df = table.df
-    df["_target_id"] = [key(v) for v in df["Mål-id"]]
+    # Each row's keys, window and numbers typed by the function the arithmetic's targets
+    # come from (`kvartal.typed.target_cells`).
+    cells = [target_cells(r) for r in df[list(TARGET_CELLS)].to_dict("records")]
+    df["_target_id"] = [_match(c.target_id) for c in cells]
     # The option the arithmetic will read (kvartal.typed.choice), or the word as written
     # when it names none, which the suite then reports.
     choices = [
@@ -178,16 +174,16 @@ def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInf
         _flag(not m, present(v)) for m, v in zip(milestone, df["Målværdi"], strict=True)
     ]
     df["_due_ok"] = [_flag(m, present(v)) for m, v in zip(milestone, df["Frist"], strict=True)]
-    starts = [quarter_of(v) for v in df["Fra"]]
-    ends = [quarter_of(v) for v in df["Til"]]
+    starts = [c.start for c in cells]
+    ends = [c.end for c in cells]
     df["_from_ord"] = [float(q.ordinal) if q else math.nan for q in starts]
     df["_to_ord"] = [float(q.ordinal) if q else math.nan for q in ends]
     interval = [d == Direction.RANGE for d in df["_direction"]]
     df["_target_min"] = [
-        number(v) if i else math.nan for i, v in zip(interval, df["Målværdi"], strict=True)
+        _value(c.value) if i else math.nan for i, c in zip(interval, cells, strict=True)
     ]
     df["_target_max"] = [
-        number(v) if i else math.nan for i, v in zip(interval, df["Målværdi maks."], strict=True)
+        _value(c.value_max) if i else math.nan for i, c in zip(interval, cells, strict=True)
     ]
     df["_interval_max_ok"] = [
         _flag(i, present(v)) for i, v in zip(interval, df["Målværdi maks."], strict=True)
@@ -203,8 +199,8 @@ def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInf
         targets.append(
             TargetInfo(
                 target_id=df.at[i, "_target_id"],
-                initiative=key(df.at[i, "Nr."]),
-                metric=key(df.at[i, "Nøgletal"]),
+                initiative=_match(cells[i].initiative),
+                metric=_match(cells[i].metric),
                 unit=unit,
                 aggregation=aggregation,
                 start=starts[i],
@@ -224,7 +220,7 @@ def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInf
             baseline_ok.append(False)
             baseline_why.append("pulje" if t.spec is not None and t.spec.ratio else "sum")
         else:
-            equal = number(b) == number(df.at[i, "Målværdi"])
+            equal = _value(cells[i].baseline) == _value(cells[i].value)
             baseline_ok.append(not equal)
             baseline_why.append("lig" if equal else None)
     df["_baseline_ok"] = baseline_ok
@@ -358,6 +354,10 @@ def _keys(df: pd.DataFrame) -> None:
 
 def _match(found: CellKey | None) -> str | None:
     return found.match if found is not None else None
+
+
+def _value(found: Parsed | None) -> float:
+    return found.value if found is not None else math.nan
 
 
 def figures_table(
