@@ -26,6 +26,7 @@ from great_expectations.expectations.metrics.map_metric_provider.column_map_metr
 
 from kvartal.numbers import CellValueError, parse_date, parse_number, parse_reached, parse_text_key
 from kvartal.quarters import Quarter, QuarterError
+from kvartal.typed import quarter_of
 
 
 def _accepts(parser: Callable[[Any], Any]) -> Callable[[Any], bool]:
@@ -40,11 +41,8 @@ def _accepts(parser: Callable[[Any], Any]) -> Callable[[Any], bool]:
 
 
 def _is_quarter(value: Any, quarter: str | None) -> bool:
-    try:
-        found = Quarter.parse(value.strip() if isinstance(value, str) else value)
-    except QuarterError:
-        return False
-    return quarter is None or found == Quarter.parse(quarter)
+    found = quarter_of(value)  # the reading the arithmetic uses (kvartal.typed)
+    return found is not None and (quarter is None or found == Quarter.parse(quarter))
 
 
 class ColumnValuesDanishNumber(ColumnMapMetricProvider):

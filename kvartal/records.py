@@ -14,7 +14,6 @@ values are treated as empty, as CONTRACT §6 says ("its value is left out of the
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
 from typing import Any, TypeVar
 
 from kvartal.model import (
@@ -32,13 +31,17 @@ from kvartal.numbers import (
     CellValueError,
     Parsed,
     parse_date,
-    parse_number,
-    parse_reached,
-    parse_text_key,
 )
-from kvartal.quarters import Quarter, QuarterError
 from kvartal.tables import SheetFrame
-from kvartal.typed import choice, waiver_from
+from kvartal.typed import (
+    FIGURE_CELLS,
+    TARGET_CELLS,
+    cell_text,
+    choice,
+    figure_cells,
+    target_cells,
+    waiver_from,
+)
 from kvartal.units import Direction, unit_spec
 
 __all__ = ["parse_figures", "parse_targets", "parse_waivers"]
@@ -79,41 +82,10 @@ class _Row:
         return v
 
     def text(self, column: str, required: bool = False) -> str | None:
-        v = self.raw(column)
-        if v is None:
-            out = None
-        elif isinstance(v, str):
-            out = v.strip() or None
-        elif isinstance(v, bool):
-            out = "SAND" if v else "FALSK"  # as the spreadsheet shows it; never a lost row
-        elif isinstance(v, (datetime, date)):
-            out = v.isoformat()
-        else:
-            out = _call(parse_text_key, v)
+        out: str | None = _call(cell_text, self.raw(column))
         if required and out is None:
             raise _Skip
         return out
-
-    def key(self, column: str, required: bool = False) -> str | None:
-        out: str | None = _call(parse_text_key, self.raw(column))
-        if required and out is None:
-            raise _Skip
-        return out
-
-    def number(self, column: str, required: bool = False) -> Parsed | None:
-        out: Parsed | None = _call(parse_number, self.raw(column))
-        if required and out is None:
-            raise _Skip
-        return out
-
-    def quarter(self, column: str) -> Quarter:
-        v = self.raw(column)
-        if isinstance(v, str):
-            try:
-                return Quarter.parse(v)
-            except QuarterError:
-                raise _Skip from None
-        raise _Skip
 
     def choice(self, column: str, allowed: Iterable[_Word], required: bool = False) -> _Word | None:
         v = self.text(column, required)
@@ -163,14 +135,22 @@ def _target(row: _Row) -> Target:
     unit = row.choice("Enhed", UNITS, required=True)
     assert unit is not None
     milestone = not unit_spec(unit).numeric
-    target_id = row.key("Mål-id", required=True)
-    initiative = row.key("Nr.", required=True)
+    # Keys, window and numbers typed once, by the function validation's catalogue
+    # columns come from; a milestone reads no Nøgletal, Målværdi or Målværdi maks.
+    cells = target_cells({c: row.raw(c) for c in TARGET_CELLS})
+    needed = {"Mål-id", "Nr.", "Fra", "Til", "Basislinje"}
+    if not milestone:
+        needed |= {"Nøgletal", "Målværdi", "Målværdi maks."}
+    if cells.unreadable & needed:
+        raise _Skip
+    if cells.target_id is None or cells.initiative is None:
+        raise _Skip
+    if cells.start is None or cells.end is None:
+        raise _Skip
     agreement = row.text("Aftale", required=True)
     title = row.text("Indsats", required=True)
     kind = row.choice("Måltype", TARGET_KINDS, required=True)
     description = row.text("Målbeskrivelse", required=True)
-    start = row.quarter("Fra")
-    end = row.quarter("Til")
     due = _call(parse_date, row.raw("Frist"))
     aggregation = row.choice("Opgørelse", AGGREGATIONS) or unit_spec(unit).default_aggregation
 
@@ -182,18 +162,22 @@ def _target(row: _Row) -> Target:
         if due is None:
             raise _Skip
     else:
-        metric = row.key("Nøgletal", required=True)
+        if cells.metric is None:
+            raise _Skip
+        metric = cells.metric.shown
         direction = row.choice("Retning", DIRECTIONS, required=True)
-        value = row.number("Målværdi", required=True)
-        value_max = row.number("Målværdi maks.", required=direction == Direction.RANGE)
-    baseline = row.number("Basislinje")
+        value = cells.value
+        value_max = cells.value_max
+        if value is None or (direction == Direction.RANGE and value_max is None):
+            raise _Skip
+    baseline = cells.baseline
 
-    assert target_id and initiative and agreement and title and kind and description
+    assert agreement and title and kind and description
     return Target(
-        target_id=target_id,
+        target_id=cells.target_id.shown,
         agreement=agreement,
         theme=row.text("Indsatsområde"),
-        initiative=initiative,
+        initiative=cells.initiative.shown,
         title=title,
         kind=kind,
         description=description,
@@ -204,8 +188,8 @@ def _target(row: _Row) -> Target:
         value_max=value_max.value if value_max else None,
         aggregation=aggregation,
         baseline=baseline.value if baseline else None,
-        start=start,
-        end=end,
+        start=cells.start,
+        end=cells.end,
         due=due,
         responsible=row.text("Ansvarlig"),
         approximate=bool(value and value.approximate),
@@ -236,35 +220,31 @@ def parse_figures(
 
 
 def _figure(row: _Row) -> Figure | None:
-    initiative = row.key("Nr.", required=True)
-    quarter = row.quarter("Kvartal")
-    metric = row.key("Nøgletal")
-    target_id = row.key("Mål-id")
-    value = row.number("Værdi")
-    numerator = row.number("Tæller")
-    denominator = row.number("Nævner")
-    forecast = row.number("Forventet")
-    reached = _call(parse_reached, row.raw("Milepæl nået"))
-    comment = row.text("Kommentar")
+    # Typed once, by the function validation's figure columns come from.
+    cells = figure_cells({c: row.raw(c) for c in FIGURE_CELLS})
+    if cells.unreadable or cells.initiative is None or cells.quarter is None:
+        raise _Skip
+    value, numerator, denominator = cells.value, cells.numerator, cells.denominator
+    metric = cells.metric.shown if cells.metric else None
+    target_id = cells.target_id.shown if cells.target_id else None
 
     has_number = value is not None or (numerator is not None and denominator is not None)
-    milestone_row = reached is not None or (metric is None and target_id is not None)
+    milestone_row = cells.reached is not None or (metric is None and target_id is not None)
     if metric is None and target_id is None:
         return None
     if not has_number and not milestone_row:
         return None
-    assert initiative is not None
     return Figure(
-        initiative=initiative,
+        initiative=cells.initiative.shown,
         metric=metric,
-        quarter=quarter,
+        quarter=cells.quarter,
         value=value.value if value else None,
         numerator=numerator.value if numerator else None,
         denominator=denominator.value if denominator else None,
-        forecast=forecast.value if forecast else None,
+        forecast=cells.forecast.value if cells.forecast else None,
         target_id=target_id,
-        reached=reached,
-        comment=comment,
+        reached=cells.reached,
+        comment=cells.comment,
         approximate=any(p is not None and p.approximate for p in (value, numerator, denominator)),
         source=row.source(),
     )

@@ -4,30 +4,46 @@ Validation decides what is wrong with a row and the arithmetic decides what a ro
 for; if the two read a cell differently, a row can pass validation and still be dropped
 from the figures (a `1.4-B` that validation matched to the catalogue's `1.4-b` while the
 arithmetic did not). So matching of keys, the default `Opgørelse` and the reading of a
-waiver row exist here once, and both sides import them.
+waiver row exist here once, and both sides import them; so do a cell's quarter
+(`quarter_of`), a key's shown and compared forms (`cell_key`) and a figure row's cells
+typed once (`figure_cells`), from which validation's columns and the Figure both come.
 """
 
 from __future__ import annotations
 
 import math
 import posixpath
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import Enum
 from typing import Protocol, TypeVar
 
 from kvartal.model import CellRef, Waiver
-from kvartal.numbers import CellValueError, parse_text_key
+from kvartal.numbers import CellValueError, Parsed, parse_number, parse_reached, parse_text_key
+from kvartal.quarters import Quarter, QuarterError
 from kvartal.units import Aggregation, Unit, unit_spec
 
-_Word = TypeVar("_Word", bound=str)  # a catalogue word: one of the enums of kvartal.units
+_Word = TypeVar("_Word", bound=str)
+_T = TypeVar("_T")  # a catalogue word: one of the enums of kvartal.units
 
 __all__ = [
+    "CellKey",
+    "FIGURE_CELLS",
     "Feed",
+    "FigureCells",
+    "TARGET_CELLS",
+    "TargetCells",
     "TargetKeys",
+    "cell_key",
+    "cell_text",
+    "figure_cells",
     "feeds",
     "choice",
     "default_aggregation",
     "match_key",
+    "quarter_of",
+    "target_cells",
     "same_key",
     "text_key",
     "waiver_from",
@@ -94,12 +110,195 @@ def feeds(
     return Feed.PART if part else None
 
 
+@dataclass(frozen=True)
+class CellKey:
+    """A key cell read once: `shown` as the report prints it (`1.4-B`), `match` as it is
+    compared (`1.4-b`). Both come from the same reading, so validation (which compares)
+    and the arithmetic (which also shows) can never disagree on whether a cell is a key."""
+
+    shown: str
+    match: str
+
+
+def cell_key(v: object) -> CellKey | None:
+    """A raw `Nr.`/`Nøgletal`/`Mål-id` cell as a key; None when empty. Raises
+    `CellValueError` when unreadable (a date Excel made of `1.4`), which validation names."""
+    shown = parse_text_key(v)
+    match = match_key(shown)
+    if shown is None or match is None:
+        return None
+    return CellKey(shown, match)
+
+
 def text_key(v: object) -> str | None:
     """A raw cell as a matching key; None when empty or unreadable (validation says why)."""
     try:
-        return match_key(parse_text_key(v))
+        key = cell_key(v)
     except CellValueError:
         return None
+    return key.match if key is not None else None
+
+
+def quarter_of(v: object) -> Quarter | None:
+    """A `Kvartal`/`Fra`/`Til` cell as its quarter, the one reading validation, its
+    expectations and the arithmetic share (CONTRACT §3/§4): text in an accepted spelling,
+    spaces around it ignored; None for anything else (a number or a date cell is no quarter,
+    and validation names it), so a row validation accepts is a row the figures count for
+    the same quarter."""
+    if not isinstance(v, str):
+        return None
+    try:
+        return Quarter.parse(v)
+    except QuarterError:
+        return None
+
+
+def cell_text(v: object) -> str | None:
+    """A free-text cell (`Kommentar`, `Indsats`) as the spreadsheet shows it; raises
+    `CellValueError` for a value that shows as no text (an infinite number)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, str):
+        return v.strip() or None
+    if isinstance(v, bool):
+        return "SAND" if v else "FALSK"  # as the spreadsheet shows it; never a lost row
+    if isinstance(v, (datetime, date)):
+        return v.isoformat()
+    return parse_text_key(v)
+
+
+FIGURE_CELLS = (
+    "Nr.",
+    "Nøgletal",
+    "Mål-id",
+    "Kvartal",
+    "Værdi",
+    "Tæller",
+    "Nævner",
+    "Forventet",
+    "Milepæl nået",
+    "Kommentar",
+)
+
+
+@dataclass(frozen=True)
+class FigureCells:
+    """One figure row's cells, each typed once: validation takes its comparable keys,
+    quarter and numbers from here, and the arithmetic its Figure, so the two cannot read
+    a cell differently. A cell that does not read is None with its column in `unreadable`
+    (validation names it; the arithmetic leaves the row out)."""
+
+    initiative: CellKey | None
+    metric: CellKey | None
+    target_id: CellKey | None
+    quarter: Quarter | None
+    value: Parsed | None
+    numerator: Parsed | None
+    denominator: Parsed | None
+    forecast: Parsed | None
+    reached: date | bool | None
+    comment: str | None
+    unreadable: frozenset[str]
+
+
+def figure_cells(values: Mapping[str, object]) -> FigureCells:
+    """Type a figure row's cells (`FIGURE_CELLS`; a missing column is an empty cell)."""
+    unreadable: set[str] = set()
+
+    def read(column: str, parse: Callable[[object], _T | None]) -> _T | None:
+        v = values.get(column)
+        try:
+            return parse(v)
+        except CellValueError:
+            unreadable.add(column)
+            return None
+
+    quarter_cell = values.get("Kvartal")
+    quarter = quarter_of(quarter_cell)
+    if quarter is None and quarter_cell is not None and not _blank(quarter_cell):
+        unreadable.add("Kvartal")
+    reached: date | bool | None = None
+    try:
+        reached = parse_reached(values.get("Milepæl nået"))
+    except CellValueError:
+        unreadable.add("Milepæl nået")
+    return FigureCells(
+        initiative=read("Nr.", cell_key),
+        metric=read("Nøgletal", cell_key),
+        target_id=read("Mål-id", cell_key),
+        quarter=quarter,
+        value=read("Værdi", parse_number),
+        numerator=read("Tæller", parse_number),
+        denominator=read("Nævner", parse_number),
+        forecast=read("Forventet", parse_number),
+        reached=reached,
+        comment=read("Kommentar", cell_text),
+        unreadable=frozenset(unreadable),
+    )
+
+
+TARGET_CELLS = (
+    "Mål-id",
+    "Nr.",
+    "Nøgletal",
+    "Fra",
+    "Til",
+    "Målværdi",
+    "Målværdi maks.",
+    "Basislinje",
+)
+
+
+@dataclass(frozen=True)
+class TargetCells:
+    """A catalogue row's keys, window and numbers, each typed once: validation's
+    catalogue columns and the arithmetic's Target both come from here. A cell that does
+    not read is None with its column in `unreadable` (validation names it)."""
+
+    target_id: CellKey | None
+    initiative: CellKey | None
+    metric: CellKey | None
+    start: Quarter | None
+    end: Quarter | None
+    value: Parsed | None
+    value_max: Parsed | None
+    baseline: Parsed | None
+    unreadable: frozenset[str]
+
+
+def target_cells(values: Mapping[str, object]) -> TargetCells:
+    """Type a catalogue row's `TARGET_CELLS` (a missing column is an empty cell)."""
+    unreadable: set[str] = set()
+
+    def read(column: str, parse: Callable[[object], _T | None]) -> _T | None:
+        try:
+            return parse(values.get(column))
+        except CellValueError:
+            unreadable.add(column)
+            return None
+
+    def window(column: str) -> Quarter | None:
+        v = values.get(column)
+        found = quarter_of(v)
+        if found is None and v is not None and not _blank(v):
+            unreadable.add(column)
+        return found
+
+    return TargetCells(
+        target_id=read("Mål-id", cell_key),
+        initiative=read("Nr.", cell_key),
+        metric=read("Nøgletal", cell_key),
+        start=window("Fra"),
+        end=window("Til"),
+        value=read("Målværdi", parse_number),
+        value_max=read("Målværdi maks.", parse_number),
+        baseline=read("Basislinje", parse_number),
+        unreadable=frozenset(unreadable),
+    )
+
+
+def _blank(v: object) -> bool:
+    return (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip())
 
 
 def choice(v: object, allowed: Iterable[_Word]) -> _Word | None:

@@ -30,9 +30,21 @@ from kvartal.model import (
     UNITS,
     WAIVER_COLUMNS,
 )
-from kvartal.numbers import CellValueError, parse_number, parse_reached
-from kvartal.quarters import Quarter, QuarterError
-from kvartal.typed import Feed, choice, default_aggregation, feeds, match_key, text_key
+from kvartal.numbers import CellValueError, Parsed, parse_reached
+from kvartal.quarters import Quarter
+from kvartal.typed import (
+    FIGURE_CELLS,
+    TARGET_CELLS,
+    CellKey,
+    Feed,
+    choice,
+    default_aggregation,
+    feeds,
+    figure_cells,
+    match_key,
+    target_cells,
+    text_key,
+)
 from kvartal.units import Aggregation, Direction, Unit, UnitSpec, percentage, spec_of, unit_spec
 
 if TYPE_CHECKING:
@@ -58,21 +70,6 @@ VALUE_SETS: dict[str, list[str]] = {
 def key(v: object) -> str | None:
     """`Nr.`/`Nøgletal`/`Mål-id` as a comparable key; None when empty or unreadable."""
     return text_key(v)
-
-
-def number(v: object) -> float:
-    try:
-        parsed = parse_number(v)
-    except CellValueError:
-        return math.nan
-    return math.nan if parsed is None else parsed.value
-
-
-def quarter_of(v: object) -> Quarter | None:
-    try:
-        return Quarter.parse(v.strip() if isinstance(v, str) else v)
-    except QuarterError:
-        return None
 
 
 def present(v: object) -> bool:
@@ -152,7 +149,10 @@ def _flag(applies: bool, ok: bool) -> bool | None:
 def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInfo]]:
     table = concat("catalogue", frames, CATALOGUE_COLUMNS)
     df = table.df
-    df["_target_id"] = [key(v) for v in df["Mål-id"]]
+    # Each row's keys, window and numbers typed by the function the arithmetic's targets
+    # come from (`kvartal.typed.target_cells`).
+    cells = [target_cells(r) for r in df[list(TARGET_CELLS)].to_dict("records")]
+    df["_target_id"] = [_match(c.target_id) for c in cells]
     # The option the arithmetic will read (kvartal.typed.choice), or the word as written
     # when it names none, which the suite then reports.
     choices = [
@@ -174,16 +174,16 @@ def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInf
         _flag(not m, present(v)) for m, v in zip(milestone, df["Målværdi"], strict=True)
     ]
     df["_due_ok"] = [_flag(m, present(v)) for m, v in zip(milestone, df["Frist"], strict=True)]
-    starts = [quarter_of(v) for v in df["Fra"]]
-    ends = [quarter_of(v) for v in df["Til"]]
+    starts = [c.start for c in cells]
+    ends = [c.end for c in cells]
     df["_from_ord"] = [float(q.ordinal) if q else math.nan for q in starts]
     df["_to_ord"] = [float(q.ordinal) if q else math.nan for q in ends]
     interval = [d == Direction.RANGE for d in df["_direction"]]
     df["_target_min"] = [
-        number(v) if i else math.nan for i, v in zip(interval, df["Målværdi"], strict=True)
+        _value(c.value) if i else math.nan for i, c in zip(interval, cells, strict=True)
     ]
     df["_target_max"] = [
-        number(v) if i else math.nan for i, v in zip(interval, df["Målværdi maks."], strict=True)
+        _value(c.value_max) if i else math.nan for i, c in zip(interval, cells, strict=True)
     ]
     df["_interval_max_ok"] = [
         _flag(i, present(v)) for i, v in zip(interval, df["Målværdi maks."], strict=True)
@@ -199,8 +199,8 @@ def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInf
         targets.append(
             TargetInfo(
                 target_id=df.at[i, "_target_id"],
-                initiative=key(df.at[i, "Nr."]),
-                metric=key(df.at[i, "Nøgletal"]),
+                initiative=_match(cells[i].initiative),
+                metric=_match(cells[i].metric),
                 unit=unit,
                 aggregation=aggregation,
                 start=starts[i],
@@ -220,7 +220,7 @@ def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInf
             baseline_ok.append(False)
             baseline_why.append("pulje" if t.spec is not None and t.spec.ratio else "sum")
         else:
-            equal = number(b) == number(df.at[i, "Målværdi"])
+            equal = _value(cells[i].baseline) == _value(cells[i].value)
             baseline_ok.append(not equal)
             baseline_why.append("lig" if equal else None)
     df["_baseline_ok"] = baseline_ok
@@ -334,14 +334,30 @@ def _effective(v: float, t: float, n: float) -> float:
 
 
 def _keys(df: pd.DataFrame) -> None:
-    df["_nr"] = [key(v) for v in df["Nr."]]
-    df["_metric"] = [key(v) for v in df["Nøgletal"]]
+    # Each row typed by the function the arithmetic's figures come from
+    # (`kvartal.typed.figure_cells`), so what is judged here is what will be counted.
+    rows = [figure_cells(r) for r in df[list(FIGURE_CELLS)].to_dict("records")]
+    df["_nr"] = [_match(c.initiative) for c in rows]
+    df["_metric"] = [_match(c.metric) for c in rows]
     df["_whole"] = [m.split("/", 1)[0].strip() if m else None for m in df["_metric"]]
-    df["_target_id"] = [key(v) for v in df["Mål-id"]]
-    quarters = [quarter_of(v) for v in df["Kvartal"]]
-    df["_quarter"] = [str(q) if q else None for q in quarters]
-    for column, source in [("_v", "Værdi"), ("_t", "Tæller"), ("_n", "Nævner")]:
-        df[column] = pd.Series([number(v) for v in df[source]], index=df.index, dtype=float)
+    df["_target_id"] = [_match(c.target_id) for c in rows]
+    df["_quarter"] = [str(c.quarter) if c.quarter else None for c in rows]
+    for column, numbers in [
+        ("_v", [c.value for c in rows]),
+        ("_t", [c.numerator for c in rows]),
+        ("_n", [c.denominator for c in rows]),
+    ]:
+        df[column] = pd.Series(
+            [p.value if p is not None else math.nan for p in numbers], index=df.index, dtype=float
+        )
+
+
+def _match(found: CellKey | None) -> str | None:
+    return found.match if found is not None else None
+
+
+def _value(found: Parsed | None) -> float:
+    return found.value if found is not None else math.nan
 
 
 def figures_table(
