@@ -298,6 +298,9 @@ def test_two_runs_claiming_the_same_version_at_once_one_is_told_who_has_it(
     with pytest.raises(PublishConflict) as busy:
         go(racing, "fp-a")
     assert "maskine maskine-b, proces 4404" in str(busy.value)
+    # the operator is told which version of which quarter is busy, in Danish and English
+    assert "udgiver version 1 af 2009Q3 i" in str(busy.value)
+    assert "publishing version 1 of 2009Q3 right now" in str(busy.value)
     assert Claim.from_bytes(storage.read(".kvartal/claims/2009Q3/v1/1.json")) == b
     assert [k for k in storage.list() if not k.startswith(".kvartal/claims/")] == []
 
