@@ -379,3 +379,29 @@ def test_a_writer_whose_claims_were_all_spent_says_another_run_took_over(tmp_pat
     assert ": en anden kørsel overtog den, fordi denne kørsel" in str(lost.value)
     assert storage.list(".kvartal") == []
     assert what_a_reader_sees(storage) == ("fp-g", True)
+
+
+def test_an_earlier_attempts_claim_landing_late_gives_the_version_its_time(
+    tmp_path: Path,
+) -> None:
+    """A retry of the same run finds the claim its first attempt wrote (late, with that
+    attempt's time): the version is published with that time, and its manifest still
+    names its quarter and version."""
+    storage = LocalStorage(tmp_path)
+    a = Actor("maskine-a", 4501, "a-owner", time.time, 600)
+    first = Claim(1, "fp-a", "2009-10-01T08:00:00+00:00", "a-owner", "maskine-a", 4501, time.time())
+
+    def first_attempt_lands() -> None:
+        storage.write(".kvartal/claims/2009Q3/v1/1.json", first.to_bytes(), create_only=True)
+
+    late = Interleaving(
+        storage, lambda key: key.startswith(".kvartal/claims/"), first_attempt_lands
+    )
+    result = go(late, "fp-a", a)
+    assert (result.version, result.created) == (1, True)
+    for where in ("2009Q3/manifest.json", "2009Q3/versions/1/manifest.json"):
+        manifest = json.loads(storage.read(where))
+        assert manifest["quarter"] == "2009Q3"
+        assert manifest["version"] == 1
+        assert manifest["published_at"] == "2009-10-01T08:00:00+00:00"
+    assert what_a_reader_sees(storage) == ("fp-a", True)
