@@ -333,6 +333,9 @@ def test_a_decision_made_first_by_the_run_that_took_over_is_the_one_finished(
         # every key H wrote is in the quarter's folder, the bookkeeping or the root
         keys = [k.removeprefix("delete:") for k in stalled.writes]
         assert all(k.startswith(("2009Q3/", ".kvartal/")) or "/" not in k for k in keys)
+        # and only version 1 exists: no copy under any other version's folder
+        versions = {k.split("/")[2] for k in storage.list() if k.startswith("2009Q3/versions/")}
+        assert versions == {"1"}
     else:
         with pytest.raises(PublishConflict) as lost:
             go(stalled, "fp-h", h, run_id="h")
