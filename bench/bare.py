@@ -50,6 +50,7 @@ def main() -> int:
         timezone=cfg.timezone,
         limits=cfg.read_limits(),
         lease=cfg.publish_lease,
+        collection=cfg.collection(),
         mark=mark,
     )
     if done.published is None:

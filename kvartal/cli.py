@@ -145,7 +145,9 @@ def _validate(args: argparse.Namespace) -> int:
     inbox_storage = open_storage(inbox)
     checked = pipeline.check(inbox_storage, quarter, settings().read_limits())
     where = pipeline.write_review(
-        checked, open_storage(args.review_to or settings().review_to), inbox_storage
+        checked,
+        open_storage(args.review_to or settings().review_to),
+        (inbox_storage, settings().collection()),
     )
     result = checked.validation
     for p in result.problems:

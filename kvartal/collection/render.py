@@ -10,6 +10,7 @@ from kvartal.collection.status import Collection, local
 from kvartal.storage import Storage
 
 if TYPE_CHECKING:
+    from kvartal.config import CollectionSettings
     from kvartal.gather import Inputs
     from kvartal.review import Frames
     from kvartal.validation import ValidationResult
@@ -39,7 +40,7 @@ def table_rows(collection: Collection) -> list[dict[str, Any]]:
                 "status": status,
                 "css": css,
                 "file": c.file,
-                "delivered_at": local(c.delivered_at).strftime("%d.%m.%Y %H.%M")
+                "delivered_at": local(c.delivered_at, c.zone).strftime("%d.%m.%Y %H.%M")
                 if c.delivered_at
                 else "",
                 "errors": len(c.errors),
@@ -64,7 +65,7 @@ def collection_html(collection: Collection) -> bytes:
     html = env.get_template("indsamling.html.j2").render(
         quarter=collection.quarter,
         label=collection.quarter.label_da,
-        deadline=local(collection.deadline).strftime("%d.%m.%Y kl. %H.%M"),
+        deadline=local(collection.deadline, collection.zone).strftime("%d.%m.%Y kl. %H.%M"),
         summary=collection.summary(),
         collection_rows=table_rows(collection),
         problems=[p.to_json() for p in collection.problems],
@@ -90,6 +91,7 @@ def rows_for_review(
     inputs: Inputs,
     frames: Frames,
     result: ValidationResult,
+    cfg: CollectionSettings,
     review: Storage | None = None,
 ) -> list[dict[str, Any]] | str:
     """The collection table for validation.html, from the run's own validation (and, given
@@ -99,7 +101,7 @@ def rows_for_review(
     from kvartal.collection.status import collect_from
 
     try:
-        collection = collect_from(inbox, inputs, frames, result)
+        collection = collect_from(inbox, inputs, frames, result, cfg)
         if review is not None:
             write_collection(review, collection)
     except (OSError, ValueError, TypeError) as exc:
