@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from kvartal.accounting import Accounting
     from kvartal.config import CollectionSettings, RunSettings
     from kvartal.gather import Inputs
+    from kvartal.links import ReviewLinks
     from kvartal.model import Figure, Target, TargetResult
     from kvartal.publish import Actor, IndexEntry, Plan, PublishResult
     from kvartal.readers import Limits
@@ -88,11 +89,13 @@ def check(inbox: Storage, quarter: Quarter, limits: Limits) -> Checked:
 def write_review(
     checked: Checked,
     review: Storage,
+    links: ReviewLinks,
     collection: tuple[Storage, CollectionSettings] | None = None,
 ) -> str:
     """validation.json and validation.html for the operators; returns where the HTML is
-    opened. With `collection` (the inbox and the collection's settings), the page carries
-    the collection table (CONTRACT §9) and indsamling.json/.html are written beside it."""
+    opened (made by `links`). With `collection` (the inbox and the collection's settings),
+    the page carries the collection table (CONTRACT §9) and indsamling.json/.html are
+    written beside it."""
     from kvartal.review import write_review as write_files
 
     rows = None
@@ -101,9 +104,9 @@ def write_review(
 
         inbox, cfg = collection
         rows = rows_for_review(
-            inbox, checked.inputs, checked.frames, checked.validation, cfg, review
+            inbox, checked.inputs, checked.frames, checked.validation, cfg, (review, links)
         )
-    return write_files(review, checked.quarter, checked.validation, rows)
+    return write_files(review, checked.quarter, checked.validation, links, rows)
 
 
 def review_markdown(result: ValidationResult, inputs: Inputs, location: str) -> str:
@@ -383,6 +386,7 @@ def run_quarter(
     limits: Limits,
     lease: float,
     collection: CollectionSettings,
+    links: ReviewLinks,
     run_id: str | None = None,
     mark: Callable[[str], None] = lambda stage: None,
 ) -> QuarterRun:
@@ -391,7 +395,7 @@ def run_quarter(
     inputs = gather_inputs(inbox, quarter, limits)
     mark("gather")
     checked = validate_inputs(inputs)
-    location = write_review(checked, review, (inbox, collection))
+    location = write_review(checked, review, links, (inbox, collection))
     mark("validate")
     done = QuarterRun(checked, location)
     if checked.validation.blocking:

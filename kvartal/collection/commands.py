@@ -53,9 +53,10 @@ def _smtp() -> SmtpSettings | None:
 def collection_command(inbox: object, review: object, quarter: Quarter, cfg: Settings) -> int:
     from kvartal.collection.render import write_collection
     from kvartal.collection.status import collect
+    from kvartal.links import ReviewLinks
 
     collection = collect(inbox, quarter, cfg.collection(), cfg.read_limits())  # type: ignore[arg-type]
-    where = write_collection(review, collection)  # type: ignore[arg-type]
+    where = write_collection(review, collection, ReviewLinks.of(cfg))  # type: ignore[arg-type]
     for c in collection.centres:
         print(c.line())
     for p in collection.problems:

@@ -12,6 +12,7 @@ from kvartal.storage import Storage
 if TYPE_CHECKING:
     from kvartal.config import CollectionSettings
     from kvartal.gather import Inputs
+    from kvartal.links import ReviewLinks
     from kvartal.review import Frames
     from kvartal.validation import ValidationResult
 
@@ -73,7 +74,7 @@ def collection_html(collection: Collection) -> bytes:
     return html.encode("utf-8")
 
 
-def write_collection(review: Storage, collection: Collection) -> str:
+def write_collection(review: Storage, collection: Collection, links: ReviewLinks) -> str:
     from kvartal.review import link_to
 
     q = collection.quarter
@@ -83,7 +84,7 @@ def write_collection(review: Storage, collection: Collection) -> str:
     review.write(
         f"{q}/indsamling.html", collection_html(collection), content_type="text/html; charset=utf-8"
     )
-    return link_to(review, f"{q}/indsamling.html")
+    return link_to(review, f"{q}/indsamling.html", links)
 
 
 def rows_for_review(
@@ -92,7 +93,7 @@ def rows_for_review(
     frames: Frames,
     result: ValidationResult,
     cfg: CollectionSettings,
-    review: Storage | None = None,
+    review: tuple[Storage, ReviewLinks] | None = None,
 ) -> list[dict[str, Any]] | str:
     """The collection table for validation.html, from the run's own validation (and, given
     the review location, `indsamling.json`/`.html` beside it); or why it cannot be shown
@@ -103,7 +104,8 @@ def rows_for_review(
     try:
         collection = collect_from(inbox, inputs, frames, result, cfg)
         if review is not None:
-            write_collection(review, collection)
+            store, links = review
+            write_collection(store, collection, links)
     except (OSError, ValueError, TypeError) as exc:
         return f"Indsamlingen kan ikke vises: {exc}"
     return table_rows(collection)
