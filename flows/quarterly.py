@@ -138,10 +138,14 @@ def _told_on_failure(flow: Flow[..., Any], flow_run: FlowRun, state: State[Any])
         return
     quarter = Quarter.parse(params["quarter"]) if params.get("quarter") else None
     message = state.message or state.name or "ukendt fejl"
+    from kvartal.notify import SmtpSettings
+
     operator_mail.send(
         *operator_mail.crashed(
             quarter, message, run_url(str(flow_run.id)), params.get("inbox_name")
-        )
+        ),
+        settings().operator_addresses,
+        SmtpSettings.from_env(),
     )
     _update_overview(flow_run, state)
 
