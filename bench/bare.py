@@ -34,6 +34,7 @@ def main() -> int:
         marks[name] = round(time.perf_counter() - T0, 3)
 
     from kvartal.config import RunSettings, settings
+    from kvartal.links import ReviewLinks
     from kvartal.pipeline import run_quarter
     from kvartal.quarters import Quarter
     from kvartal.storage import open_storage
@@ -50,6 +51,8 @@ def main() -> int:
         timezone=cfg.timezone,
         limits=cfg.read_limits(),
         lease=cfg.publish_lease,
+        collection=cfg.collection(),
+        links=ReviewLinks.of(cfg),
         mark=mark,
     )
     if done.published is None:

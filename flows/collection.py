@@ -59,6 +59,7 @@ def collection_check(
         q,
         SmtpSettings.from_env(),
         settings().read_limits(),
+        settings().collection(),
     )
     for line in outcome.lines:
         logger.info(line)
@@ -86,9 +87,16 @@ def collection_reminders(
     )
     lines: list[str] = []
     failed: dict[str, str] = {}
+    cfg = settings()
     for q in quarters:
         outcome = remind(
-            open_storage(inbox), open_storage(review_to), q, d, SmtpSettings.from_env()
+            open_storage(inbox),
+            open_storage(review_to),
+            q,
+            d,
+            SmtpSettings.from_env(),
+            cfg.collection(),
+            cfg.read_limits(),
         )
         lines += outcome.lines
         failed.update(outcome.failed)

@@ -21,7 +21,9 @@ from prefect import flow, get_run_logger
 from flows.approval import TIMED_OUT
 from kvartal import operator_mail
 from kvartal.approval import deadline_text, record_decision
+from kvartal.config import settings
 from kvartal.links import run_url
+from kvartal.notify import SmtpSettings
 from kvartal.quarters import Quarter
 from kvartal.storage import open_storage
 
@@ -74,7 +76,11 @@ def approval_deadline(
         [],
         url,
     )
-    operator_mail.send(*operator_mail.timed_out(q, due, record, url, inbox_name))
+    operator_mail.send(
+        *operator_mail.timed_out(q, due, record, url, inbox_name),
+        settings().operator_addresses,
+        SmtpSettings.from_env(),
+    )
     _overview(run.parameters or {}, flow_run_id, message)
     logger.warning(message)
     return "frist_overskredet"

@@ -36,7 +36,7 @@ from flows.approval import (
 from kvartal import operator_mail, pipeline
 from kvartal.approval import unwaivable_message, waivable
 from kvartal.config import RunSettings, settings
-from kvartal.links import review_base, run_url
+from kvartal.links import ReviewLinks, run_url
 from kvartal.model import Problem
 from kvartal.pipeline import Checked
 from kvartal.quarters import Quarter
@@ -111,17 +111,22 @@ def _fresh(task: Task[Any, Any]) -> Any:
 
 
 def _check(
-    inbox: str, quarter: Quarter, review_to: str, limits: Limits, durable: bool | None
+    inbox: str,
+    quarter: Quarter,
+    review_to: str,
+    limits: Limits,
+    links: ReviewLinks,
+    durable: bool | None,
 ) -> tuple[Checked, str]:
     """The check stage and the review files, cached for a run that may be suspended.
     `durable` None: read afresh after an approval, whose waivers are in the inbox now,
     cached nowhere, and the review written without the collection table."""
     if durable is None:
         checked = _fresh(validate_inputs)(_fresh(gather_inputs)(inbox, quarter, limits))
-        return checked, _fresh(write_review_files)(checked, review_to)
+        return checked, _fresh(write_review_files)(checked, review_to, links)
     gathered = _durable(gather_inputs, durable)(inbox, quarter, limits)
     checked = _durable(validate_inputs, durable)(gathered)
-    return checked, _durable(write_review_files, durable)(checked, review_to, inbox)
+    return checked, _durable(write_review_files, durable)(checked, review_to, links, inbox)
 
 
 def _told_on_failure(flow: Flow[..., Any], flow_run: FlowRun, state: State[Any]) -> None:
@@ -134,10 +139,14 @@ def _told_on_failure(flow: Flow[..., Any], flow_run: FlowRun, state: State[Any])
         return
     quarter = Quarter.parse(params["quarter"]) if params.get("quarter") else None
     message = state.message or state.name or "ukendt fejl"
+    from kvartal.notify import SmtpSettings
+
     operator_mail.send(
         *operator_mail.crashed(
             quarter, message, run_url(str(flow_run.id)), params.get("inbox_name")
-        )
+        ),
+        settings().operator_addresses,
+        SmtpSettings.from_env(),
     )
     _update_overview(flow_run, state)
 
@@ -207,17 +216,17 @@ def quarterly_report(
     process's KVARTAL_* settings (`kvartal run`). `inbox_name` names a register's inbox in
     every mail, form and link; `summary_to` is where its register's overview lives.
     """
-    with review_base(review_url):
-        return _quarterly_report(
-            quarter,
-            inbox,
-            publish_to,
-            review_to,
-            interactive,
-            inbox_name,
-            approval_timeout,
-            at_risk,
-        )
+    return _quarterly_report(
+        quarter,
+        inbox,
+        publish_to,
+        review_to,
+        interactive,
+        inbox_name,
+        review_url,
+        approval_timeout,
+        at_risk,
+    )
 
 
 def _quarterly_report(
@@ -227,6 +236,7 @@ def _quarterly_report(
     review_to: str | None,
     interactive: bool,
     inbox_name: str | None,
+    review_url: str | None,
     approval_timeout: int | None,
     at_risk: float | None,
 ) -> dict[str, Any] | State[Any]:
@@ -238,12 +248,13 @@ def _quarterly_report(
     review_to = review_to or cfg.review_to
     check_locations(publish_to, review_to)
     limits = cfg.read_limits()
+    links = ReviewLinks.of(cfg, review_url)
     run_settings = RunSettings(at_risk=cfg.at_risk if at_risk is None else at_risk)
     durable = not interactive
     run_id = str(runtime.flow_run.id) if runtime.flow_run.id else None
     url = run_url(run_id)
 
-    checked, review = _check(inbox, report_quarter, review_to, limits, durable=durable)
+    checked, review = _check(inbox, report_quarter, review_to, limits, links, durable=durable)
     validation = checked.validation
 
     # A waiver row in afvigelser.csv cannot waive these either: no publication without
@@ -271,7 +282,7 @@ def _quarterly_report(
         if isinstance(settled, State):
             _ENDED.add(settled.message or "")
             return settled
-        checked, review = _check(inbox, report_quarter, review_to, limits, durable=None)
+        checked, review = _check(inbox, report_quarter, review_to, limits, links, durable=None)
         validation = checked.validation
         if validation.blocking:
             return _stop(

@@ -137,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from kvartal import pipeline
+    from kvartal.links import ReviewLinks
     from kvartal.quarters import Quarter
     from kvartal.storage import open_storage
 
@@ -145,7 +146,10 @@ def _validate(args: argparse.Namespace) -> int:
     inbox_storage = open_storage(inbox)
     checked = pipeline.check(inbox_storage, quarter, settings().read_limits())
     where = pipeline.write_review(
-        checked, open_storage(args.review_to or settings().review_to), inbox_storage
+        checked,
+        open_storage(args.review_to or settings().review_to),
+        ReviewLinks.of(settings()),
+        (inbox_storage, settings().collection()),
     )
     result = checked.validation
     for p in result.problems:

@@ -181,6 +181,15 @@ class Settings(BaseSettings):
 
         return Limits(max_cells=self.max_cells, max_uncompressed=self.max_uncompressed)
 
+    def collection(self) -> CollectionSettings:
+        """What the collection's deadline, times, reminders and operators' mail depend on."""
+        return CollectionSettings(
+            timezone=self.timezone,
+            deadline_days=self.deadline_days,
+            reminder_offsets=tuple(self.reminder_offsets),
+            operator_addresses=tuple(self.operator_addresses),
+        )
+
 
 _TYPE_WORDS = {
     "int_parsing": "skal være et helt tal",
@@ -239,6 +248,17 @@ def settings() -> Settings:
 def environment() -> dict[str, str]:
     """The raw `KVARTAL_*` variables, for parsers that take a mapping (mail settings)."""
     return dict(_snapshot())
+
+
+@dataclass(frozen=True)
+class CollectionSettings:
+    """The collection's settings, read once by an entry point (`Settings.collection()`) and
+    passed in, so the collection's functions read no environment of their own."""
+
+    timezone: str
+    deadline_days: int
+    reminder_offsets: tuple[int, ...]  # days before the deadline, largest first
+    operator_addresses: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -6,43 +6,40 @@ With a review base URL (a web server in front of the review location) a key beco
 the plain location (a path or `s3://` URL) to open by hand.
 
 The base URL belongs to the inbox, not to the process: in a register every inbox has its own
-review location, so a run sets its inbox's base with `review_base(...)` and every link made
-inside it points there. `KVARTAL_REVIEW_URL` is only the default for a run that sets none.
+review location, so a run makes its inbox's `ReviewLinks` once (`KVARTAL_REVIEW_URL` is only
+the default for a run that names no base) and passes it to whatever writes a review file.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from kvartal.config import settings
 from kvartal.storage import Storage
 
-_REVIEW_BASE: ContextVar[str | None] = ContextVar("kvartal_review_base", default=None)
+if TYPE_CHECKING:
+    from kvartal.config import Settings
 
 
-@contextlib.contextmanager
-def review_base(base: str | None) -> Iterator[None]:
-    """Links made inside point at `base` (None: KVARTAL_REVIEW_URL, "" : no base URL)."""
-    token = _REVIEW_BASE.set(base)
-    try:
-        yield
-    finally:
-        _REVIEW_BASE.reset(token)
+@dataclass(frozen=True)
+class ReviewLinks:
+    """How a run links its review files: `base` "" means no base URL; `expiry` is the
+    lifetime in seconds of a presigned link."""
+
+    base: str
+    expiry: int
+
+    @classmethod
+    def of(cls, cfg: Settings, base: str | None = None) -> ReviewLinks:
+        """The run's links: `base` None takes KVARTAL_REVIEW_URL from `cfg`."""
+        return cls(cfg.review_url if base is None else base, cfg.link_expiry)
 
 
-def current_review_base() -> str:
-    base = _REVIEW_BASE.get()
-    return settings().review_url if base is None else base
-
-
-def review_link(storage: Storage, key: str, base: str | None = None) -> str:
-    base = current_review_base() if base is None else base
-    if base:
-        return base.rstrip("/") + "/" + quote(key)
-    return storage.presigned_url(key, settings().link_expiry) or storage.location(key)
+def review_link(storage: Storage, key: str, links: ReviewLinks) -> str:
+    if links.base:
+        return links.base.rstrip("/") + "/" + quote(key)
+    return storage.presigned_url(key, links.expiry) or storage.location(key)
 
 
 def run_url(flow_run_id: str | None) -> str | None:

@@ -14,12 +14,13 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from kvartal.config import settings
 from kvartal.model import Problem
 from kvartal.quarters import Quarter
 
 if TYPE_CHECKING:
-    from kvartal.notify import Doubt
+    from collections.abc import Sequence
+
+    from kvartal.notify import Doubt, SmtpSettings
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 50
@@ -201,12 +202,11 @@ def delivery_doubts(
     return subject, "\n".join(lines + _footer(run_url)) + "\n"
 
 
-def send(subject: str, text: str) -> list[str]:
-    """Mail every address in KVARTAL_OPERATOR_EMAILS; returns who was mailed."""
+def send(subject: str, text: str, to: Sequence[str], smtp: SmtpSettings | None) -> list[str]:
+    """Mail every operator address `to` (the caller's KVARTAL_OPERATOR_EMAILS) through
+    `smtp` (its `SmtpSettings.from_env()`); returns who was mailed."""
     from kvartal import notify
 
-    to = settings().operator_addresses
-    smtp = notify.SmtpSettings.from_env()
     if not to or smtp is None:
         log.info(
             "Ingen operatøradresser eller SMTP-server sat (KVARTAL_OPERATOR_EMAILS, "
@@ -216,4 +216,4 @@ def send(subject: str, text: str) -> list[str]:
         return []
     for address in to:
         notify.send_mail(smtp, address, subject, text)
-    return to
+    return list(to)

@@ -33,8 +33,9 @@ from kvartal.quarters import Quarter
 
 if TYPE_CHECKING:
     from kvartal.accounting import Accounting
-    from kvartal.config import RunSettings
+    from kvartal.config import CollectionSettings, RunSettings
     from kvartal.gather import Inputs
+    from kvartal.links import ReviewLinks
     from kvartal.model import Figure, Target, TargetResult
     from kvartal.publish import Actor, IndexEntry, Plan, PublishResult
     from kvartal.readers import Limits
@@ -85,18 +86,27 @@ def check(inbox: Storage, quarter: Quarter, limits: Limits) -> Checked:
     return validate_inputs(gather_inputs(inbox, quarter, limits))
 
 
-def write_review(checked: Checked, review: Storage, inbox: Storage | None = None) -> str:
+def write_review(
+    checked: Checked,
+    review: Storage,
+    links: ReviewLinks,
+    collection: tuple[Storage, CollectionSettings] | None = None,
+) -> str:
     """validation.json and validation.html for the operators; returns where the HTML is
-    opened. With `inbox`, the page carries the collection table (CONTRACT §9) and
-    indsamling.json/.html are written beside it."""
+    opened (made by `links`). With `collection` (the inbox and the collection's settings),
+    the page carries the collection table (CONTRACT §9) and indsamling.json/.html are
+    written beside it."""
     from kvartal.review import write_review as write_files
 
     rows = None
-    if inbox is not None:
+    if collection is not None:
         from kvartal.collection.render import rows_for_review
 
-        rows = rows_for_review(inbox, checked.inputs, checked.frames, checked.validation, review)
-    return write_files(review, checked.quarter, checked.validation, rows)
+        inbox, cfg = collection
+        rows = rows_for_review(
+            inbox, checked.inputs, checked.frames, checked.validation, cfg, (review, links)
+        )
+    return write_files(review, checked.quarter, checked.validation, links, rows)
 
 
 def review_markdown(result: ValidationResult, inputs: Inputs, location: str) -> str:
@@ -375,6 +385,8 @@ def run_quarter(
     timezone: str,
     limits: Limits,
     lease: float,
+    collection: CollectionSettings,
+    links: ReviewLinks,
     run_id: str | None = None,
     mark: Callable[[str], None] = lambda stage: None,
 ) -> QuarterRun:
@@ -383,7 +395,7 @@ def run_quarter(
     inputs = gather_inputs(inbox, quarter, limits)
     mark("gather")
     checked = validate_inputs(inputs)
-    location = write_review(checked, review, inbox)
+    location = write_review(checked, review, links, (inbox, collection))
     mark("validate")
     done = QuarterRun(checked, location)
     if checked.validation.blocking:

@@ -7,11 +7,15 @@ review location inside the recipients' one, so no validation report reaches a re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kvartal.gather import Inputs
 from kvartal.quarters import Quarter
 from kvartal.storage import Storage
 from kvartal.tables import SheetFrame, sheet_frame
+
+if TYPE_CHECKING:
+    from kvartal.links import ReviewLinks
 
 
 @dataclass
@@ -32,7 +36,11 @@ def frames_of(inputs: Inputs) -> Frames:
 
 
 def write_review(
-    storage: Storage, quarter: Quarter, result: object, collection: object = None
+    storage: Storage,
+    quarter: Quarter,
+    result: object,
+    links: ReviewLinks,
+    collection: object = None,
 ) -> str:
     """Write validation.json then validation.html; returns where a person opens the HTML.
 
@@ -50,10 +58,10 @@ def write_review(
         review_html(result, quarter, collection=collection),  # type: ignore[arg-type]
         content_type="text/html; charset=utf-8",
     )
-    return link_to(storage, f"{quarter}/validation.html")
+    return link_to(storage, f"{quarter}/validation.html", links)
 
 
-def link_to(storage: Storage, key: str) -> str:
+def link_to(storage: Storage, key: str, links: ReviewLinks) -> str:
     from kvartal.links import review_link
 
-    return review_link(storage, key)
+    return review_link(storage, key, links)

@@ -48,7 +48,7 @@ def notify_recipients(
             quarter, doubts, run_url(_run_id()), inbox_name
         )
         try:
-            operator_mail.send(subject, text)
+            operator_mail.send(subject, text, settings().operator_addresses, smtp)
         except (OSError, smtplib.SMTPException, notify.NotifyError) as exc:
             logger.error("E-mail til operatørerne mislykkedes: %s", exc)
 
@@ -90,8 +90,9 @@ def _run_id() -> str | None:
 def notify_operators(subject: str, text: str) -> list[str]:
     """Mail the operators (KVARTAL_OPERATOR_EMAILS); the text is kvartal.operator_mail's."""
     from kvartal import operator_mail
+    from kvartal.notify import SmtpSettings
 
-    sent = operator_mail.send(subject, text)
+    sent = operator_mail.send(subject, text, settings().operator_addresses, SmtpSettings.from_env())
     if not sent:
         get_run_logger().info(
             "Ingen operatøradresser eller SMTP-server sat; ingen e-mail: %s", subject

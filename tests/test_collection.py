@@ -176,16 +176,18 @@ def test_collection_summary_for_the_register_overview(
     inbox: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
     from kvartal.collection import collection_summary
+    from kvartal.config import settings
 
+    cfg, limits = settings().collection(), settings().read_limits()
     expected = {"expected": 4, "delivered": 3, "on_time": 2, "without_errors": 2}
     review = tmp_path / "review"
-    assert collection_summary(str(inbox), "2009Q3") == expected  # collected here
+    assert collection_summary(str(inbox), "2009Q3", cfg, limits) == expected  # collected here
     main(["validate", "--quarter", "2009Q3", "--inbox", str(inbox), "--review-to", str(review)])
     capsys.readouterr()
     doc = json.loads((review / "2009Q3" / "indsamling.json").read_text(encoding="utf-8"))
     assert doc["summary"] == expected  # validate wrote it from its own validation
     (inbox / "2009Q3" / "Ungdom.csv").unlink()  # read from the review location, not the inbox
-    assert collection_summary(str(inbox), "2009Q3", str(review)) == expected
+    assert collection_summary(str(inbox), "2009Q3", cfg, limits, str(review)) == expected
 
 
 def test_a_file_in_a_format_not_read_is_no_delivery_without_errors(

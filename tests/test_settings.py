@@ -86,16 +86,25 @@ def test_the_command_checks_every_setting_before_it_starts(tmp_path):
 
 
 def test_review_links_use_the_configured_base_url(monkeypatch, tmp_path):
+    from kvartal.config import settings
+    from kvartal.links import ReviewLinks
     from kvartal.review import link_to
     from kvartal.storage import open_storage
 
     monkeypatch.delenv("KVARTAL_REVIEW_URL", raising=False)
-    assert link_to(open_storage(str(tmp_path)), "2009Q3/validation.html") == str(
+    links = ReviewLinks.of(settings())
+    assert link_to(open_storage(str(tmp_path)), "2009Q3/validation.html", links) == str(
         tmp_path / "2009Q3" / "validation.html"
     )  # a path to open by hand, not file://
     monkeypatch.setenv("KVARTAL_REVIEW_URL", "https://drift.kommune.dk/kvartal/")
-    assert link_to(open_storage(str(tmp_path)), "2009Q3/validation.html") == (
+    links = ReviewLinks.of(settings())
+    assert link_to(open_storage(str(tmp_path)), "2009Q3/validation.html", links) == (
         "https://drift.kommune.dk/kvartal/2009Q3/validation.html"
+    )
+    # a run that names its own base (a register's inbox) links there, whatever the default
+    links = ReviewLinks.of(settings(), "https://drift.kommune.dk/vejen")
+    assert link_to(open_storage(str(tmp_path)), "2009Q3/validation.html", links) == (
+        "https://drift.kommune.dk/vejen/2009Q3/validation.html"
     )
 
 

@@ -8,10 +8,22 @@ Expectations until a new file content actually has to be validated (`status.coll
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kvartal.config import CollectionSettings
+    from kvartal.readers import Limits
+
 __all__ = ["collection_summary", "recorded_summary"]
 
 
-def collection_summary(inbox: str, quarter: str, review_to: str | None = None) -> dict[str, int]:
+def collection_summary(
+    inbox: str,
+    quarter: str,
+    cfg: CollectionSettings,
+    limits: Limits,
+    review_to: str | None = None,
+) -> dict[str, int]:
     """An inbox's `summary` for the register's overview (CONTRACT §9): expected, delivered,
     on time, without errors, exactly as `indsamling.json` gives it.
 
@@ -27,7 +39,7 @@ def collection_summary(inbox: str, quarter: str, review_to: str | None = None) -
         recorded = recorded_summary(review_to, quarter)
         if recorded is not None:
             return recorded
-    return collect(open_storage(inbox), Quarter.parse(quarter)).summary()
+    return collect(open_storage(inbox), Quarter.parse(quarter), cfg, limits).summary()
 
 
 def recorded_summary(review_to: str, quarter: str) -> dict[str, int] | None:

@@ -17,6 +17,7 @@ from kvartal.collection.files import quarter_entries
 from kvartal.quarters import Quarter
 
 if TYPE_CHECKING:
+    from kvartal.config import CollectionSettings
     from kvartal.notify import SmtpSettings
     from kvartal.readers import Limits
     from kvartal.storage import Storage
@@ -55,6 +56,7 @@ def check(
     quarter: Quarter,
     smtp: SmtpSettings | None,
     limits: Limits,
+    cfg: CollectionSettings,
 ) -> CheckOutcome:
     outcome = CheckOutcome()
     new = new_contents(inbox, review, quarter)
@@ -73,7 +75,7 @@ def check(
     from kvartal.notify import NotifyError, send_mail
 
     checked = pipeline.check(inbox, quarter, limits)  # the quarterly run's own check stage
-    collection = collect_from(inbox, checked.inputs, checked.frames, checked.validation)
+    collection = collect_from(inbox, checked.inputs, checked.frames, checked.validation, cfg)
     done = ledger.checked(review, quarter)
     sent = set(review.list(ledger.check_dir(quarter) + "/"))
     for key in sorted(collection.files):

@@ -17,6 +17,7 @@ from kvartal.quarters import Quarter
 from kvartal.storage import open_storage
 
 if TYPE_CHECKING:
+    from kvartal.config import Settings
     from kvartal.notify import SmtpSettings
 
 EXIT_OK, EXIT_FAILED, EXIT_INCOMPLETE = 0, 1, 2
@@ -26,20 +27,21 @@ def run_command(args: argparse.Namespace, inbox_url: str, quarter_text: str) -> 
     quarter = Quarter.parse(quarter_text)
     inbox = open_storage(inbox_url)
     review = open_storage(args.review_to or settings().review_to)
+    cfg = settings()
     if args.command == "collection":
-        return collection_command(inbox, review, quarter)
+        return collection_command(inbox, review, quarter, cfg)
     if args.command == "check":
-        return check_command(inbox, review, quarter)
-    return remind_command(inbox, review, quarter, _day(args.day))
+        return check_command(inbox, review, quarter, cfg)
+    return remind_command(inbox, review, quarter, _day(args.day, cfg.timezone), cfg)
 
 
-def _day(text: str | None) -> date:
+def _day(text: str | None, timezone: str) -> date:
     if text:
         try:
             return date.fromisoformat(text.strip())
         except ValueError:
             raise ValueError(f"--day {text!r} er ikke en dato (skriv fx 2009-09-28)") from None
-    return datetime.now(ZoneInfo(settings().timezone)).date()
+    return datetime.now(ZoneInfo(timezone)).date()
 
 
 def _smtp() -> SmtpSettings | None:
@@ -48,12 +50,13 @@ def _smtp() -> SmtpSettings | None:
     return SmtpSettings.from_env()
 
 
-def collection_command(inbox: object, review: object, quarter: Quarter) -> int:
+def collection_command(inbox: object, review: object, quarter: Quarter, cfg: Settings) -> int:
     from kvartal.collection.render import write_collection
     from kvartal.collection.status import collect
+    from kvartal.links import ReviewLinks
 
-    collection = collect(inbox, quarter)  # type: ignore[arg-type]
-    where = write_collection(review, collection)  # type: ignore[arg-type]
+    collection = collect(inbox, quarter, cfg.collection(), cfg.read_limits())  # type: ignore[arg-type]
+    where = write_collection(review, collection, ReviewLinks.of(cfg))  # type: ignore[arg-type]
     for c in collection.centres:
         print(c.line())
     for p in collection.problems:
@@ -67,17 +70,19 @@ def collection_command(inbox: object, review: object, quarter: Quarter) -> int:
     return EXIT_OK if collection.all_clear() else EXIT_INCOMPLETE
 
 
-def check_command(inbox: object, review: object, quarter: Quarter) -> int:
+def check_command(inbox: object, review: object, quarter: Quarter, cfg: Settings) -> int:
     from kvartal.collection.check import check
 
-    outcome = check(inbox, review, quarter, _smtp(), settings().read_limits())  # type: ignore[arg-type]
+    outcome = check(inbox, review, quarter, _smtp(), cfg.read_limits(), cfg.collection())  # type: ignore[arg-type]
     return _told(outcome.lines, outcome.failed)
 
 
-def remind_command(inbox: object, review: object, quarter: Quarter, day: date) -> int:
+def remind_command(
+    inbox: object, review: object, quarter: Quarter, day: date, cfg: Settings
+) -> int:
     from kvartal.collection.remind import remind
 
-    outcome = remind(inbox, review, quarter, day, _smtp())  # type: ignore[arg-type]
+    outcome = remind(inbox, review, quarter, day, _smtp(), cfg.collection(), cfg.read_limits())  # type: ignore[arg-type]
     return _told(outcome.lines, outcome.failed)
 
 

@@ -6,10 +6,8 @@ built from the collection's records alone, so a test can read them without a mai
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, tzinfo
 
-from kvartal.config import settings
 from kvartal.model import Problem, Target
 
 MONTHS = [
@@ -33,8 +31,10 @@ def day_text(d: date) -> str:
     return f"{WEEKDAYS[d.weekday()]} {d.day}. {MONTHS[d.month - 1]} {d.year}"
 
 
-def moment_text(moment: datetime) -> str:
-    m = moment.astimezone(ZoneInfo(settings().timezone))
+def moment_text(moment: datetime, zone: tzinfo | None) -> str:
+    """`moment` as the clock in `zone` shows it. The mails pass the deadline's own zone:
+    `status.deadline` makes it in the collection's time zone (KVARTAL_TIMEZONE)."""
+    m = moment.astimezone(zone)
     return f"{day_text(m.date())} kl. {m:%H.%M}"
 
 
@@ -83,7 +83,7 @@ def check_mail(
     else:
         subject = f"Jeres fil til {quarter_label} er modtaget uden fejl"
     lines = [f"Til {centre}", ""]
-    when = f", afleveret {moment_text(delivered_at)}" if delivered_at else ""
+    when = f", afleveret {moment_text(delivered_at, deadline.tzinfo)}" if delivered_at else ""
     lines.append(f"Vi har modtaget og kontrolleret jeres fil »{name}« ({file}{when}).")
     lines.append("")
     if errors:
@@ -111,7 +111,13 @@ def check_mail(
         lines += _target_lines(missing)
     else:
         lines.append(f"Alle jeres mål for {quarter_label} har et tal.")
-    lines += ["", f"Fristen er {moment_text(deadline)}.", "", "Venlig hilsen", "kvartal"]
+    lines += [
+        "",
+        f"Fristen er {moment_text(deadline, deadline.tzinfo)}.",
+        "",
+        "Venlig hilsen",
+        "kvartal",
+    ]
     return subject, "\n".join(lines) + "\n"
 
 
@@ -123,7 +129,7 @@ def reminder_mail(
     quarter_label: str,
     deadline: datetime,
 ) -> tuple[str, str]:
-    subject = f"Påmindelse: tal til {quarter_label} senest {moment_text(deadline)}"
+    subject = f"Påmindelse: tal til {quarter_label} senest {moment_text(deadline, deadline.tzinfo)}"
     lines = [f"Til {centre}", ""]
     if file is None:
         lines.append(f"Vi har endnu ikke modtaget jeres tal til {quarter_label}.")
@@ -136,7 +142,7 @@ def reminder_mail(
     lines += _target_lines(owed)
     lines += [
         "",
-        f"Fristen er {moment_text(deadline)}.",
+        f"Fristen er {moment_text(deadline, deadline.tzinfo)}.",
         "Læg filen i indbakkens mappe for kvartalet, med centrets navn som filnavn.",
         "",
         "Venlig hilsen",
@@ -149,7 +155,7 @@ def operators_mail(
     lines_by_kind: dict[str, list[str]], quarter_label: str, deadline: datetime
 ) -> tuple[str, str]:
     subject = f"Indsamlingen til {quarter_label}: fristen er overskredet"
-    lines = [f"Fristen for {quarter_label} var {moment_text(deadline)}.", ""]
+    lines = [f"Fristen for {quarter_label} var {moment_text(deadline, deadline.tzinfo)}.", ""]
     for heading, items in lines_by_kind.items():
         lines.append(f"{heading}:")
         lines += [f"  - {x}" for x in items] or ["  (ingen)"]

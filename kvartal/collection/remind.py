@@ -13,11 +13,12 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from kvartal.collection import ledger
-from kvartal.config import settings
 from kvartal.quarters import Quarter
 
 if TYPE_CHECKING:
+    from kvartal.config import CollectionSettings
     from kvartal.notify import SmtpSettings
+    from kvartal.readers import Limits
     from kvartal.storage import Storage
 
 
@@ -28,12 +29,12 @@ class RemindOutcome:
     failed: dict[str, str] = field(default_factory=dict)
 
 
-def due_on(quarter: Quarter, day: date) -> str | None:
+def due_on(quarter: Quarter, day: date, cfg: CollectionSettings) -> str | None:
     """'påmindelse', 'operatører' or None: what `day` asks for."""
     from kvartal.collection.status import deadline
 
-    last = deadline(quarter).date()
-    if (last - day).days in settings().reminder_offsets and day <= last:
+    last = deadline(quarter, cfg).date()
+    if (last - day).days in cfg.reminder_offsets and day <= last:
         return "påmindelse"
     if day == last + timedelta(days=1):
         return "operatører"
@@ -46,9 +47,11 @@ def remind(
     quarter: Quarter,
     day: date,
     smtp: SmtpSettings | None,
+    cfg: CollectionSettings,
+    limits: Limits,
 ) -> RemindOutcome:
     outcome = RemindOutcome()
-    kind = due_on(quarter, day)
+    kind = due_on(quarter, day, cfg)
     if kind is None:
         outcome.lines.append(f"{quarter}: intet at sende {day.isoformat()}")
         return outcome
@@ -57,7 +60,7 @@ def remind(
     from kvartal.collection.status import collect
     from kvartal.notify import NotifyError, send_mail
 
-    collection = collect(inbox, quarter)
+    collection = collect(inbox, quarter, cfg, limits)
     sent = set(review.list(f"{ledger.ROOT}/{quarter}/"))
 
     def deliver(record: str, who: str, to: str, subject: str, text: str) -> None:
@@ -105,7 +108,7 @@ def remind(
             if c.errors:
                 groups["Med fejl"].append(f"{c.centre}: {len(c.errors)} fejl i {c.file}")
         subject, text = operators_mail(groups, quarter.label_da, collection.deadline)
-        operators = settings().operator_addresses
+        operators = cfg.operator_addresses
         if not operators:
             outcome.lines.append("operatører: KVARTAL_OPERATOR_EMAILS er ikke sat; intet sendt")
         for to in operators:

@@ -10,7 +10,9 @@ from kvartal.collection.status import Collection, local
 from kvartal.storage import Storage
 
 if TYPE_CHECKING:
+    from kvartal.config import CollectionSettings
     from kvartal.gather import Inputs
+    from kvartal.links import ReviewLinks
     from kvartal.review import Frames
     from kvartal.validation import ValidationResult
 
@@ -39,7 +41,7 @@ def table_rows(collection: Collection) -> list[dict[str, Any]]:
                 "status": status,
                 "css": css,
                 "file": c.file,
-                "delivered_at": local(c.delivered_at).strftime("%d.%m.%Y %H.%M")
+                "delivered_at": local(c.delivered_at, c.zone).strftime("%d.%m.%Y %H.%M")
                 if c.delivered_at
                 else "",
                 "errors": len(c.errors),
@@ -64,7 +66,7 @@ def collection_html(collection: Collection) -> bytes:
     html = env.get_template("indsamling.html.j2").render(
         quarter=collection.quarter,
         label=collection.quarter.label_da,
-        deadline=local(collection.deadline).strftime("%d.%m.%Y kl. %H.%M"),
+        deadline=local(collection.deadline, collection.zone).strftime("%d.%m.%Y kl. %H.%M"),
         summary=collection.summary(),
         collection_rows=table_rows(collection),
         problems=[p.to_json() for p in collection.problems],
@@ -72,7 +74,7 @@ def collection_html(collection: Collection) -> bytes:
     return html.encode("utf-8")
 
 
-def write_collection(review: Storage, collection: Collection) -> str:
+def write_collection(review: Storage, collection: Collection, links: ReviewLinks) -> str:
     from kvartal.review import link_to
 
     q = collection.quarter
@@ -82,7 +84,7 @@ def write_collection(review: Storage, collection: Collection) -> str:
     review.write(
         f"{q}/indsamling.html", collection_html(collection), content_type="text/html; charset=utf-8"
     )
-    return link_to(review, f"{q}/indsamling.html")
+    return link_to(review, f"{q}/indsamling.html", links)
 
 
 def rows_for_review(
@@ -90,7 +92,8 @@ def rows_for_review(
     inputs: Inputs,
     frames: Frames,
     result: ValidationResult,
-    review: Storage | None = None,
+    cfg: CollectionSettings,
+    review: tuple[Storage, ReviewLinks] | None = None,
 ) -> list[dict[str, Any]] | str:
     """The collection table for validation.html, from the run's own validation (and, given
     the review location, `indsamling.json`/`.html` beside it); or why it cannot be shown
@@ -99,9 +102,10 @@ def rows_for_review(
     from kvartal.collection.status import collect_from
 
     try:
-        collection = collect_from(inbox, inputs, frames, result)
+        collection = collect_from(inbox, inputs, frames, result, cfg)
         if review is not None:
-            write_collection(review, collection)
+            store, links = review
+            write_collection(store, collection, links)
     except (OSError, ValueError, TypeError) as exc:
         return f"Indsamlingen kan ikke vises: {exc}"
     return table_rows(collection)

@@ -16,20 +16,20 @@ from zoneinfo import ZoneInfo
 
 from kvartal.collection.centres import Contact, Contacts, centre_key, problem, read_contacts
 from kvartal.collection.files import Entry, quarter_entries, recorded_times
-from kvartal.config import settings
 from kvartal.model import ERROR, WARNING, Figure, Problem, Target
 from kvartal.quarters import Quarter
 
 if TYPE_CHECKING:
+    from kvartal.config import CollectionSettings
     from kvartal.gather import Inputs
+    from kvartal.readers import Limits
     from kvartal.review import Frames
     from kvartal.storage import Storage
     from kvartal.validation import ValidationResult
 
 
-def deadline(quarter: Quarter) -> datetime:
+def deadline(quarter: Quarter, cfg: CollectionSettings) -> datetime:
     """`KVARTAL_DEADLINE_DAYS` days after the quarter's last day, 23:59 Danish time."""
-    cfg = settings()
     day = quarter.last_day + timedelta(days=cfg.deadline_days)
     return datetime.combine(day, time(23, 59), tzinfo=ZoneInfo(cfg.timezone))
 
@@ -39,8 +39,8 @@ def on_time(delivered: datetime, due: datetime) -> bool:
     return delivered < due + timedelta(minutes=1)
 
 
-def local(moment: datetime) -> datetime:
-    return moment.astimezone(ZoneInfo(settings().timezone)).replace(microsecond=0)
+def local(moment: datetime, zone: str) -> datetime:
+    return moment.astimezone(ZoneInfo(zone)).replace(microsecond=0)
 
 
 @dataclass
@@ -48,6 +48,7 @@ class CentreStatus:
     centre: str
     contact: Contact | None
     owed: list[Target]
+    zone: str  # the collection's time zone: delivery times are shown in it
     file: str | None = None
     sha256: str | None = None
     delivered_at: datetime | None = None
@@ -76,7 +77,7 @@ class CentreStatus:
         if self.file is None or self.delivered_at is None:
             n = len(self.owed)
             return f"{self.centre}: mangler ({n} mål uden tal)"
-        when = local(self.delivered_at).strftime("%Y-%m-%d %H:%M")
+        when = local(self.delivered_at, self.zone).strftime("%Y-%m-%d %H:%M")
         if self.errors:
             rest = f"fejl {len(self.errors)} i {self.file}, afleveret {when}"
         else:
@@ -91,7 +92,9 @@ class CentreStatus:
             "centre": self.centre,
             "emails": self.emails,
             "file": self.file,
-            "delivered_at": local(self.delivered_at).isoformat() if self.delivered_at else None,
+            "delivered_at": local(self.delivered_at, self.zone).isoformat()
+            if self.delivered_at
+            else None,
             "on_time": self.on_time,
             "errors": len(self.errors),
             "warnings": len(self.warnings),
@@ -108,6 +111,7 @@ class Collection:
     problems: list[Problem]  # the collection's own: contacts, unclaimed files, two files
     files: dict[str, str]  # every delivered key of the quarter -> sha256
     claims: dict[str, list[str]]  # key -> centre keys that deliver it
+    zone: str  # the collection's time zone (KVARTAL_TIMEZONE): times are shown in it
     result: ValidationResult | None = None
     figures: dict[str, list[Figure]] = field(default_factory=dict)  # key -> its figure rows
 
@@ -165,16 +169,22 @@ def owes(target: Target, quarter: Quarter, reached_before: set[str]) -> bool:
     return target.due is None or target.due >= quarter.first_day
 
 
-def collect(inbox: Storage, quarter: Quarter) -> Collection:
+def collect(
+    inbox: Storage, quarter: Quarter, cfg: CollectionSettings, limits: Limits
+) -> Collection:
     """Read, validate and match the quarter's deliveries to the centres that owe them."""
     from kvartal.pipeline import check
 
-    checked = check(inbox, quarter, settings().read_limits())  # the run's own check stage
-    return collect_from(inbox, checked.inputs, checked.frames, checked.validation)
+    checked = check(inbox, quarter, limits)  # the run's own check stage
+    return collect_from(inbox, checked.inputs, checked.frames, checked.validation, cfg)
 
 
 def collect_from(
-    inbox: Storage, inputs: Inputs, frames: Frames, result: ValidationResult
+    inbox: Storage,
+    inputs: Inputs,
+    frames: Frames,
+    result: ValidationResult,
+    cfg: CollectionSettings,
 ) -> Collection:
     """The same, from a gather and validation already made (the quarterly run's own)."""
     from kvartal.records import parse_figures, parse_targets
@@ -198,7 +208,7 @@ def collect_from(
     letters = {f.file: f.letters.get("Ansvarlig") for f in frames.catalogue}
     return _match(
         quarter, targets, reached, contacts, entries, sha_of, figures_by_file, result, inbox,
-        letters,
+        letters, cfg,
     )  # fmt: skip
 
 
@@ -219,10 +229,11 @@ def _match(
     result: ValidationResult,
     inbox: Storage,
     letters: dict[str, str | None],
+    cfg: CollectionSettings,
 ) -> Collection:
     import hashlib
 
-    due = deadline(quarter)
+    due = deadline(quarter, cfg)
     problems = list(contacts.problems)
     # The centres named by the catalogue, in catalogue order, with the first cell naming each.
     named: dict[str, tuple[str, Target]] = {}
@@ -291,7 +302,7 @@ def _match(
     statuses: list[CentreStatus] = []
     for key in owed:
         name = named[key][0]  # as the catalogue writes it
-        status = CentreStatus(name, contacts.by_centre.get(key), owed[key], due=due)
+        status = CentreStatus(name, contacts.by_centre.get(key), owed[key], cfg.timezone, due=due)
         candidates = by_centre.get(key, [])
         if candidates:
             # A readable file before one that is not, then the newest.
@@ -326,7 +337,9 @@ def _match(
         else:
             status.missing = list(status.owed)
         statuses.append(status)
-    return Collection(quarter, due, statuses, problems, files, claims, result, figures_by_file)
+    return Collection(
+        quarter, due, statuses, problems, files, claims, cfg.timezone, result, figures_by_file
+    )
 
 
 def _readable(key: str) -> bool:
