@@ -104,7 +104,7 @@ def await_decision(blocked: Blocked, problems: list[Problem], review: str) -> De
         len(listed),
         deadline.isoformat(),
     )
-    answer: Any = suspend_flow_run(wait_for_input=form, key=DECISION_KEY, timeout=blocked.timeout)
+    answer: Any = suspend(form, blocked.timeout)
     approved = answer.beslutning == "godkend"
     return Decision(
         approved,
@@ -113,6 +113,31 @@ def await_decision(blocked: Blocked, problems: list[Problem], review: str) -> De
         list(answer.afvigelser) if approved else [],
         deadline_run,
     )
+
+
+def suspend(form: type[Any], timeout: int) -> Any:
+    """Prefect's `suspend_flow_run`, with the decision form stored whatever the API answered.
+
+    Prefect stores the form only after the API has answered the suspension. When that
+    answer is lost (a read timeout while the server waits on its database) the client sends
+    the suspension again, is told the run is paused already and ends the execution without
+    storing the form; the server then refuses every operator's answer ("Run input schema
+    not found") until the deadline. So the run's paused state is read back from the
+    exception and its form stored when it is missing.
+    """
+    from prefect.exceptions import Pause
+    from prefect.input.actions import read_flow_run_input
+    from prefect.input.run_input import keyset_from_paused_state, run_input_subclass_from_type
+
+    try:
+        return suspend_flow_run(wait_for_input=form, key=DECISION_KEY, timeout=timeout)
+    except Pause as paused:
+        state = paused.state
+        if state is not None and state.is_paused():
+            keyset: Any = state.state_details.run_input_keyset or keyset_from_paused_state(state)
+            if read_flow_run_input(keyset["schema"]) is None:
+                run_input_subclass_from_type(form).save(keyset)
+        raise
 
 
 def settle(

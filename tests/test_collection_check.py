@@ -27,16 +27,6 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def mail(smtp: tuple[Inbox, object], monkeypatch: pytest.MonkeyPatch) -> Inbox:
-    box, cfg = smtp
-    monkeypatch.setenv("KVARTAL_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("KVARTAL_SMTP_PORT", str(cfg.port))  # type: ignore[attr-defined]
-    monkeypatch.setenv("KVARTAL_SMTP_FROM", "kvartal@kommune.example")
-    monkeypatch.setenv("KVARTAL_OPERATOR_EMAILS", "drift@kommune.example")
-    return box
-
-
-@pytest.fixture
 def inbox(tmp_path: Path) -> Path:
     """The catalogue and contacts only: the centres' files arrive during the test."""
     root = tmp_path / "inbox"

@@ -16,14 +16,6 @@ pytestmark = pytest.mark.slow
 DATA = Path(__file__).resolve().parent / "data" / "collection" / "inbox"
 
 
-@pytest.fixture
-def mail(smtp: tuple[Inbox, object], monkeypatch: pytest.MonkeyPatch) -> Inbox:
-    box, cfg = smtp
-    monkeypatch.setenv("KVARTAL_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("KVARTAL_SMTP_PORT", str(cfg.port))  # type: ignore[attr-defined]
-    return box
-
-
 def test_the_quarter_being_collected() -> None:
     from flows.collection import collecting
 

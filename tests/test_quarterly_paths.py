@@ -35,19 +35,6 @@ def places(tmp_path: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def mail(smtp: tuple[Inbox, Any], monkeypatch: pytest.MonkeyPatch) -> Inbox:
-    box, cfg = smtp
-    for key, value in {
-        "KVARTAL_SMTP_HOST": "127.0.0.1",
-        "KVARTAL_SMTP_PORT": str(cfg.port),
-        "KVARTAL_SMTP_FROM": "kvartal@kommune.example",
-        "KVARTAL_OPERATOR_EMAILS": "drift@kommune.example",
-    }.items():
-        monkeypatch.setenv(key, value)
-    return box
-
-
 def _overview_waiting(where: Path, quarter: str, name: str) -> None:
     """The register's overview as its run left it: the inbox waits in a run of its own."""
     from kvartal.quarters import Quarter
@@ -225,8 +212,15 @@ def test_a_deadline_after_a_decision_changes_nothing_and_a_missed_one_updates_th
     late = flowrun.create(deployment, _scheduled(quarter="2009Q3", summary_to=str(drift), **places))
     assert flowrun.execute(rejected).state.name == "Suspended"
     assert flowrun.execute(late).state.name == "Suspended"
-    flowrun.answer(
-        rejected, beslutning="afvis", afvigelser=[], begrundelse="forkert fil", godkendt_af="Olsen"
+    assert (
+        flowrun.answer(
+            rejected,
+            beslutning="afvis",
+            afvigelser=[],
+            begrundelse="forkert fil",
+            godkendt_af="Olsen",
+        )
+        == "ACCEPT"
     )
     assert flowrun.execute(rejected).state.name == "Afvist"
 
@@ -283,3 +277,46 @@ def test_a_waiting_run_that_crashes_is_mailed_and_its_overview_line_says_failed(
     assert "Cannot suspend subflows" in line["reason"]
     assert overview["counts"] == {"udgivet": 0, "blokeret": 0, "fejl": 1}
     assert not (tmp_path / "published" / "2009Q3").exists()
+
+
+def test_a_suspension_whose_answer_was_lost_still_takes_the_operators_decision(
+    deployment, places, mail, tmp_path, monkeypatch
+):
+    """The API records the suspension, but its answer never reaches the run (a read
+    timeout while the server waited on its database): Prefect's client sends the same
+    suspension again and is told the run is paused already. The decision form must still
+    be stored, or the server refuses every operator's answer ("Run input schema not
+    found") and the quarter can only run out of time. The lost answer is made below
+    Prefect's client, in httpx's transport, so Prefect's own retry is what runs."""
+    import httpx
+
+    real = httpx.HTTPTransport.handle_request
+    lost: list[str] = []
+
+    def lose_the_first_suspensions_answer(
+        transport: httpx.HTTPTransport, request: httpx.Request
+    ) -> httpx.Response:
+        response = real(transport, request)
+        if (
+            not lost
+            and request.method == "POST"
+            and request.url.path.endswith("/set_state")
+            and b'"Suspended"' in request.content
+        ):
+            lost.append(request.url.path)
+            response.read()
+            response.close()
+            raise httpx.ReadTimeout("the answer was lost on the way", request=request)
+        return response
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", lose_the_first_suspensions_answer)
+    run = flowrun.create(deployment, _scheduled(quarter="2009Q3", **places))
+    assert flowrun.execute(run).state.name == "Suspended"
+    assert lost  # the fault happened: the suspension was sent twice
+
+    verdict = flowrun.answer(
+        run, beslutning="godkend", afvigelser=[KEY], begrundelse="tastefejl", godkendt_af="Olsen"
+    )
+    assert verdict == "ACCEPT"
+    assert flowrun.execute(run).state.is_completed()
+    assert (tmp_path / "published" / "2009Q3" / "manifest.json").is_file()

@@ -11,12 +11,10 @@ import json
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.support import flowrun
-from tests.support.smtp import Inbox
 
 FLOW_INBOX = Path(__file__).parent / "data" / "flow" / "inbox"
 
@@ -37,19 +35,6 @@ def _entry(root: Path, name: str, corrected: bool = False) -> dict[str, str]:
         "review_to": str(root / "review" / name),
         "review_url": "",
     }
-
-
-@pytest.fixture
-def mail(smtp: tuple[Inbox, Any], monkeypatch: pytest.MonkeyPatch) -> Inbox:
-    box, cfg = smtp
-    for key, value in {
-        "KVARTAL_SMTP_HOST": "127.0.0.1",
-        "KVARTAL_SMTP_PORT": str(cfg.port),
-        "KVARTAL_SMTP_FROM": "kvartal@kommune.example",
-        "KVARTAL_OPERATOR_EMAILS": "drift@kommune.example",
-    }.items():
-        monkeypatch.setenv(key, value)
-    return box
 
 
 def test_a_register_publishes_blocks_and_fails_each_inbox_on_its_own(prefect_api, tmp_path):

@@ -46,11 +46,15 @@ def read(run_id: UUID) -> Any:
 
 
 def answer(run_id: UUID, **form: Any) -> str:
-    """The operator's answer in the decision form; the server's verdict (ACCEPT/REJECT)."""
+    """The operator's answer in the decision form; the server's verdict: ACCEPT, or the
+    refusal with the server's reason ("REJECT: ...") so that a failing test says why."""
     from prefect import get_client
 
     with get_client(sync_client=True) as client:
-        return str(client.resume_flow_run(run_id, run_input=form).status.value)
+        result = client.resume_flow_run(run_id, run_input=form)
+    verdict = str(result.status.value)
+    reason = getattr(result.details, "reason", None)
+    return verdict if verdict == "ACCEPT" else f"{verdict}: {reason}"
 
 
 def returned(run_id: UUID) -> Any:

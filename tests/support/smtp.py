@@ -48,3 +48,18 @@ def smtp() -> Iterator[tuple[Inbox, SmtpSettings]]:
         )
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def mail(smtp: tuple[Inbox, SmtpSettings], monkeypatch: pytest.MonkeyPatch) -> Inbox:
+    """kvartal's mail settings pointed at the loopback server, operators included; what
+    it received."""
+    box, cfg = smtp
+    for key, value in {
+        "KVARTAL_SMTP_HOST": "127.0.0.1",
+        "KVARTAL_SMTP_PORT": str(cfg.port),
+        "KVARTAL_SMTP_FROM": "kvartal@kommune.example",
+        "KVARTAL_OPERATOR_EMAILS": "drift@kommune.example",
+    }.items():
+        monkeypatch.setenv(key, value)
+    return box
