@@ -54,6 +54,7 @@ class Blocked:
     run_id: str | None
     url: str | None
     timeout: int  # seconds from suspension to the deadline
+    zone: str  # KVARTAL_TIMEZONE: the deadline as operators read it
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,14 @@ def await_decision(blocked: Blocked, problems: list[Problem], review: str) -> De
     )
     listed = [p for p in problems if waivable(p)]
     tell(
-        *operator_mail.waiting(q, listed, review, blocked.url, deadline, blocked.name),
+        *operator_mail.waiting(
+            q, listed, review, blocked.url, deadline, blocked.name, zone=blocked.zone
+        ),
         durable=True,
     )
-    form = decision_form(problems, q, review, blocked.url, deadline, blocked.name)
+    form = decision_form(
+        problems, q, review, blocked.url, deadline, blocked.name, zone=blocked.zone
+    )
     get_run_logger().warning(
         "%s: %d fejl; kørslen venter på en operatørs beslutning i Prefect (frist %s)",
         operator_mail.what(q, blocked.name),

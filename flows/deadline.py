@@ -42,11 +42,12 @@ def approval_deadline(
     from prefect.states import Failed
 
     logger = get_run_logger()
+    zone = settings().timezone
     q, due = Quarter.parse(quarter), datetime.fromisoformat(deadline)
     url = run_url(flow_run_id)
     message = (
         f"{operator_mail.what(q, inbox_name)}: ingen beslutning inden fristen "
-        f"{deadline_text(due)}; intet er udgivet. Ret fejlene eller skriv afvigelserne i "
+        f"{deadline_text(due, zone)}; intet er udgivet. Ret fejlene eller skriv afvigelserne i "
         "afvigelser.csv, og kør kvartalet igen."
     )
     with get_client(sync_client=True) as client:
@@ -72,21 +73,21 @@ def approval_deadline(
         flow_run_id,
         "frist_overskredet",
         None,
-        f"Ingen beslutning inden fristen {deadline_text(due)}",
+        f"Ingen beslutning inden fristen {deadline_text(due, zone)}",
         [],
         url,
     )
     operator_mail.send(
-        *operator_mail.timed_out(q, due, record, url, inbox_name),
+        *operator_mail.timed_out(q, due, record, url, inbox_name, zone=zone),
         settings().operator_addresses,
         SmtpSettings.from_env(),
     )
-    _overview(run.parameters or {}, flow_run_id, message)
+    _overview(run.parameters or {}, flow_run_id, message, zone)
     logger.warning(message)
     return "frist_overskredet"
 
 
-def _overview(params: dict[str, Any], flow_run_id: str, message: str) -> None:
+def _overview(params: dict[str, Any], flow_run_id: str, message: str, zone: str) -> None:
     if not params.get("summary_to") or not params.get("inbox_name") or not params.get("quarter"):
         return
     from kvartal.summary import InboxOutcome, update_inbox
@@ -101,4 +102,5 @@ def _overview(params: dict[str, Any], flow_run_id: str, message: str) -> None:
             flow_run_id=flow_run_id,
             run_url=run_url(flow_run_id),
         ),
+        zone,
     )

@@ -185,7 +185,9 @@ def _update_overview(run: FlowRun, state: State[Any]) -> None:
             flow_run_id=str(run.id),
             run_url=run_url(str(run.id)),
         )
-    update_inbox(open_storage(params["summary_to"]), params["quarter"], outcome)
+    update_inbox(
+        open_storage(params["summary_to"]), params["quarter"], outcome, settings().timezone
+    )
 
 
 @flow(
@@ -276,6 +278,7 @@ def _quarterly_report(
             run_id,
             url,
             approval_timeout or cfg.approval_timeout,
+            cfg.timezone,
         )
         decision = await_decision(blocked, validation.blocking, review)
         settled = settle(blocked, decision, validation.blocking)

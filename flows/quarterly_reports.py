@@ -333,8 +333,8 @@ def settled_meanwhile(outcome: InboxOutcome) -> InboxOutcome:
 
 
 @task(name="write-summary", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
-def write_summary_files(summary_to: str, summary: dict[str, Any]) -> str:
-    return write_summary(open_storage(summary_to), summary)
+def write_summary_files(summary_to: str, summary: dict[str, Any], zone: str) -> str:
+    return write_summary(open_storage(summary_to), summary, zone)
 
 
 @flow(name="quarterly-reports", log_prints=True)
@@ -384,7 +384,7 @@ def quarterly_reports(
         table=table_rows(outcomes),
         description=f"Oversigt over registrets indbakker, {q.label_da}",
     )
-    state = write_summary_files(reg.summary_to, summary, return_state=True)
+    state = write_summary_files(reg.summary_to, summary, settings().timezone, return_state=True)
     if not state.is_completed():
         raise SummaryNotWritten(outcomes, str(state.result(raise_on_failure=False)))
     logger.info("Oversigt: %s", state.result())

@@ -112,6 +112,8 @@ def decision_form(
     run_url: str | None,
     deadline: datetime,
     inbox: str | None = None,
+    *,
+    zone: str,
 ) -> type[Any]:
     """The Prefect run input: exactly CONTRACT §6's fields, offering only this run's
     waivable errors, so an operator can neither waive a missing quarter nor mistype a key.
@@ -176,7 +178,7 @@ def decision_form(
     form.model_config["json_schema_extra"] = schema_extra
     form.model_rebuild(force=True)
     return form.with_initial_data(
-        description=form_description(problems, quarter, review_link, deadline, inbox)
+        description=form_description(problems, quarter, review_link, deadline, inbox, zone=zone)
     )
 
 
@@ -186,6 +188,8 @@ def form_description(
     review_link: str,
     deadline: datetime,
     inbox: str | None = None,
+    *,
+    zone: str,
 ) -> str:
     """Markdown above the form: every error on a line of its own, none hidden."""
     listed = [p for p in problems if waivable(p)]
@@ -200,17 +204,17 @@ def form_description(
         "tallene. Kan en fejl ikke godkendes, så vælg `afvis`: intet udgives, og centrene "
         "retter filerne.\n\n"
         f"Valideringsrapport: {review_link}\n\n"
-        f"Frist for en beslutning: {deadline_text(deadline)}\n\n{lines}\n"
+        f"Frist for en beslutning: {deadline_text(deadline, zone)}\n\n{lines}\n"
     )
 
 
-def deadline_text(moment: datetime) -> str:
+def deadline_text(moment: datetime, zone: str) -> str:
+    """`13.10.2009 kl. 06:00 (Europe/Copenhagen)`: the deadline as the operators read it,
+    in KVARTAL_TIMEZONE (`zone`), which the flow passes in."""
     from zoneinfo import ZoneInfo
 
-    from kvartal.config import settings
-
-    local = moment.astimezone(ZoneInfo(settings().timezone))
-    return local.strftime("%d.%m.%Y kl. %H:%M") + f" ({settings().timezone})"
+    local = moment.astimezone(ZoneInfo(zone))
+    return local.strftime("%d.%m.%Y kl. %H:%M") + f" ({zone})"
 
 
 def decision_key(quarter: Quarter, run_id: str) -> str:

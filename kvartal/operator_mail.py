@@ -52,6 +52,8 @@ def waiting(
     run_url: str | None,
     deadline: datetime,
     inbox: str | None = None,
+    *,
+    zone: str,
 ) -> tuple[str, str]:
     from kvartal.approval import deadline_text, problem_key
 
@@ -61,7 +63,7 @@ def waiting(
         f"alle {len(problems)} fejl godkendes som afvigelser (med begrundelse og navn); "
         "ellers afvis, så centrene retter filerne.",
         "",
-        f"Frist: {deadline_text(deadline)}. Uden beslutning inden da udgives intet.",
+        f"Frist: {deadline_text(deadline, zone)}. Uden beslutning inden da udgives intet.",
         "",
         f"Valideringsrapport: {review_link}",
         "",
@@ -117,12 +119,14 @@ def timed_out(
     record: str,
     run_url: str | None,
     inbox: str | None = None,
+    *,
+    zone: str,
 ) -> tuple[str, str]:
     from kvartal.approval import deadline_text
 
     lines = [
         f"Ingen har godkendt eller afvist kørslen for {what(quarter, inbox)} inden fristen "
-        f"{deadline_text(deadline)}. Kørslen er stoppet, og intet er udgivet.",
+        f"{deadline_text(deadline, zone)}. Kørslen er stoppet, og intet er udgivet.",
         "",
         "Ret fejlene eller skriv afvigelserne i afvigelser.csv, og kør kvartalet igen "
         "(kvartal run, eller »Run« på deploymentet i Prefect).",

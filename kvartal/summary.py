@@ -109,7 +109,7 @@ def _href(location: str | None) -> str | None:
     return location if "://" in location else "file://" + location
 
 
-def summary_html(summary: dict[str, Any]) -> bytes:
+def summary_html(summary: dict[str, Any], zone: str) -> bytes:
     from kvartal.report.pages import environment
 
     quarter = Quarter.parse(summary["quarter"])
@@ -145,7 +145,7 @@ def summary_html(summary: dict[str, Any]) -> bytes:
             quarter=summary["quarter"],
             label=quarter.label_da,
             counts=summary["counts"],
-            created=local_time(summary["created"]),
+            created=local_time(summary["created"], zone),
             rows=rows,
         )
     )
@@ -162,17 +162,15 @@ def collection_text(counts: dict[str, int] | None) -> str:
     )
 
 
-def local_time(iso: str) -> str:
-    """`10.10.2009 kl. 08:00` in KVARTAL_TIMEZONE: what an operator in Denmark reads."""
+def local_time(iso: str, zone: str) -> str:
+    """`10.10.2009 kl. 08:00` in KVARTAL_TIMEZONE (`zone`): what an operator in Denmark reads."""
     from zoneinfo import ZoneInfo
 
-    from kvartal.config import settings
-
     moment = datetime.fromisoformat(iso)
-    return moment.astimezone(ZoneInfo(settings().timezone)).strftime("%d.%m.%Y kl. %H:%M")
+    return moment.astimezone(ZoneInfo(zone)).strftime("%d.%m.%Y kl. %H:%M")
 
 
-def update_inbox(storage: Storage, quarter: str, outcome: InboxOutcome) -> str | None:
+def update_inbox(storage: Storage, quarter: str, outcome: InboxOutcome, zone: str) -> str | None:
     """Replace one inbox's line of an overview already written (a blocked inbox decided,
     rejected, timed out or crashed in its own run, after the register's run wrote it).
 
@@ -194,7 +192,7 @@ def update_inbox(storage: Storage, quarter: str, outcome: InboxOutcome) -> str |
         summary["inboxes"] = [i.to_dict() for i in items]
         summary["counts"] = counts(items)
         summary["created"] = datetime.now(UTC).isoformat(timespec="seconds")
-        location = write_summary(storage, summary)
+        location = write_summary(storage, summary, zone)
         again = json.loads(storage.read(key))
         mine = [i for i in again["inboxes"] if i["name"] == outcome.name]
         if mine and mine[0] == outcome.to_dict():
@@ -202,8 +200,9 @@ def update_inbox(storage: Storage, quarter: str, outcome: InboxOutcome) -> str |
     return location
 
 
-def write_summary(storage: Storage, summary: dict[str, Any]) -> str:
-    """oversigt.json then oversigt.html, replacing an earlier run's overview of the quarter."""
+def write_summary(storage: Storage, summary: dict[str, Any], zone: str) -> str:
+    """oversigt.json then oversigt.html, replacing an earlier run's overview of the quarter;
+    `zone` (KVARTAL_TIMEZONE) is the one the page's time is shown in."""
     quarter = summary["quarter"]
     storage.write(
         f"{quarter}/oversigt.json",
@@ -211,7 +210,9 @@ def write_summary(storage: Storage, summary: dict[str, Any]) -> str:
         content_type="application/json",
     )
     storage.write(
-        f"{quarter}/oversigt.html", summary_html(summary), content_type="text/html; charset=utf-8"
+        f"{quarter}/oversigt.html",
+        summary_html(summary, zone),
+        content_type="text/html; charset=utf-8",
     )
     return storage.location(f"{quarter}/oversigt.html")
 

@@ -56,6 +56,7 @@ def test_the_form_has_the_contract_fields_and_offers_only_waivable_errors():
         "https://drift.example/x",
         None,
         datetime(2009, 10, 13, 4, 0, tzinfo=UTC),
+        zone="Europe/Copenhagen",
     )
     schema = form.model_json_schema()
     assert set(schema["properties"]) == {"beslutning", "afvigelser", "begrundelse", "godkendt_af"}

@@ -42,7 +42,11 @@ def _overview_waiting(where: Path, quarter: str, name: str) -> None:
     from kvartal.summary import InboxOutcome, summary_json, write_summary
 
     waiting = InboxOutcome(name, "blokeret", errors=1, reason="venter på en operatørs godkendelse")
-    write_summary(open_storage(str(where)), summary_json(Quarter.parse(quarter), [waiting]))
+    write_summary(
+        open_storage(str(where)),
+        summary_json(Quarter.parse(quarter), [waiting]),
+        "Europe/Copenhagen",
+    )
 
 
 def subjects(box: Inbox) -> list[str]:

@@ -152,7 +152,7 @@ def test_summary_files_list_every_inbox(tmp_path):
         InboxOutcome("Bo <b>", "fejl", reason="Indbakken findes ikke"),
     ]
     summary = summary_json(Quarter.parse("2009Q3"), outcomes, "r.toml")
-    where = write_summary(LocalStorage(tmp_path), summary)
+    where = write_summary(LocalStorage(tmp_path), summary, "Europe/Copenhagen")
     assert where == str(tmp_path / "2009Q3" / "oversigt.html")
     data = json.loads((tmp_path / "2009Q3" / "oversigt.json").read_text("utf-8"))
     assert data["counts"] == {"udgivet": 1, "blokeret": 1, "fejl": 1}
@@ -256,10 +256,9 @@ def test_a_review_url_that_is_no_web_address_is_refused(tmp_path):
     )
 
 
-def test_an_inbox_decided_later_updates_its_line_of_the_overview(tmp_path, monkeypatch):
+def test_an_inbox_decided_later_updates_its_line_of_the_overview(tmp_path):
     from kvartal.summary import update_inbox
 
-    monkeypatch.setenv("KVARTAL_TIMEZONE", "Europe/Copenhagen")
     storage = LocalStorage(str(tmp_path))
     waiting = InboxOutcome(
         "Vejen", "blokeret", errors=1, reason="venter", run_url="http://ui/runs/flow-run/1"
@@ -267,7 +266,7 @@ def test_an_inbox_decided_later_updates_its_line_of_the_overview(tmp_path, monke
     outcomes = [InboxOutcome("Vejle", "udgivet", version=1, report="r"), waiting]
     summary = summary_json(Quarter(2009, 3), outcomes, "r.toml")
     summary["created"] = "2009-10-10T04:00:00+00:00"
-    write_summary(storage, summary)
+    write_summary(storage, summary, "Europe/Copenhagen")
     html = (tmp_path / "2009Q3" / "oversigt.html").read_text()
     assert "Dannet 10.10.2009 kl. 06:00." in html  # Danish summer time, not UTC
     assert '<a href="http://ui/runs/flow-run/1">Kørslen i Prefect</a>' in html
@@ -275,13 +274,18 @@ def test_an_inbox_decided_later_updates_its_line_of_the_overview(tmp_path, monke
     counted = {"expected": 6, "delivered": 5, "on_time": 4, "without_errors": 3}
     summary = json.loads((tmp_path / "2009Q3" / "oversigt.json").read_text())
     summary["inboxes"][1]["summary"] = counted
-    write_summary(storage, summary)
+    write_summary(storage, summary, "Europe/Copenhagen")
     assert (
         "<td>5 af 6 afleveret, 4 til tiden, 3 uden fejl</td>"
         in (tmp_path / "2009Q3" / "oversigt.html").read_text()
     )
 
-    update_inbox(storage, "2009Q3", InboxOutcome("Vejen", "udgivet", version=1, report="v"))
+    update_inbox(
+        storage,
+        "2009Q3",
+        InboxOutcome("Vejen", "udgivet", version=1, report="v"),
+        "Europe/Copenhagen",
+    )
     after = json.loads((tmp_path / "2009Q3" / "oversigt.json").read_text())
     # the decision changes the inbox's status, not what its centres delivered
     assert after["inboxes"][1]["summary"] == counted
@@ -291,7 +295,7 @@ def test_an_inbox_decided_later_updates_its_line_of_the_overview(tmp_path, monke
         ("Vejen", "udgivet"),
     ]
     # an inbox the overview does not list is not added
-    assert update_inbox(storage, "2009Q3", InboxOutcome("Ikast", "fejl")) is None
+    assert update_inbox(storage, "2009Q3", InboxOutcome("Ikast", "fejl"), "UTC") is None
 
 
 def test_operator_mails_name_the_inbox_and_count_in_danish():
@@ -306,7 +310,7 @@ def test_operator_mails_name_the_inbox_and_count_in_danish():
     assert subject == "kvartal: Vejen, 3. kvartal 2009 godkendt af Olsen"
     assert text.startswith("Olsen har godkendt 1 afvigelse for Vejen, 3. kvartal 2009;")
     subject, _ = operator_mail.timed_out(
-        q, datetime(2009, 10, 13, tzinfo=UTC), "rec", None, "Vejen"
+        q, datetime(2009, 10, 13, tzinfo=UTC), "rec", None, "Vejen", zone="Europe/Copenhagen"
     )
     assert subject == "kvartal: fristen for Vejen, 3. kvartal 2009 er overskredet"
     subject, _ = operator_mail.failed(q, "x", None)
