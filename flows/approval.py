@@ -246,5 +246,7 @@ def schedule_deadline(
             },
             state=Scheduled(scheduled_time=deadline),
             tags=["kvartal", "frist"],
+            # a creation sent again (its answer lost) returns the run made the first time
+            idempotency_key=f"{run_id}:frist:{deadline.isoformat()}",
         )
     return deadline, str(run.id)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import time
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from prefect import State, flow, get_run_logger, runtime, task
 from prefect.artifacts import create_table_artifact
@@ -156,6 +156,9 @@ def await_approval_elsewhere(
         deployment,
         timeout=0,
         as_subflow=False,
+        # one key per call: a creation sent again because its answer was lost returns the
+        # run made the first time instead of a second run asking the operators again
+        idempotency_key=f"godkendelse-{uuid4()}",
         flow_run_name=f"{entry.name} {quarter} (godkendelse)",
         tags=["kvartal", "godkendelse", f"indbakke:{entry.slug}"],
         parameters={
@@ -229,6 +232,9 @@ def submit_shard(
         deployment,
         timeout=0,
         flow_run_name=f"{quarter} del {number}",
+        # a creation sent again (its answer lost) returns this share, not a second one
+        # running the same inboxes unwatched
+        idempotency_key=f"del-{uuid4()}",
         parameters={
             "inboxes": [asdict(e) for e in entries],
             "quarter": str(quarter),

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.support import flowrun
+from tests.support.lost_answer import lose_first_answer
 from tests.support.smtp import Inbox
 
 FLOW_INBOX = Path(__file__).parent / "data" / "flow" / "inbox"
@@ -291,29 +292,9 @@ def test_a_suspension_whose_answer_was_lost_still_takes_the_operators_decision(
     suspension again and is told the run is paused already. The decision form must still
     be stored, or the server refuses every operator's answer ("Run input schema not
     found") and the quarter can only run out of time. The lost answer is made below
-    Prefect's client, in httpx's transport, so Prefect's own retry is what runs."""
-    import httpx
-
-    real = httpx.HTTPTransport.handle_request
-    lost: list[str] = []
-
-    def lose_the_first_suspensions_answer(
-        transport: httpx.HTTPTransport, request: httpx.Request
-    ) -> httpx.Response:
-        response = real(transport, request)
-        if (
-            not lost
-            and request.method == "POST"
-            and request.url.path.endswith("/set_state")
-            and b'"Suspended"' in request.content
-        ):
-            lost.append(request.url.path)
-            response.read()
-            response.close()
-            raise httpx.ReadTimeout("the answer was lost on the way", request=request)
-        return response
-
-    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", lose_the_first_suspensions_answer)
+    Prefect's client, in httpx's transport, so Prefect's own retry is what runs
+    (tests/support/lost_answer.py)."""
+    lost = lose_first_answer(monkeypatch, "POST", "/set_state", b'"Suspended"')
     run = flowrun.create(deployment, _scheduled(quarter="2009Q3", **places))
     assert flowrun.execute(run).state.name == "Suspended"
     assert lost  # the fault happened: the suspension was sent twice
@@ -324,3 +305,39 @@ def test_a_suspension_whose_answer_was_lost_still_takes_the_operators_decision(
     assert verdict == "ACCEPT"
     assert flowrun.execute(run).state.is_completed()
     assert (tmp_path / "published" / "2009Q3" / "manifest.json").is_file()
+
+
+def _deadline_runs(run: uuid.UUID) -> list[Any]:
+    """The deadline deployment's runs that watch `run`."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
+    from tasks.notify import DEADLINE_DEPLOYMENT
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(
+                name=DeploymentFilterName(any_=[DEADLINE_DEPLOYMENT])
+            )
+        )
+    return [r for r in runs if r.parameters.get("flow_run_id") == str(run)]
+
+
+def test_a_deadline_run_whose_creation_was_answered_twice_is_made_once(
+    deployment, places, mail, monkeypatch
+):
+    """The answer to the deadline run's creation is lost and Prefect's client sends it
+    again: one deadline run still watches the waiting run, and a decision in time leaves
+    no deadline run scheduled to fire later (the UI shows none waiting)."""
+    run = flowrun.create(deployment, _scheduled(quarter="2009Q3", **places))
+    lost = lose_first_answer(monkeypatch, "POST", "/create_flow_run", b'"deadline"')
+    assert flowrun.execute(run).state.name == "Suspended"
+    assert lost  # the creation was sent twice
+    assert len(_deadline_runs(run)) == 1
+
+    verdict = flowrun.answer(
+        run, beslutning="afvis", afvigelser=[], begrundelse="forkert fil", godkendt_af="Olsen"
+    )
+    assert verdict == "ACCEPT"
+    assert flowrun.execute(run).state.name == "Afvist"
+    assert [r.state.name for r in _deadline_runs(run)] == ["Cancelled"]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import flowrun
+from tests.support.lost_answer import lose_first_answer
 
 FLOW_INBOX = Path(__file__).parent / "data" / "flow" / "inbox"
 
@@ -89,11 +90,13 @@ def deployments(prefect_api, mail, tmp_path):
 
 
 def test_a_blocked_inbox_waits_in_a_run_of_its_own_and_its_line_follows_the_decision(
-    deployments, mail, tmp_path
+    deployments, mail, tmp_path, monkeypatch
 ):
     """Two shares and no worker: the parent takes the second share back and runs it. Ribe
     is blocked, so a run of the single-inbox deployment waits for the operator; the
-    overview says so, and once that run is approved and published, the overview says that."""
+    overview says so, and once that run is approved and published, the overview says that.
+    The answers to the share's and the waiting run's creation are lost once each (Prefect's
+    client sends them again): still one share and one waiting run."""
     from prefect import get_client
     from prefect.client.schemas.filters import (
         FlowRunFilter,
@@ -108,6 +111,8 @@ def test_a_blocked_inbox_waits_in_a_run_of_its_own_and_its_line_follows_the_deci
         "summary_to": str(drift),
         "inboxes": [_entry(tmp_path, "Ribe"), _entry(tmp_path, "Tønder", corrected=True)],
     }
+    shares_lost = lose_first_answer(monkeypatch, "POST", "/create_flow_run", b'del 2"')
+    waiting_lost = lose_first_answer(monkeypatch, "POST", "/create_flow_run", b"(godkendelse)")
     outcomes = quarterly_reports(
         inbox_register=register,
         quarter="2009Q3",
@@ -132,6 +137,12 @@ def test_a_blocked_inbox_waits_in_a_run_of_its_own_and_its_line_follows_the_deci
             )
         )
         assert share.state.is_cancelled()  # taken back: Tønder ran in the parent
+        assert shares_lost and waiting_lost  # both creations were sent twice
+        single = client.read_deployment_by_name(deployments["single"])
+        waiting_runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(any_=[single.id]))
+        )
+        assert [r.name for r in waiting_runs] == ["Ribe 2009Q3 (godkendelse)"]
         # the mail server has a concurrency limit of its own, made with the default size 2
         limit = client.read_global_concurrency_limit_by_name("kvartal-smtp-127.0.0.1")
         assert limit.limit == 2
