@@ -247,6 +247,9 @@ def submit_shard(
     return run.id
 
 
+TAKEN_BACK = "ingen worker tog delen; forældrekørslen kører den selv"
+
+
 def take_back(run_id: UUID) -> bool:
     """Cancel a share no worker has started yet, so the parent can run it itself.
 
@@ -264,10 +267,14 @@ def take_back(run_id: UUID) -> bool:
         run = client.read_flow_run(run_id)
         if run.state is None or run.state.type != StateType.SCHEDULED:
             return False
-        result: Any = client.set_flow_run_state(
-            run_id, Cancelled(message="ingen worker tog delen; forældrekørslen kører den selv")
-        )
-        return bool(result.status == SetStateStatus.ACCEPT)
+        result: Any = client.set_flow_run_state(run_id, Cancelled(message=TAKEN_BACK))
+        if result.status == SetStateStatus.ACCEPT:
+            return True
+        # Refused: a worker started it, or this very cancellation landed and its answer was
+        # lost, so the client sent it again and a cancelled run cannot be cancelled twice.
+        # The share is ours to run only in the second case, and only its message says so.
+        now = client.read_flow_run(run_id).state
+        return now is not None and now.is_cancelled() and now.message == TAKEN_BACK
 
 
 def collect_shard(

@@ -95,8 +95,9 @@ def test_a_blocked_inbox_waits_in_a_run_of_its_own_and_its_line_follows_the_deci
     """Two shares and no worker: the parent takes the second share back and runs it. Ribe
     is blocked, so a run of the single-inbox deployment waits for the operator; the
     overview says so, and once that run is approved and published, the overview says that.
-    The answers to the share's and the waiting run's creation are lost once each (Prefect's
-    client sends them again): still one share and one waiting run."""
+    The answers to the share's and the waiting run's creation and to the share's
+    cancellation are lost once each (Prefect's client sends them again): still one share,
+    taken back and run, and one waiting run."""
     from prefect import get_client
     from prefect.client.schemas.filters import (
         FlowRunFilter,
@@ -113,6 +114,7 @@ def test_a_blocked_inbox_waits_in_a_run_of_its_own_and_its_line_follows_the_deci
     }
     shares_lost = lose_first_answer(monkeypatch, "POST", "/create_flow_run", b'del 2"')
     waiting_lost = lose_first_answer(monkeypatch, "POST", "/create_flow_run", b"(godkendelse)")
+    taking_lost = lose_first_answer(monkeypatch, "POST", "/set_state", b"ingen worker")
     outcomes = quarterly_reports(
         inbox_register=register,
         quarter="2009Q3",
@@ -138,6 +140,7 @@ def test_a_blocked_inbox_waits_in_a_run_of_its_own_and_its_line_follows_the_deci
         )
         assert share.state.is_cancelled()  # taken back: Tønder ran in the parent
         assert shares_lost and waiting_lost  # both creations were sent twice
+        assert taking_lost  # and so was the share's cancellation
         single = client.read_deployment_by_name(deployments["single"])
         waiting_runs = client.read_flow_runs(
             flow_run_filter=FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(any_=[single.id]))
