@@ -209,9 +209,10 @@ def _run_all(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
     from kvartal.quarters import Quarter
-    from kvartal.register import load_register
+    from kvartal.register import RegisterDefaults, load_register
 
-    register = load_register(args.register)  # a bad register stops before any server starts
+    # a bad register stops before any server starts
+    register = load_register(args.register, RegisterDefaults.of(settings()))
     quarter = str(
         Quarter.parse(args.quarter)
         if args.quarter
@@ -283,9 +284,11 @@ def _backfill(args: argparse.Namespace) -> int:
 def _deploy_register(args: argparse.Namespace) -> int:
     _offline_defaults()
     from deployments.register import deploy_register
-    from kvartal.register import load_register
+    from kvartal.register import RegisterDefaults, load_register
 
-    for line in deploy_register(load_register(args.register), work_pool=args.work_pool):
+    for line in deploy_register(
+        load_register(args.register, RegisterDefaults.of(settings())), work_pool=args.work_pool
+    ):
         print(line)
     return EXIT_OK
 

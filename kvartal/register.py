@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from kvartal.config import settings
+from kvartal.config import Settings
 
 _INBOX_KEYS = ("name", "inbox", "publish_to", "review_to")
 _OPTIONAL_KEYS = ("review_url",)
@@ -81,8 +81,21 @@ def _location(value: str, base: Path) -> str:
     return str(path if path.is_absolute() else (base / path).resolve())
 
 
-def _default_review(name: str) -> str:
-    root = settings().review_to
+@dataclass(frozen=True)
+class RegisterDefaults:
+    """What an inbox without its own review settings gets: a folder of its own under
+    KVARTAL_REVIEW_TO, and the address KVARTAL_REVIEW_URL serves that root at."""
+
+    review_to: str
+    review_url: str
+
+    @classmethod
+    def of(cls, cfg: Settings) -> RegisterDefaults:
+        return cls(review_to=cfg.review_to, review_url=cfg.review_url)
+
+
+def _default_review(name: str, defaults: RegisterDefaults) -> str:
+    root = defaults.review_to
     if "://" in root and not root.startswith("file://"):
         return f"{root.rstrip('/')}/{slug(name)}"
     return str(Path(root.removeprefix("file://")).expanduser().resolve() / slug(name))
@@ -96,12 +109,12 @@ def _is_web_url(value: object) -> bool:
     )
 
 
-def _review_url(review_to: str) -> str:
+def _review_url(review_to: str, defaults: RegisterDefaults) -> str:
     """KVARTAL_REVIEW_URL joined with the inbox's folder under KVARTAL_REVIEW_TO, or ""."""
-    base = settings().review_url
+    base = defaults.review_url
     if not base:
         return ""
-    root = settings().review_to
+    root = defaults.review_to
     if "://" not in root or root.startswith("file://"):
         root = str(Path(root.removeprefix("file://")).expanduser().resolve())
     root = root.rstrip("/")
@@ -110,7 +123,7 @@ def _review_url(review_to: str) -> str:
     return base.rstrip("/") + "/" + review_to[len(root) + 1 :].strip("/")
 
 
-def load_register(path: str | Path) -> Register:
+def load_register(path: str | Path, defaults: RegisterDefaults) -> Register:
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -118,10 +131,10 @@ def load_register(path: str | Path) -> Register:
         raise RegisterError(f"{file}: registret findes ikke") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise RegisterError(f"{file}: registret kan ikke læses ({exc})") from None
-    return parse_register(text, source=str(file), base=file.resolve().parent)
+    return parse_register(text, source=str(file), base=file.resolve().parent, defaults=defaults)
 
 
-def parse_register(text: str, *, source: str, base: Path) -> Register:
+def parse_register(text: str, *, source: str, base: Path, defaults: RegisterDefaults) -> Register:
     """Every problem of the register at once, each with the file and the entry it is in."""
     try:
         data = tomllib.loads(text)
@@ -147,7 +160,7 @@ def parse_register(text: str, *, source: str, base: Path) -> Register:
             where = f"{where} ({name.strip()})"
         values: dict[str, str] = {}
         if "review_to" not in item:  # like `kvartal run` without --review-to, one folder each
-            item = {**item, "review_to": _default_review(str(item.get("name") or number))}
+            item = {**item, "review_to": _default_review(str(item.get("name") or number), defaults)}
         for key in _INBOX_KEYS:
             value = item.get(key)
             if not isinstance(value, str) or not value.strip():
@@ -180,7 +193,7 @@ def parse_register(text: str, *, source: str, base: Path) -> Register:
                 inbox=_location(values["inbox"], base),
                 publish_to=_location(values["publish_to"], base),
                 review_to=review_to,
-                review_url=own_url.strip() if own_url else _review_url(review_to),
+                review_url=own_url.strip() if own_url else _review_url(review_to, defaults),
             )
         )
     if problems:

@@ -8,7 +8,13 @@ import pytest
 
 from flows.quarterly_reports import limit_names, split
 from kvartal.quarters import Quarter
-from kvartal.register import RegisterError, load_register, parse_register, slug
+from kvartal.register import (
+    RegisterDefaults,
+    RegisterError,
+    load_register,
+    parse_register,
+    slug,
+)
 from kvartal.storage import LocalStorage
 from kvartal.summary import InboxOutcome, exit_status, summary_json, write_summary
 
@@ -27,10 +33,12 @@ inbox = "indbakker/hoeje-taastrup"
 publish_to = "/srv/rapporter/hoeje-taastrup"
 review_to = "file://drift/ht"
 """
+# KVARTAL_REVIEW_TO and KVARTAL_REVIEW_URL as the settings give them when none is set
+UNSET = RegisterDefaults(review_to="out/review", review_url="")
 
 
 def test_register_reads_s3_and_local_locations_relative_to_its_folder(tmp_path):
-    reg = parse_register(GOOD, source="register.toml", base=tmp_path)
+    reg = parse_register(GOOD, source="register.toml", base=tmp_path, defaults=UNSET)
     assert reg.summary_to == "s3://drift/oversigt"
     kbh, ht = reg.inboxes
     assert (kbh.name, kbh.inbox, kbh.publish_to, kbh.review_to) == (
@@ -48,16 +56,16 @@ def test_register_reads_s3_and_local_locations_relative_to_its_folder(tmp_path):
 def test_register_survives_the_trip_through_deployment_parameters(tmp_path):
     from kvartal.register import Register
 
-    reg = parse_register(GOOD, source="register.toml", base=tmp_path)
+    reg = parse_register(GOOD, source="register.toml", base=tmp_path, defaults=UNSET)
     assert Register.from_dict(json.loads(json.dumps(reg.to_dict()))) == reg
 
 
-def test_register_without_review_to_gives_each_inbox_its_own_folder(tmp_path, monkeypatch):
-    monkeypatch.setenv("KVARTAL_REVIEW_TO", str(tmp_path / "review"))
+def test_register_without_review_to_gives_each_inbox_its_own_folder(tmp_path):
     reg = parse_register(
         'summary_to = "o"\n[[inbox]]\nname = "Ærø"\ninbox = "i"\npublish_to = "p"\n',
         source="r.toml",
         base=tmp_path,
+        defaults=RegisterDefaults(review_to=str(tmp_path / "review"), review_url=""),
     )
     assert reg.inboxes[0].review_to == str(tmp_path / "review" / "aeroe")
 
@@ -77,7 +85,7 @@ review_to = "r2"
 farve = "blå"
 """
     with pytest.raises(RegisterError) as caught:
-        parse_register(text, source="reg.toml", base=tmp_path)
+        parse_register(text, source="reg.toml", base=tmp_path, defaults=UNSET)
     message = str(caught.value)
     assert "reg.toml: `summary_to` mangler" in message
     assert "reg.toml: indbakke nr. 1 (Aalborg): `publish_to` mangler eller er tom" in message
@@ -94,13 +102,13 @@ def test_duplicate_names_and_bad_toml_are_refused(tmp_path):
         match=r"indbakke nr. 2 \(Vejle\): navnet 'Vejle' er "
         r"allerede brugt af indbakke nr. 1",
     ):
-        parse_register(twice, source="r.toml", base=tmp_path)
+        parse_register(twice, source="r.toml", base=tmp_path, defaults=UNSET)
     with pytest.raises(RegisterError, match="r.toml: ikke gyldig TOML"):
-        parse_register("summary_to = ", source="r.toml", base=tmp_path)
+        parse_register("summary_to = ", source="r.toml", base=tmp_path, defaults=UNSET)
     with pytest.raises(RegisterError, match="registret findes ikke"):
-        load_register(tmp_path / "nope.toml")
+        load_register(tmp_path / "nope.toml", UNSET)
     with pytest.raises(RegisterError, match="ingen indbakker"):
-        parse_register('summary_to = "o"\n', source="r.toml", base=tmp_path)
+        parse_register('summary_to = "o"\n', source="r.toml", base=tmp_path, defaults=UNSET)
 
 
 def test_slug():
@@ -176,6 +184,7 @@ def test_split_is_round_robin_and_never_empty(tmp_path):
         ),
         source="r.toml",
         base=tmp_path,
+        defaults=UNSET,
     )
     assert [[e.name for e in part] for part in split(reg.inboxes, 2)] == [
         ["n0", "n2", "n4"],
@@ -187,7 +196,7 @@ def test_split_is_round_robin_and_never_empty(tmp_path):
 def test_limits_name_the_s3_endpoint_and_mail_server(tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://minio.local:9000")
     monkeypatch.setenv("KVARTAL_SMTP_HOST", "smtp.kommune.dk")
-    kbh, ht = parse_register(GOOD, source="r.toml", base=tmp_path).inboxes
+    kbh, ht = parse_register(GOOD, source="r.toml", base=tmp_path, defaults=UNSET).inboxes
     assert limit_names(kbh) == ["kvartal-s3-http:_minio.local:9000", "kvartal-smtp-smtp.kommune.dk"]
     assert limit_names(ht) == ["kvartal-smtp-smtp.kommune.dk"]
 
@@ -200,11 +209,10 @@ def test_deploy_register_needs_a_work_pool(tmp_path, capsys):
     assert "--register kræver --work-pool" in capsys.readouterr().err
 
 
-def test_each_inbox_links_its_own_review_location(tmp_path, monkeypatch):
+def test_each_inbox_links_its_own_review_location(tmp_path):
     """KVARTAL_REVIEW_URL serves KVARTAL_REVIEW_TO: an inbox's folder under it has the same
     path under the URL; an entry's own review_url wins; a folder elsewhere gets none."""
-    monkeypatch.setenv("KVARTAL_REVIEW_TO", str(tmp_path / "drift"))
-    monkeypatch.setenv("KVARTAL_REVIEW_URL", "https://drift.kommune.dk/kvartal/")
+    drift = RegisterDefaults(str(tmp_path / "drift"), "https://drift.kommune.dk/kvartal/")
     reg = parse_register(
         """
 summary_to = "drift/oversigt"
@@ -231,6 +239,7 @@ review_to = "/srv/andetsteds/ikast"
 """,
         source="r.toml",
         base=tmp_path,
+        defaults=drift,
     )
     assert [e.review_url for e in reg.inboxes] == [
         "https://drift.kommune.dk/kvartal/hoeje-taastrup",
@@ -250,6 +259,7 @@ def test_a_review_url_that_is_no_web_address_is_refused(tmp_path):
             'review_to = "c"\nreview_url = "drift/vejen"\n',
             source="r.toml",
             base=tmp_path,
+            defaults=UNSET,
         )
     assert "r.toml: indbakke nr. 1 (Vejen): `review_url` 'drift/vejen' er ikke en http(s)" in (
         str(refused.value)

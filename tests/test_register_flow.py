@@ -24,7 +24,7 @@ def test_a_share_no_worker_takes_is_run_by_the_parent(prefect_api, tmp_path):
 
     from deployments.register import register_deployments
     from flows.quarterly_reports import quarterly_reports
-    from kvartal.register import load_register
+    from kvartal.register import RegisterDefaults, load_register
 
     lines = [f'summary_to = "{tmp_path / "drift"}"']
     for name in ("Ribe", "Tønder"):
@@ -37,7 +37,9 @@ def test_a_share_no_worker_takes_is_run_by_the_parent(prefect_api, tmp_path):
             f'review_to = "rev/{name}"',
         ]
     (tmp_path / "sydjylland.toml").write_text("\n".join(lines) + "\n", "utf-8")
-    register = load_register(tmp_path / "sydjylland.toml")
+    register = load_register(
+        tmp_path / "sydjylland.toml", RegisterDefaults(str(tmp_path / "drift"), "")
+    )
     with get_client(sync_client=True) as client:
         client.create_work_pool(WorkPoolCreate(name="uden-workere", type="process"))
     for deployment in register_deployments(register, "uden-workere", shards=2):
@@ -70,7 +72,7 @@ def test_limits_per_s3_endpoint_and_mail_server_are_made_once(prefect_api, tmp_p
     from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
 
     from flows.quarterly_reports import ensure_limits
-    from kvartal.register import parse_register
+    from kvartal.register import RegisterDefaults, parse_register
 
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
     monkeypatch.setenv("KVARTAL_SMTP_HOST", "mail.kommune.example")
@@ -80,6 +82,7 @@ def test_limits_per_s3_endpoint_and_mail_server_are_made_once(prefect_api, tmp_p
         'publish_to = "s3://ud/ribe"\nreview_to = "s3://drift/ribe"\n',
         source="r.toml",
         base=tmp_path,
+        defaults=RegisterDefaults(str(tmp_path / "drift"), ""),
     )
     ensure_limits(register)
     s3_name, smtp_name = "kvartal-s3-http:_127.0.0.1:9", "kvartal-smtp-mail.kommune.example"
