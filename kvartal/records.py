@@ -34,12 +34,10 @@ from kvartal.numbers import (
 )
 from kvartal.tables import SheetFrame
 from kvartal.typed import (
-    FIGURE_CELLS,
-    TARGET_CELLS,
     cell_text,
     choice,
-    figure_cells,
-    target_cells,
+    figure_rows,
+    target_rows,
     waiver_from,
 )
 from kvartal.units import Direction, unit_spec
@@ -61,12 +59,28 @@ class _Row:
     """One frame row with waived cells blanked out."""
 
     def __init__(
-        self, frame: SheetFrame, row: int, values: dict[str, Any], excluded: set[tuple[str, str]]
+        self,
+        frame: SheetFrame,
+        position: int,
+        row: int,
+        values: dict[str, Any],
+        excluded: set[tuple[str, str]],
     ) -> None:
         self.frame = frame
+        self.position = position  # the row's place in the frame (its typed cells' index)
         self.row = row
         self.values = values
         self.excluded = excluded
+
+    def waived(self) -> frozenset[str]:
+        """The columns whose cell in this row an operator waived."""
+        if not self.excluded:
+            return frozenset()
+        return frozenset(
+            c
+            for c in self.frame.letters
+            if _key(self.frame.file, self.frame.cell(self.row, c)) in self.excluded
+        )
 
     def raw(self, column: str) -> object:
         if column not in self.frame.letters:
@@ -114,7 +128,7 @@ def _rows(frame: SheetFrame, excluded: Iterable[tuple[str, str]]) -> Iterator[_R
     rows = df["_row"].tolist()
     data = {c: df[c].tolist() for c in columns}
     for i, row in enumerate(rows):
-        yield _Row(frame, int(row), {c: data[c][i] for c in columns}, keys)
+        yield _Row(frame, i, int(row), {c: data[c][i] for c in columns}, keys)
 
 
 def parse_targets(
@@ -135,9 +149,9 @@ def _target(row: _Row) -> Target:
     unit = row.choice("Enhed", UNITS, required=True)
     assert unit is not None
     milestone = not unit_spec(unit).numeric
-    # Keys, window and numbers typed once, by the function validation's catalogue
-    # columns come from; a milestone reads no Nøgletal, Målværdi or Målværdi maks.
-    cells = target_cells({c: row.raw(c) for c in TARGET_CELLS})
+    # Keys, window and numbers as typed once for validation's catalogue columns too, the
+    # waived cells left empty; a milestone reads no Nøgletal, Målværdi or Målværdi maks.
+    cells = target_rows(row.frame)[row.position].blanked(row.waived())
     needed = {"Mål-id", "Nr.", "Fra", "Til", "Basislinje"}
     if not milestone:
         needed |= {"Nøgletal", "Målværdi", "Målværdi maks."}
@@ -220,8 +234,8 @@ def parse_figures(
 
 
 def _figure(row: _Row) -> Figure | None:
-    # Typed once, by the function validation's figure columns come from.
-    cells = figure_cells({c: row.raw(c) for c in FIGURE_CELLS})
+    # As typed once for validation's figure columns too, the waived cells left empty.
+    cells = figure_rows(row.frame)[row.position].blanked(row.waived())
     if cells.unreadable or cells.initiative is None or cells.quarter is None:
         raise _Skip
     value, numerator, denominator = cells.value, cells.numerator, cells.denominator

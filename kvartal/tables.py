@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -178,6 +179,9 @@ class SheetFrame:
     unused: list[tuple[str, str]] = field(default_factory=list)
     # Columns with filled cells under an empty header: (letter, first row with a value).
     nameless: list[tuple[str, int]] = field(default_factory=list)
+    # Each row's cells typed once (`kvartal.typed.figure_rows`/`target_rows`), kept here so
+    # that validation and the arithmetic read the same typed values.
+    typed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def cell(self, row: int, column: str) -> str:
         """A1 address of a canonical column in a sheet row; KeyError if the column is absent."""

@@ -14,15 +14,18 @@ from __future__ import annotations
 import math
 import posixpath
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import Enum
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from kvartal.model import CellRef, Waiver
 from kvartal.numbers import CellValueError, Parsed, parse_number, parse_reached, parse_text_key
 from kvartal.quarters import Quarter, QuarterError
 from kvartal.units import Aggregation, Unit, unit_spec
+
+if TYPE_CHECKING:
+    from kvartal.tables import SheetFrame
 
 _Word = TypeVar("_Word", bound=str)
 _T = TypeVar("_T")  # a catalogue word: one of the enums of kvartal.units
@@ -38,12 +41,14 @@ __all__ = [
     "cell_key",
     "cell_text",
     "figure_cells",
+    "figure_rows",
     "feeds",
     "choice",
     "default_aggregation",
     "match_key",
     "quarter_of",
     "target_cells",
+    "target_rows",
     "same_key",
     "text_key",
     "waiver_from",
@@ -200,6 +205,66 @@ class FigureCells:
     comment: str | None
     unreadable: frozenset[str]
 
+    def blanked(self, columns: frozenset[str]) -> FigureCells:
+        """The row as typed with `columns` empty: how the arithmetic reads a row whose
+        cells an operator waived (the waived value is left out, CONTRACT §6)."""
+        return _blanked(self, columns, _FIGURE_FIELDS)
+
+
+_FIGURE_FIELDS = {
+    "Nr.": "initiative",
+    "Nøgletal": "metric",
+    "Mål-id": "target_id",
+    "Kvartal": "quarter",
+    "Værdi": "value",
+    "Tæller": "numerator",
+    "Nævner": "denominator",
+    "Forventet": "forecast",
+    "Milepæl nået": "reached",
+    "Kommentar": "comment",
+}
+
+_Cells = TypeVar("_Cells", "FigureCells", "TargetCells")
+
+
+def _blanked(cells: _Cells, columns: frozenset[str], fields: dict[str, str]) -> _Cells:
+    hit = columns & fields.keys()
+    if not hit:
+        return cells
+    empty: dict[str, Any] = {fields[c]: None for c in hit}
+    return replace(cells, unreadable=cells.unreadable - hit, **empty)
+
+
+def _row_values(frame: SheetFrame, columns: tuple[str, ...]) -> list[dict[str, object]]:
+    """The frame's rows as the cells `columns` name: a missing column, NaN and a blank
+    text are an empty cell."""
+    df = frame.df
+    data = {
+        c: (df[c].tolist() if c in frame.letters and c in df.columns else [None] * len(df))
+        for c in columns
+    }
+    return [
+        {c: (v if not _blank(v) else None) for c, v in ((c, data[c][i]) for c in columns)}
+        for i in range(len(df))
+    ]
+
+
+def figure_rows(frame: SheetFrame) -> list[FigureCells]:
+    """Every row of a figures frame typed once, in the frame's row order; validation's
+    columns and the arithmetic's figures are both read from this list."""
+    if "figures" not in frame.typed:
+        frame.typed["figures"] = [figure_cells(v) for v in _row_values(frame, FIGURE_CELLS)]
+    rows: list[FigureCells] = frame.typed["figures"]
+    return rows
+
+
+def target_rows(frame: SheetFrame) -> list[TargetCells]:
+    """Every row of a catalogue frame typed once (see `figure_rows`)."""
+    if "targets" not in frame.typed:
+        frame.typed["targets"] = [target_cells(v) for v in _row_values(frame, TARGET_CELLS)]
+    rows: list[TargetCells] = frame.typed["targets"]
+    return rows
+
 
 def figure_cells(values: Mapping[str, object]) -> FigureCells:
     """Type a figure row's cells (`FIGURE_CELLS`; a missing column is an empty cell)."""
@@ -264,6 +329,22 @@ class TargetCells:
     value_max: Parsed | None
     baseline: Parsed | None
     unreadable: frozenset[str]
+
+    def blanked(self, columns: frozenset[str]) -> TargetCells:
+        """The row as typed with `columns` empty (waived catalogue cells)."""
+        return _blanked(self, columns, _TARGET_FIELDS)
+
+
+_TARGET_FIELDS = {
+    "Mål-id": "target_id",
+    "Nr.": "initiative",
+    "Nøgletal": "metric",
+    "Fra": "start",
+    "Til": "end",
+    "Målværdi": "value",
+    "Målværdi maks.": "value_max",
+    "Basislinje": "baseline",
+}
 
 
 def target_cells(values: Mapping[str, object]) -> TargetCells:

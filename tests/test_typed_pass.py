@@ -232,3 +232,76 @@ def test_a_milestone_reads_no_target_value() -> None:
     raw = RawSheet("targets/k.xlsx", "Mål", 1, CATALOGUE_HEADER, [RawRow(2, [*row, *rest])])
     (target,) = parse_targets([sheet_frame(raw, "catalogue")])
     assert (target.target_id, target.value, target.due) == ("2.1-a", None, date(2009, 12, 31))
+
+
+# --- a waived cell: the typed row with that cell left empty ---------------------------
+
+_CELL_VALUES = [
+    None,
+    "",
+    "  ",
+    "52",
+    "1.5",
+    "1,5",
+    "ca. 40",
+    "-5",
+    "abc",
+    "1.4-b",
+    " 1.4-B ",
+    "2009Q3",
+    "3. kvt. 2009",
+    "2009-13",
+    "ja",
+    "nej",
+    "2009-10-01",
+    52,
+    1.5,
+    -10.0,
+    float("nan"),
+    datetime(2009, 10, 1),
+    date(2009, 10, 1),
+    True,
+]
+
+
+def _cells_strategy(columns: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    from hypothesis import strategies as st
+
+    return st.fixed_dictionaries({c: st.sampled_from(_CELL_VALUES) for c in columns}), st.sets(
+        st.sampled_from(columns)
+    )
+
+
+def test_a_figure_row_with_waived_cells_reads_as_if_they_were_empty() -> None:
+    """The arithmetic reads a waived cell as empty from the row typed once for validation
+    (`FigureCells.blanked`); that must be exactly what typing the row with those cells
+    empty gives, for every kind of cell a clerk writes."""
+    from hypothesis import given, settings
+
+    from kvartal.typed import FIGURE_CELLS, figure_cells
+
+    values, waived = _cells_strategy(FIGURE_CELLS)
+
+    @settings(max_examples=400, deadline=None)
+    @given(values, waived)
+    def check(row: dict[str, object], columns: set[str]) -> None:
+        emptied = {c: (None if c in columns else v) for c, v in row.items()}
+        assert figure_cells(row).blanked(frozenset(columns)) == figure_cells(emptied)
+
+    check()
+
+
+def test_a_catalogue_row_with_waived_cells_reads_as_if_they_were_empty() -> None:
+    from hypothesis import given, settings
+
+    from kvartal.typed import TARGET_CELLS, target_cells
+
+    values, waived = _cells_strategy(TARGET_CELLS)
+
+    @settings(max_examples=400, deadline=None)
+    @given(values, waived)
+    def check(row: dict[str, object], columns: set[str]) -> None:
+        emptied = {c: (None if c in columns else v) for c, v in row.items()}
+        assert target_cells(row).blanked(frozenset(columns)) == target_cells(emptied)
+
+    check()

@@ -33,16 +33,14 @@ from kvartal.model import (
 from kvartal.numbers import CellValueError, Parsed, parse_reached
 from kvartal.quarters import Quarter
 from kvartal.typed import (
-    FIGURE_CELLS,
-    TARGET_CELLS,
     CellKey,
     Feed,
     choice,
     default_aggregation,
     feeds,
-    figure_cells,
+    figure_rows,
     match_key,
-    target_cells,
+    target_rows,
     text_key,
 )
 from kvartal.units import Aggregation, Direction, Unit, UnitSpec, percentage, spec_of, unit_spec
@@ -88,6 +86,7 @@ class Table:
     df: pd.DataFrame
     frames: dict[str, SheetFrame] = field(default_factory=dict)  # by file
     extras: dict[int, dict[str, Any]] = field(default_factory=dict)  # message context by _i
+    parts: list[SheetFrame] = field(default_factory=list)  # in the order of `df`'s rows
 
     def frame(self, file: str) -> SheetFrame | None:
         return self.frames.get(file)
@@ -97,7 +96,8 @@ def concat(kind: str, frames: Iterable[SheetFrame], columns: list[str]) -> Table
     """Stack the files so each suite runs once; every canonical column exists afterwards."""
     parts = []
     by_file: dict[str, SheetFrame] = {}
-    for frame in frames:
+    stacked = list(frames)
+    for frame in stacked:
         by_file[frame.file] = frame
         df = frame.df.reset_index(drop=True).copy()
         if "_file" not in df:
@@ -114,7 +114,7 @@ def concat(kind: str, frames: Iterable[SheetFrame], columns: list[str]) -> Table
         df[column] = [v if present(v) else None for v in df[column]]
     df["_i"] = range(len(df))
     df.index = pd.RangeIndex(len(df))
-    return Table(kind, df, by_file)
+    return Table(kind, df, by_file, parts=stacked)
 
 
 # ---------------------------------------------------------------------------- catalogue
@@ -149,9 +149,9 @@ def _flag(applies: bool, ok: bool) -> bool | None:
 def catalogue_table(frames: Iterable[SheetFrame]) -> tuple[Table, list[TargetInfo]]:
     table = concat("catalogue", frames, CATALOGUE_COLUMNS)
     df = table.df
-    # Each row's keys, window and numbers typed by the function the arithmetic's targets
-    # come from (`kvartal.typed.target_cells`).
-    cells = [target_cells(r) for r in df[list(TARGET_CELLS)].to_dict("records")]
+    # Each row's keys, window and numbers as typed once for the arithmetic's targets too
+    # (`kvartal.typed.target_rows`).
+    cells = [c for frame in table.parts for c in target_rows(frame)]
     df["_target_id"] = [_match(c.target_id) for c in cells]
     # The option the arithmetic will read (kvartal.typed.choice), or the word as written
     # when it names none, which the suite then reports.
@@ -333,10 +333,11 @@ def _effective(v: float, t: float, n: float) -> float:
     return v if not math.isnan(v) else _percent(t, n)
 
 
-def _keys(df: pd.DataFrame) -> None:
-    # Each row typed by the function the arithmetic's figures come from
-    # (`kvartal.typed.figure_cells`), so what is judged here is what will be counted.
-    rows = [figure_cells(r) for r in df[list(FIGURE_CELLS)].to_dict("records")]
+def _keys(table: Table) -> None:
+    # Each row as typed once for the arithmetic's figures too (`kvartal.typed.figure_rows`),
+    # so what is judged here is what will be counted.
+    df = table.df
+    rows = [c for frame in table.parts for c in figure_rows(frame)]
     df["_nr"] = [_match(c.initiative) for c in rows]
     df["_metric"] = [_match(c.metric) for c in rows]
     df["_whole"] = [m.split("/", 1)[0].strip() if m else None for m in df["_metric"]]
@@ -368,7 +369,7 @@ def figures_table(
 ) -> Table:
     table = concat("figures", frames, FIGURE_COLUMNS)
     df = table.df
-    _keys(df)
+    _keys(table)
     known = set(known_keys(targets))
     keys: list[str | None] = []
     for nr, metric, whole in zip(df["_nr"], df["_metric"], df["_whole"], strict=True):
@@ -504,8 +505,9 @@ def _previous(table: Table, previous: Iterable[SheetFrame], quarter: Quarter) ->
     """Last quarter's figure for the same row, for the warnings that compare quarters."""
     df = table.df
     prev_q = quarter - 1
-    before = concat("previous", previous, FIGURE_COLUMNS).df
-    _keys(before)
+    previous_table = concat("previous", previous, FIGURE_COLUMNS)
+    _keys(previous_table)
+    before = previous_table.df
     last: dict[tuple[Any, ...], float] = {}
     for i in range(len(before)):
         value = _effective(before.at[i, "_v"], before.at[i, "_t"], before.at[i, "_n"])
