@@ -4,7 +4,10 @@ A storage wrapper holds one publisher at a write while the other runs; the inter
 are the ones the write order is built for (docs/design.md, "Publishing write order"):
 a newer version landing in the middle of an older version's copy at `<quarter>/`, an
 older copy's write that was in transit landing after the newer copy, and a writer whose
-lease ran out resuming while the run that took over is about to decide.
+lease ran out resuming while the run that took over is about to decide. Other wrappers
+run the second publisher just before a chosen read, or just after a create-only write was
+refused: the moments where an overtaken run decides whom to name, and where a run finishes
+another's decision from its staged files.
 """
 
 from __future__ import annotations
