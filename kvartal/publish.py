@@ -567,7 +567,7 @@ def publish(
         n = latest[0] + 1 if latest is not None else 1
         decided = _read_decision(storage, quarter, n)
         if decided is not None:
-            _finish(storage, quarter, n, decided, None, actor, written)
+            _finish(storage, quarter, n, decided, None, written)
             continue
         result = _publish_new(
             storage,
@@ -628,7 +628,7 @@ def _publish_new(
     except AlreadyExists:
         other = _read_decision(storage, quarter, n)
         if other is not None and other.claim.fingerprint == fingerprint:
-            _finish(storage, quarter, n, other, None, actor, written)
+            _finish(storage, quarter, n, other, None, written)
             return None
         raise _lost(
             storage,
@@ -647,7 +647,7 @@ def _publish_new(
         if json.loads(there).get("fingerprint") == fingerprint:
             return None  # published with our inputs all the same: the caller finds it
         raise _lost(storage, quarter, n, claim, _taker(storage, quarter, n, actor), actor)
-    _finish(storage, quarter, n, decision, files, actor, written)
+    _finish(storage, quarter, n, decision, files, written)
     _promote(storage, quarter, n, files, manifest_bytes, written)
     keys = [version_key(quarter, n, name) for name in [*sorted(files), MANIFEST]]
     return _close(storage, quarter, n, True, keys, _iso(moment), index_renderer, actor, written)
@@ -672,7 +672,6 @@ def _finish(
     version: int,
     decision: Decision,
     files: dict[str, bytes] | None,
-    actor: Actor,
     written: list[str],
 ) -> None:
     """Copy the decided files to `versions/<n>/`, then its manifest, create-only.

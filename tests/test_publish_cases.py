@@ -12,6 +12,7 @@ import json
 import os
 import re
 import socket
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -287,6 +288,23 @@ def test_this_process_publishes_as_this_machine_and_process(storage: Storage) ->
     (key,) = storage.list(".kvartal/claims")
     claim = Claim.from_bytes(storage.read(key))
     assert (claim.host, claim.pid, claim.owner) == (me.host, me.pid, me.owner)
+
+
+@pytest.mark.parametrize(("lease", "taken_over"), [(30, True), (60, False)])
+def test_this_process_honours_the_lease_it_is_given(
+    storage: Storage, lease: int, taken_over: bool
+) -> None:
+    """A run on another machine died while staging 45 s ago: with KVARTAL_PUBLISH_LEASE=30
+    its claim has run out and this process takes version 1 over; with 60 it is still
+    honoured, and the operator is told the 60 s."""
+    died = Actor("maskine-b", 4404, "b-owner", lambda: time.time() - 45, 600)
+    dies_at(storage, "fp-b", ".kvartal/staging/", T1, died)
+    if taken_over:
+        assert go(storage, "fp-1", NOW, this_process(lease)).version == 1
+    else:
+        with pytest.raises(PublishConflict, match="maskine maskine-b, proces 4404") as busy:
+            go(storage, "fp-1", NOW, this_process(lease))
+        assert "er væk eller efter 60 s." in str(busy.value)
 
 
 def test_a_fingerprint_does_not_depend_on_the_order_settings_are_given_in() -> None:

@@ -4,7 +4,10 @@ A storage wrapper holds one publisher at a write while the other runs; the inter
 are the ones the write order is built for (docs/design.md, "Publishing write order"):
 a newer version landing in the middle of an older version's copy at `<quarter>/`, an
 older copy's write that was in transit landing after the newer copy, and a writer whose
-lease ran out resuming while the run that took over is about to decide.
+lease ran out resuming while the run that took over is about to decide. Other wrappers
+run the second publisher just before a chosen read, or just after a create-only write was
+refused: the moments where an overtaken run decides whom to name, and where a run finishes
+another's decision from its staged files.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kvartal.publish import Actor, Claim, PublishConflict, PublishResult, publish
-from kvartal.storage import LocalStorage, Storage
+from kvartal.storage import AlreadyExists, LocalStorage, Storage
 from tests.test_publish import RecordingStorage, index_renderer, renderer
 
 WAIT = 10.0  # seconds a thread waits for the other before the test fails instead of hanging
@@ -408,3 +412,226 @@ def test_an_earlier_attempts_claim_landing_late_gives_the_version_its_time(
         assert manifest["version"] == 1
         assert manifest["published_at"] == "2009-10-01T08:00:00+00:00"
     assert what_a_reader_sees(storage) == ("fp-a", True)
+
+
+class BeforeRead(RecordingStorage):
+    """Runs `meanwhile` once, just before the first read whose key `at` accepts."""
+
+    def __init__(self, inner: Storage, at: Callable[[str], bool], meanwhile: Callable[[], None]):
+        super().__init__(inner)
+        self.at = at
+        self.meanwhile: Callable[[], None] | None = meanwhile
+
+    def read(self, key: str) -> bytes:
+        if self.meanwhile is not None and self.at(key):
+            run, self.meanwhile = self.meanwhile, None
+            run()
+        return super().read(key)
+
+
+class AfterRefusal(RecordingStorage):
+    """Runs `meanwhile` once, just after a create-only write whose key `at` accepts was
+    refused because the key exists: between the refused write and what the writer reads
+    next."""
+
+    def __init__(self, inner: Storage, at: Callable[[str], bool], meanwhile: Callable[[], None]):
+        super().__init__(inner)
+        self.at = at
+        self.meanwhile: Callable[[], None] | None = meanwhile
+
+    def write(self, key: str, data: bytes, **kw: Any) -> None:
+        try:
+            super().write(key, data, **kw)
+        except AlreadyExists:
+            if self.meanwhile is not None and self.at(key):
+                run, self.meanwhile = self.meanwhile, None
+                run()
+            raise
+
+
+def test_a_decision_meeting_an_earlier_one_names_the_run_that_made_it(tmp_path: Path) -> None:
+    """H stalls just before deciding; G takes over past H's lease, stages, and stalls just
+    before deciding too, while K takes G's claim over past G's lease and is killed while
+    staging. G's decision then lands, and G is killed before copying. H's decision meets
+    G's: H must name G, whose bytes version 1 holds, not K, the newest claim."""
+    storage = LocalStorage(tmp_path)
+    now = [1_250_000_000.0]
+    h = Actor("maskine-h", 4202, "h-owner", lambda: now[0], 30)
+    g = Actor("maskine-g", 4101, "g-owner", lambda: now[0], 30)
+    k = Actor("maskine-k", 4303, "k-owner", lambda: now[0], 30)
+
+    def k_takes_over_and_dies() -> None:
+        now[0] += 32
+        dying = RecordingStorage(storage, fail_on=lambda key: key.startswith(".kvartal/staging/"))
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            go(dying, "fp-k", k)
+
+    def g_takes_over_decides_and_dies() -> None:
+        now[0] += 32
+        dying = RecordingStorage(storage, fail_on=lambda key: key.startswith("2009Q3/versions/"))
+        g_stalls = Interleaving(
+            dying, lambda key: key.startswith(".kvartal/decided/"), k_takes_over_and_dies
+        )
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            go(g_stalls, "fp-g", g)
+
+    h_stalls = Interleaving(
+        storage, lambda key: key.startswith(".kvartal/decided/"), g_takes_over_decides_and_dies
+    )
+    with pytest.raises(PublishConflict) as lost:
+        go(h_stalls, "fp-h", h)
+    assert "kørslen på maskine maskine-g, proces 4101" in str(lost.value)
+    assert "maskine-k" not in str(lost.value)
+    # the next run (G's retry) finishes G's decision: version 1 is G's
+    assert go(storage, "fp-g", g).version == 1
+    assert what_a_reader_sees(storage) == ("fp-g", True)
+    assert storage.read("2009Q3/versions/1/report.pdf") == renderer("fp-g")(1)["report.pdf"]
+
+
+def test_a_decision_spent_between_the_refused_write_and_its_read_names_the_run_that_published(
+    tmp_path: Path,
+) -> None:
+    """H stalls just before deciding; G takes over past H's lease, decides and is killed
+    before copying. H's decision is refused, and before H reads the decision that is
+    there, G's retry publishes version 1 and removes it as spent (G's and H's claims stay,
+    as H may still resume). H finds no decision and must name G from the claims."""
+    storage = LocalStorage(tmp_path)
+    now = [1_250_000_000.0]
+    h = Actor("maskine-h", 4202, "h-owner", lambda: now[0], 30)
+    g = Actor("maskine-g", 4101, "g-owner", lambda: now[0], 30)
+
+    def g_decides_and_dies() -> None:
+        now[0] += 32
+        dying = RecordingStorage(storage, fail_on=lambda key: key.startswith("2009Q3/versions/"))
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            go(dying, "fp-g", g)
+
+    def g_retries() -> None:
+        assert go(storage, "fp-g", g).version == 1
+        assert not storage.exists(".kvartal/decided/2009Q3/v1.json")
+
+    def decided(key: str) -> bool:
+        return key.startswith(".kvartal/decided/")
+
+    h_stalls = AfterRefusal(Interleaving(storage, decided, g_decides_and_dies), decided, g_retries)
+    with pytest.raises(PublishConflict) as lost:
+        go(h_stalls, "fp-h", h)
+    assert "kørslen på maskine maskine-g, proces 4101" in str(lost.value)
+    assert "mistede sin ret til at udgive version 1 af 2009Q3 i " in str(lost.value)
+    assert what_a_reader_sees(storage) == ("fp-g", True)
+    assert storage.read("2009Q3/versions/1/report.pdf") == renderer("fp-g")(1)["report.pdf"]
+    assert [k for k in h_stalls.writes if not k.startswith(".kvartal/")] == []
+
+
+def test_an_overtaken_writer_reading_the_claims_during_a_cleanup_names_the_run_that_took_over(
+    tmp_path: Path,
+) -> None:
+    """H, a run of this machine whose process is gone, stalls while staging; G takes over
+    at once, publishes version 1 and is killed before its cleanup. H resumes and lists the
+    claims (its own and G's); before it reads them, G's retry removes H's claim and is
+    killed before removing its own. H must still name G."""
+    storage = LocalStorage(tmp_path)
+    now = [1_250_000_000.0]
+    h = Actor(socket.gethostname(), NO_PROCESS, "h-owner", lambda: now[0], 30)
+    g = Actor("maskine-g", 4101, "g-owner", lambda: now[0], 30)
+
+    def g_publishes_and_dies() -> None:
+        # killed at its first page at the publish root, before the spent claims go
+        dying = RecordingStorage(storage, fail_on=lambda key: "/" not in key)
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            go(dying, "fp-g", g)
+        assert what_a_reader_sees(storage) == ("fp-g", True)
+
+    def g_retry_dies_half_way_through_the_cleanup() -> None:
+        dying = RecordingStorage(
+            storage, fail_on=lambda key: key == "delete:.kvartal/claims/2009Q3/v1/2.json"
+        )
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            go(dying, "fp-g", g)
+        assert storage.list(".kvartal/claims") == [".kvartal/claims/2009Q3/v1/2.json"]
+
+    h_stalls = BeforeRead(
+        Interleaving(
+            storage, lambda key: key.startswith(".kvartal/staging/"), g_publishes_and_dies
+        ),
+        lambda key: key == ".kvartal/claims/2009Q3/v1/1.json",
+        g_retry_dies_half_way_through_the_cleanup,
+    )
+    with pytest.raises(PublishConflict) as lost:
+        go(h_stalls, "fp-h", h)
+    assert "kørslen på maskine maskine-g, proces 4101" in str(lost.value)
+    assert what_a_reader_sees(storage) == ("fp-g", True)
+    assert [k for k in h_stalls.writes if not k.startswith(".kvartal/staging/")] == [
+        ".kvartal/claims/2009Q3/v1/1.json"
+    ]
+    # the next run removes what the killed cleanup left
+    assert go(storage, "fp-g", g).created is False
+    assert storage.list(".kvartal") == []
+
+
+def test_a_finisher_reads_only_the_decided_runs_staged_files_when_a_later_claim_reuses_its_number(
+    tmp_path: Path,
+) -> None:
+    """Y plans version 1 and stalls while rendering. X claims version 1, decides and is
+    killed before copying. F starts to finish X's decision and stalls before reading X's
+    staged files; meanwhile X's retry finishes and publishes version 1 and removes its
+    spent claim, decision and staged files, and Y resumes: it claims version 1 again with
+    the same number (1) X's claim had, stages its own files and is told version 1 is
+    another run's. F then must not read Y's staged files as X's: it finds version 1
+    published and publishes its own as version 2."""
+    storage = LocalStorage(tmp_path)
+    now = [1_250_000_000.0]
+    x = Actor("maskine-x", 4601, "x-owner", lambda: now[0], 30)
+    y = Actor("maskine-y", 4602, "y-owner", lambda: now[0], 30)
+    f = Actor("maskine-f", 4603, "f-owner", lambda: now[0], 30)
+    y_planned, y_resume = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def y_render(n: int, moment: datetime) -> dict[str, bytes]:
+        if not y_planned.is_set():
+            y_planned.set()
+            assert y_resume.wait(WAIT)
+        return renderer("fp-y")(n, moment)
+
+    def y_runs() -> None:
+        try:
+            outcome["y"] = publish(
+                storage,
+                "2009Q3",
+                fingerprint="fp-y",
+                render=y_render,
+                manifest_extra={},
+                index_renderer=index_renderer,
+                actor=y,
+            )
+        except PublishConflict as exc:
+            outcome["y"] = exc
+
+    def x_retries_then_y_resumes() -> None:
+        assert go(storage, "fp-x", x).version == 1
+        assert storage.list(".kvartal") == []
+        y_resume.set()
+        ty.join(WAIT)
+        assert not ty.is_alive()
+
+    ty = threading.Thread(target=y_runs)
+    ty.start()
+    try:
+        assert y_planned.wait(WAIT)  # Y saw no version and no decision
+        dying = RecordingStorage(storage, fail_on=lambda key: key.startswith("2009Q3/versions/"))
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            go(dying, "fp-x", x)
+        f_stalls = BeforeRead(
+            storage, lambda key: key.startswith(".kvartal/staging/"), x_retries_then_y_resumes
+        )
+        result = go(f_stalls, "fp-f", f)
+    finally:
+        y_resume.set()
+        ty.join(WAIT)
+    assert isinstance(outcome["y"], PublishConflict)
+    assert "mistede sin ret til at udgive version 1 af 2009Q3" in str(outcome["y"])
+    assert (result.version, result.created) == (2, True)
+    assert what_a_reader_sees(storage) == ("fp-f", True)
+    assert storage.read("2009Q3/versions/1/report.pdf") == renderer("fp-x")(1)["report.pdf"]
+    assert storage.read("2009Q3/versions/2/report.pdf") == renderer("fp-f")(2)["report.pdf"]
+    assert storage.list(".kvartal") == []
