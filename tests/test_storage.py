@@ -167,6 +167,30 @@ def test_local_list_hides_unfinished_writes(tmp_path: Path) -> None:
     assert st.list() == ["2009Q3/report.html"]
 
 
+def test_local_list_leaves_out_a_folder_removed_while_it_walks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another publisher removes its spent folder (here `versions/2/`) just as this process
+    lists the root to write the index: the listing goes on without it. It used to stop the
+    publishing run with FileNotFoundError after its version was published."""
+    import shutil
+
+    storage = LocalStorage(str(tmp_path))
+    storage.write("2009Q3/manifest.json", b"{}")
+    storage.write("2009Q3/versions/1/report.html", b"v1")
+    storage.write("2009Q3/versions/2/report.html", b"v2")
+    real = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        if isinstance(path, str | Path) and Path(path).name == "2" and Path(path).exists():
+            shutil.rmtree(path)  # gone between being listed and being opened
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert storage.list() == ["2009Q3/manifest.json", "2009Q3/versions/1/report.html"]
+    assert storage.list("2009Q3/versions") == ["2009Q3/versions/1/report.html"]
+
+
 def test_open_storage_chooses_by_url(tmp_path: Path) -> None:
     assert isinstance(open_storage(str(tmp_path)), LocalStorage)
     assert isinstance(open_storage(f"file://{tmp_path}"), LocalStorage)

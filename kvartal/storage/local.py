@@ -91,11 +91,10 @@ class LocalStorage(Capabilities):
             return []
         if base.is_file():
             return [base.relative_to(self.root).as_posix()]
-        tmp = self.root / TMP_DIR
         return sorted(
             p.relative_to(self.root).as_posix()
-            for p in base.rglob("*")
-            if p.is_file() and not p.name.startswith(_LEGACY_TMP_PREFIX) and tmp not in p.parents
+            for p in _files_below(base, self.root / TMP_DIR)
+            if not p.name.startswith(_LEGACY_TMP_PREFIX)
         )
 
     def read(self, key: str) -> bytes:
@@ -126,9 +125,11 @@ class LocalStorage(Capabilities):
         base = self._path(prefix)
         if not base.is_dir():
             return
-        for folder in sorted((p for p in base.rglob("*") if p.is_dir()), reverse=True):
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        # deepest first; a folder another process removes meanwhile is simply not there
+        for here, dirs, _ in os.walk(base, topdown=False):
+            for name in dirs:
+                with contextlib.suppress(OSError):
+                    (Path(here) / name).rmdir()
         folder = base
         while folder != self.root and self.root in folder.parents:
             try:
@@ -148,7 +149,11 @@ class LocalStorage(Capabilities):
         if not tmp.is_dir():
             return removed
         now = time.time()
-        for p in tmp.iterdir():
+        try:
+            entries = list(tmp.iterdir())
+        except FileNotFoundError:  # another writer removed the emptied folder just now
+            entries = []
+        for p in entries:
             host, _, rest = p.name.partition("-")
             pid_text = rest.partition("-")[0]
             try:
@@ -162,9 +167,11 @@ class LocalStorage(Capabilities):
                     p.unlink()
                     removed += 1
         # Left-overs of older versions, which wrote beside the target.
-        for p in self.root.rglob(f"{_LEGACY_TMP_PREFIX}*"):
-            if p.is_file() and now - p.stat().st_mtime > _STALE_SECONDS:
-                with contextlib.suppress(FileNotFoundError):
+        for p in _files_below(self.root, self.root / TMP_DIR):
+            if not p.name.startswith(_LEGACY_TMP_PREFIX):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if now - p.stat().st_mtime > _STALE_SECONDS:
                     p.unlink()
                     removed += 1
         return removed
@@ -254,3 +261,19 @@ class LocalStorage(Capabilities):
 
     def location(self, key: str) -> str:
         return str(self._path(key))
+
+
+def _files_below(base: Path, skip: Path) -> list[Path]:
+    """The files under `base`, leaving out the folder `skip`.
+
+    `os.walk`, not `Path.rglob`: another process removes folders while this one walks them
+    (a version's spent staging folder, an emptied temporary folder), and `rglob` stops the
+    whole listing with FileNotFoundError where `os.walk` leaves the vanished folder out. A
+    file that goes between the walk and the check is left out as well.
+    """
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(base):
+        here = Path(folder)
+        dirs[:] = [d for d in dirs if here / d != skip]
+        found += [here / name for name in files if (here / name).is_file()]
+    return found
