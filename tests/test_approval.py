@@ -110,7 +110,7 @@ KEY = "2009Q3/centre.csv:D3:ikke_tal"
 
 
 @pytest.fixture
-def deployed(prefect_api, tmp_path, monkeypatch, smtp):
+def deployed(prefect_api, tmp_path, monkeypatch, mail):
     """The quarterly and deadline deployments on the test API, a copy of the blocked inbox,
     mail to a loopback SMTP server, and results persisted in a folder of the test's own."""
     import shutil
@@ -121,15 +121,8 @@ def deployed(prefect_api, tmp_path, monkeypatch, smtp):
     from deployments.quarterly import deadline_deployment
     from flows.quarterly import quarterly_report
 
-    mailbox, smtp_settings = smtp
-    for key, value in {
-        "KVARTAL_SMTP_HOST": "127.0.0.1",
-        "KVARTAL_SMTP_PORT": str(smtp_settings.port),
-        "KVARTAL_SMTP_FROM": "kvartal@kommune.example",
-        "KVARTAL_OPERATOR_EMAILS": "drift@kommune.example",
-        "KVARTAL_REVIEW_URL": "https://ikke.denne.example",  # the run's own parameter wins
-    }.items():
-        monkeypatch.setenv(key, value)
+    mailbox = mail
+    monkeypatch.setenv("KVARTAL_REVIEW_URL", "https://ikke.denne.example")  # the run's own wins
     shutil.copytree(FLOW_INBOX, tmp_path / "inbox")
     name = f"test-{uuid.uuid4().hex[:8]}"
     with temporary_settings(
