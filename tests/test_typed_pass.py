@@ -272,36 +272,24 @@ def _cells_strategy(columns: tuple[str, ...]):  # type: ignore[no-untyped-def]
     )
 
 
-def test_a_figure_row_with_waived_cells_reads_as_if_they_were_empty() -> None:
+@pytest.mark.parametrize("kind", ["figure", "catalogue"])
+def test_a_row_with_waived_cells_reads_as_if_they_were_empty(kind: str) -> None:
     """The arithmetic reads a waived cell as empty from the row typed once for validation
-    (`FigureCells.blanked`); that must be exactly what typing the row with those cells
-    empty gives, for every kind of cell a clerk writes."""
+    (`FigureCells.blanked`, `TargetCells.blanked`); that must be exactly what typing the row
+    with those cells empty gives, for every kind of cell a clerk writes."""
     from hypothesis import given, settings
 
-    from kvartal.typed import FIGURE_CELLS, figure_cells
+    from kvartal.typed import FIGURE_CELLS, TARGET_CELLS, figure_cells, target_cells
 
-    values, waived = _cells_strategy(FIGURE_CELLS)
+    columns, typed = (
+        (FIGURE_CELLS, figure_cells) if kind == "figure" else (TARGET_CELLS, target_cells)
+    )
+    values, waived = _cells_strategy(columns)
 
     @settings(max_examples=400, deadline=None)
     @given(values, waived)
-    def check(row: dict[str, object], columns: set[str]) -> None:
-        emptied = {c: (None if c in columns else v) for c, v in row.items()}
-        assert figure_cells(row).blanked(frozenset(columns)) == figure_cells(emptied)
-
-    check()
-
-
-def test_a_catalogue_row_with_waived_cells_reads_as_if_they_were_empty() -> None:
-    from hypothesis import given, settings
-
-    from kvartal.typed import TARGET_CELLS, target_cells
-
-    values, waived = _cells_strategy(TARGET_CELLS)
-
-    @settings(max_examples=400, deadline=None)
-    @given(values, waived)
-    def check(row: dict[str, object], columns: set[str]) -> None:
-        emptied = {c: (None if c in columns else v) for c, v in row.items()}
-        assert target_cells(row).blanked(frozenset(columns)) == target_cells(emptied)
+    def check(row: dict[str, object], blank: set[str]) -> None:
+        emptied = {c: (None if c in blank else v) for c, v in row.items()}
+        assert typed(row).blanked(frozenset(blank)) == typed(emptied)  # type: ignore[operator]
 
     check()
