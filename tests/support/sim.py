@@ -28,7 +28,7 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from kvartal.publish import CLAIMS, Actor, IndexEntry, PublishConflict, index_entries, publish
@@ -149,6 +149,7 @@ def default_publish(storage: Any, run: Run) -> Any:
         manifest_extra={"tag": run.tag},
         index_renderer=render_index,
         actor=run.actor,
+        now=datetime.fromtimestamp(run.actor.clock(), UTC),  # simulated time, never the wall's
     )
 
 
