@@ -310,6 +310,7 @@ def publish_files(
     or time when someone published or claimed meanwhile. The same fingerprint again
     writes nothing but finishes a copy an interrupted run left half done."""
     from kvartal.publish import publish
+    from kvartal.report import file_at_quarter
 
     def owed(n: int, published_at: datetime) -> dict[str, bytes]:
         if files and (n, published_at) == (planned.version, planned.published_at):
@@ -326,6 +327,7 @@ def publish_files(
         index_renderer=index_page,
         now=planned.published_at,
         actor=actor,
+        at_quarter=file_at_quarter,
     )
 
 

@@ -260,8 +260,35 @@ def build_manifest(
             for name, data in sorted(files.items())
         ],
     }
+    return _manifest_bytes(manifest)
+
+
+def _manifest_bytes(manifest: dict[str, Any]) -> bytes:
     text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
     return (text + "\n").encode("utf-8")
+
+
+# How the copy at `<quarter>/` holds a version's file, from the file's name and the version's
+# bytes alone (a run that finishes or repairs another's version has nothing else).
+AtQuarter = Callable[[str, bytes], bytes]
+
+
+def copy_at_quarter(
+    files: dict[str, bytes], manifest_bytes: bytes, at_quarter: AtQuarter
+) -> tuple[dict[str, bytes], bytes]:
+    """The files and manifest of the copy at `<quarter>/`: the version's, except where
+    `at_quarter` changes a file (a page two folders nearer the publish root leads two
+    levels less up to it); the copy's manifest then names the copy's own bytes, so that
+    it holds at `<quarter>/` what the version's holds under `versions/<n>/`."""
+    copied = {name: at_quarter(name, data) for name, data in files.items()}
+    if copied == files:
+        return files, manifest_bytes
+    manifest = json.loads(manifest_bytes)
+    for entry in manifest["files"]:
+        data = copied[entry["name"]]
+        entry["sha256"] = hashlib.sha256(data).hexdigest()
+        entry["size"] = len(data)
+    return copied, _manifest_bytes(manifest)
 
 
 def _iso(moment: datetime) -> str:
@@ -543,6 +570,7 @@ def publish(
     index_renderer: IndexRenderer,
     now: datetime | None = None,
     actor: Actor | None = None,
+    at_quarter: AtQuarter | None = None,
 ) -> PublishResult:
     """Publish the quarter as a new version unless the newest already has this fingerprint.
 
@@ -554,7 +582,8 @@ def publish(
     A version another run decided but did not finish is finished first, then ours comes
     after it. PublishConflict: a run still at work on the same version, or this run was
     overtaken. `now` is the time a new version carries (default: the clock), e.g. the one
-    `plan` gave the renderer; `actor` is who publishes (default: this process).
+    `plan` gave the renderer; `actor` is who publishes (default: this process);
+    `at_quarter` how the copy at `<quarter>/` differs from the version (default: not at all).
     """
     actor = actor or this_process()
     quarter = str(Quarter.parse(quarter))
@@ -563,7 +592,9 @@ def publish(
     for _ in range(_ROUNDS):
         latest = latest_version(storage, quarter)
         if latest is not None and latest[1].get("fingerprint") == fingerprint:
-            return _already(storage, quarter, latest[0], latest[1], index_renderer, actor, written)
+            return _already(
+                storage, quarter, latest[0], latest[1], index_renderer, actor, at_quarter, written
+            )
         n = latest[0] + 1 if latest is not None else 1
         decided = _read_decision(storage, quarter, n)
         if decided is not None:
@@ -579,6 +610,7 @@ def publish(
             index_renderer,
             now,
             actor,
+            at_quarter,
             written,
         )
         if result is not None:
@@ -600,6 +632,7 @@ def _publish_new(
     index_renderer: IndexRenderer,
     now: datetime | None,
     actor: Actor,
+    at_quarter: AtQuarter | None,
     written: list[str],
 ) -> PublishResult | None:
     """Version n with our bytes; None when another run's decision with our fingerprint
@@ -648,6 +681,8 @@ def _publish_new(
             return None  # published with our inputs all the same: the caller finds it
         raise _lost(storage, quarter, n, claim, _taker(storage, quarter, n, actor), actor)
     _finish(storage, quarter, n, decision, files, written)
+    if at_quarter is not None:
+        files, manifest_bytes = copy_at_quarter(files, manifest_bytes, at_quarter)
     _promote(storage, quarter, n, files, manifest_bytes, written)
     keys = [version_key(quarter, n, name) for name in [*sorted(files), MANIFEST]]
     return _close(storage, quarter, n, True, keys, _iso(moment), index_renderer, actor, written)
@@ -729,17 +764,25 @@ def _already(
     manifest: dict[str, Any],
     index_renderer: IndexRenderer,
     actor: Actor,
+    at_quarter: AtQuarter | None,
     written: list[str],
 ) -> PublishResult:
     """Nothing to publish; what readers see at `<quarter>/` is checked file by file
     against the manifest (a late write of an overtaken run may have landed there) and
     repaired, as are a missing copy and a stale index."""
     manifest_bytes = storage.read(version_key(quarter, n, MANIFEST))
-    if _current_manifest(storage, quarter) != manifest_bytes or not _copy_intact(
-        storage, quarter, manifest
-    ):
-        names = [f["name"] for f in manifest.get("files", [])]
+    names = [f["name"] for f in manifest.get("files", [])]
+    files: dict[str, bytes] | None = None
+    copy = manifest
+    if at_quarter is not None:  # the copy's bytes follow from the version's
         files = {name: storage.read(version_key(quarter, n, name)) for name in names}
+        files, manifest_bytes = copy_at_quarter(files, manifest_bytes, at_quarter)
+        copy = json.loads(manifest_bytes)
+    if _current_manifest(storage, quarter) != manifest_bytes or not _copy_intact(
+        storage, quarter, copy
+    ):
+        if files is None:
+            files = {name: storage.read(version_key(quarter, n, name)) for name in names}
         _promote(storage, quarter, n, files, manifest_bytes, written)
     keys = _manifest_keys(quarter, n, manifest)
     moment = str(manifest.get("published_at", ""))

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from kvartal.notify import SmtpSettings
+from tests.support.links import dead_links
 from tests.support.smtp import Inbox
 
 pytestmark = pytest.mark.slow
@@ -106,6 +107,7 @@ def test_backfill_publishes_each_quarter_as_separate_runs_would_and_again_nothin
             assert q[name] == t[name], (key, name)
     assert (filled / "udvikling.html").is_file()
     assert 'href="udvikling.html"' in (filled / "index.html").read_text("utf-8")
+    assert dead_links(filled) == []
 
     # again: nothing new is published, not a byte nor a file time changes
     before = _snapshot(filled)
@@ -192,3 +194,7 @@ def test_corrected_quarter_gives_version_2_with_its_changes_in_file_page_and_mai
         for q in t["quarters"]:
             if q["quarter"] == "2009Q3":
                 assert q["actual"] == v2[t["target_id"]]["actual"]
+    # every page's links lead to a published file: version 1's page, version 2's, and the
+    # copy at 2009Q3/ that now holds version 2
+    assert dead_links(published) == []
+    assert 'href="../udvikling.html#' in (published / "2009Q3/report.html").read_text("utf-8")

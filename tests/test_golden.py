@@ -26,6 +26,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.links import dead_links
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_INBOX = REPO / "examples" / "inbox"
 QUARTER = "2009Q3"
@@ -713,6 +715,20 @@ def test_report_pdf_and_workbook(golden: Golden) -> None:
 def test_index_links_the_quarter(golden: Golden) -> None:
     index = (golden.publish / "index.html").read_text(encoding="utf-8")
     assert QUARTER in index and "report.html" in index
+
+
+@slow
+def test_every_link_in_the_published_pages_leads_to_a_published_file(golden: Golden) -> None:
+    """index.html, udvikling.html, the version's report and its copy at `<quarter>/`, which
+    sits two folders nearer the publish root: its links to each target's course lead there
+    from where it lies, and its manifest names the copy's own bytes."""
+    assert dead_links(golden.publish) == []
+    quarter = golden.publish / QUARTER
+    copy = (quarter / "report.html").read_text(encoding="utf-8")
+    assert len(re.findall(r'href="\.\./udvikling\.html#[^"]+"', copy)) >= 10
+    for entry in json.loads((quarter / "manifest.json").read_text(encoding="utf-8"))["files"]:
+        data = (quarter / entry["name"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"], entry["name"]
 
 
 # --- Idempotency and corrections --------------------------------------------------------

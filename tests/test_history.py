@@ -31,7 +31,7 @@ from kvartal.history import (
 from kvartal.history.changes import HistoryError
 from kvartal.notify import message_text
 from kvartal.publish import publish
-from kvartal.report import changes_of, fulfilment_json, render_all, render_html
+from kvartal.report import changes_of, file_at_quarter, fulfilment_json, render_all, render_html
 from kvartal.storage import open_storage
 from tests.test_report import sample_input, text_of
 
@@ -183,6 +183,18 @@ def test_each_report_target_links_to_its_course() -> None:
     html = render_html(sample_input()).decode()
     assert f'href="../../../udvikling.html#{anchor("1.4-a")}"' in html
     assert anchor("1.4-A") == anchor("1.4-a") == "mal-1_2e_4-a"
+
+
+def test_the_copy_at_the_quarter_links_each_target_from_where_it_lies() -> None:
+    """`<quarter>/report.html` is two folders nearer the publish root than the version's
+    page: its links to the courses lead two levels less up, and nothing else differs."""
+    html = render_html(sample_input())
+    copy = file_at_quarter("report.html", html).decode()
+    assert f'href="../udvikling.html#{anchor("1.4-a")}"' in copy
+    assert "../../../" not in copy
+    assert copy.replace('href="../', 'href="../../../') == html.decode()
+    for name in ("report.pdf", "report.xlsx", "fulfilment.json", "changes.json"):
+        assert file_at_quarter(name, b'href="../../../x"') == b'href="../../../x"'
 
 
 def test_previous_version_is_read_as_published_and_checked(tmp_path: Path) -> None:

@@ -560,3 +560,100 @@ def test_pages_at_the_root_besides_the_index_are_written_like_it(storage: Storag
     assert first.written[-2:] == ["index.html", "udvikling.json"]
     assert storage.read("udvikling.json") == b'["2009Q3"]'
     assert go("fp-1").written == []
+
+
+# The copy at `<quarter>/` may hold a file otherwise than the version does (the report's
+# links to the publish root lead two levels less up from there); `at_quarter` says how.
+
+
+def _nearer(name: str, data: bytes) -> bytes:
+    return data.replace(b"<h1>", b'<h1><a href="../x">') if name == "report.html" else data
+
+
+def publish_nearer(storage: Storage, fp: str, tag: str = "a") -> PublishResult:
+    return publish(
+        storage,
+        "2009Q3",
+        fingerprint=fp,
+        render=renderer(tag),
+        manifest_extra=EXTRA,
+        index_renderer=index_renderer,
+        at_quarter=_nearer,
+    )
+
+
+def _manifest(storage: Storage, folder: str) -> dict[str, Any]:
+    return dict(json.loads(storage.read(f"{folder}/manifest.json")))
+
+
+def _holds_what_its_manifest_says(storage: Storage, folder: str) -> bool:
+    return all(
+        hashlib.sha256(storage.read(f"{folder}/{f['name']}")).hexdigest() == f["sha256"]
+        and len(storage.read(f"{folder}/{f['name']}")) == f["size"]
+        for f in _manifest(storage, folder)["files"]
+    )
+
+
+def test_the_copy_at_the_quarter_holds_its_own_bytes_and_names_them(storage: Storage) -> None:
+    publish_nearer(storage, "fp-1")
+    page = renderer("a")(1)["report.html"]
+    assert storage.read("2009Q3/versions/1/report.html") == page
+    assert (
+        storage.read("2009Q3/report.html") == b'<h1><a href="../x">Bilag 1, version 1</h1><p>a</p>'
+    )
+    for name in ("report.pdf", "report.xlsx", "fulfilment.json"):
+        assert storage.read(f"2009Q3/{name}") == storage.read(f"2009Q3/versions/1/{name}")
+    assert _holds_what_its_manifest_says(storage, "2009Q3")
+    assert _holds_what_its_manifest_says(storage, "2009Q3/versions/1")
+    copy, version = _manifest(storage, "2009Q3"), _manifest(storage, "2009Q3/versions/1")
+    # the same version, time, sources and waivers: only the changed file's entry differs
+    assert {k: v for k, v in copy.items() if k != "files"} == {
+        k: v for k, v in version.items() if k != "files"
+    }
+    differ = [a["name"] for a, b in zip(copy["files"], version["files"], strict=True) if a != b]
+    assert differ == ["report.html"]
+    assert publish_nearer(storage, "fp-1").written == []  # the same inputs change nothing
+
+
+def test_a_copy_made_as_the_version_is_brought_to_its_own_bytes(storage: Storage) -> None:
+    """A quarter published when the copy was the version's bytes: the next run with the
+    same inputs changes the copy's page and manifest alone, and the version not at all."""
+    do_publish(storage, "fp-1")
+    before = {k: storage.read(k) for k in visible(storage)}
+    result = publish_nearer(storage, "fp-1")
+    assert (result.created, result.version) == (False, 1)
+    assert storage.read("2009Q3/report.html").startswith(b'<h1><a href="../x">')
+    assert _holds_what_its_manifest_says(storage, "2009Q3")
+    after = {k: storage.read(k) for k in visible(storage)}
+    assert sorted(after) == sorted(before)
+    assert {k for k in after if before[k] != after[k]} == {
+        "2009Q3/report.html",
+        "2009Q3/manifest.json",
+    }
+
+
+def test_an_interrupted_or_overwritten_copy_is_repaired_with_its_own_bytes(
+    storage: Storage,
+) -> None:
+    dying = RecordingStorage(storage, fail_on=lambda key: key == "2009Q3/report.xlsx")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        publish(
+            dying,
+            "2009Q3",
+            fingerprint="fp-1",
+            render=renderer("a"),
+            manifest_extra=EXTRA,
+            index_renderer=index_renderer,
+            at_quarter=_nearer,
+        )
+    assert not storage.exists("2009Q3/manifest.json")
+    publish_nearer(storage, "fp-1")
+    assert storage.read("2009Q3/report.html").startswith(b'<h1><a href="../x">')
+    assert _holds_what_its_manifest_says(storage, "2009Q3")
+
+    # a late write of the version's page lands on the copy: the next run puts it right
+    storage.write("2009Q3/report.html", renderer("a")(1)["report.html"])
+    assert not _holds_what_its_manifest_says(storage, "2009Q3")
+    assert publish_nearer(storage, "fp-1").written[-1] == "2009Q3/manifest.json"
+    assert storage.read("2009Q3/report.html").startswith(b'<h1><a href="../x">')
+    assert _holds_what_its_manifest_says(storage, "2009Q3")

@@ -28,6 +28,7 @@ __all__ = [
     "PdfAccessibilityError",
     "RecipientFile",
     "ReportInput",
+    "file_at_quarter",
     "fulfilment_json",
     "render_all",
     "render_html",
@@ -110,6 +111,12 @@ def render_xlsx(ri: ReportInput) -> bytes:
     return report_xlsx(ri)
 
 
+def html_at_quarter(html: bytes) -> bytes:
+    from kvartal.report.view import html_at_quarter as at_quarter
+
+    return at_quarter(html)
+
+
 def render_index(quarters: list[IndexQuarter]) -> bytes:
     from kvartal.report.pages import index_html
 
@@ -132,20 +139,24 @@ class Rendering:
 @dataclass(frozen=True)
 class RecipientFile:
     """A file the recipients get: its name, its link's text, how a version renders it
-    (None: rendered over all versions, the index), and whether the mail a recipient gets for
-    each version links it."""
+    (None: rendered over all versions, the index), whether the mail a recipient gets for
+    each version links it, and how its copy at `<quarter>/` differs from the version's
+    (None: not at all)."""
 
     name: str
     label: str
     render: Callable[[Rendering], bytes | None] | None
     mailed: bool = False
+    at_quarter: Callable[[bytes], bytes] | None = None
 
 
 # The one list of the recipients' files: `render_all` renders the ones with a renderer (in
 # this order), the recipients' mail links the `mailed` ones with their labels. A new output
 # format is one entry here.
 RECIPIENT_FILES: tuple[RecipientFile, ...] = (
-    RecipientFile("report.html", "Rapporten (HTML)", lambda r: r.html, mailed=True),
+    RecipientFile(
+        "report.html", "Rapporten (HTML)", lambda r: r.html, mailed=True, at_quarter=html_at_quarter
+    ),
     RecipientFile("report.pdf", "Rapporten (PDF)", lambda r: render_pdf(r.html), mailed=True),
     RecipientFile("report.xlsx", "Regneark (Excel)", lambda r: render_xlsx(r.ri), mailed=True),
     RecipientFile("fulfilment.json", "Data (JSON)", lambda r: r.fulfilment),
@@ -157,6 +168,14 @@ RECIPIENT_FILES: tuple[RecipientFile, ...] = (
 )
 MAILED_FILES: tuple[str, ...] = tuple(f.name for f in RECIPIENT_FILES if f.mailed)
 LABELS: dict[str, str] = {f.name: f.label for f in RECIPIENT_FILES}
+
+
+def file_at_quarter(name: str, data: bytes) -> bytes:
+    """A version's file as its copy at `<quarter>/` holds it (publish's `at_quarter`)."""
+    for f in RECIPIENT_FILES:
+        if f.name == name and f.at_quarter is not None:
+            return f.at_quarter(data)
+    return data
 
 
 def render_all(ri: ReportInput) -> dict[str, bytes]:

@@ -363,8 +363,16 @@ def notes(
 
 
 # From a report (`<quarter>/versions/<n>/report.html`, where index.html and the mails lead)
-# to the publish root.
+# to the publish root; from its copy at `<quarter>/report.html`, two folders nearer.
 ROOT_FROM_REPORT = "../../../"
+ROOT_FROM_QUARTER = "../"
+
+
+def html_at_quarter(html: bytes) -> bytes:
+    """The copy at `<quarter>/report.html`, from the version's page: its links to the
+    publish root lead two levels less up. Only links are changed: text from the inputs is
+    escaped, so `href="` in the page is always one of the page's own attributes."""
+    return html.replace(f'href="{ROOT_FROM_REPORT}'.encode(), f'href="{ROOT_FROM_QUARTER}'.encode())
 
 
 def changes_view(changes: dict[str, Any] | None) -> ChangesView | None:

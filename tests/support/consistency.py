@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from kvartal.storage import Storage
 
@@ -42,6 +43,30 @@ def manifest_violations(storage: Storage, folder: str) -> list[str]:
         if hashlib.sha256(data).hexdigest() != entry["sha256"] or len(data) != entry["size"]:
             out.append(f"{key}: other bytes than the manifest says")
     return out
+
+
+def copy_holds(storage: Storage, quarter: str, version: int) -> bool:
+    """Whether the copy at `<quarter>/` is version `version`, whole: its manifest says what
+    the version's says (number, time, sources, waivers, the same files), and each file
+    holds what the copy's manifest names (the report's page there has its own links, so
+    its bytes are the copy's, not the version's)."""
+    try:
+        copy = json.loads(storage.read(f"{quarter}/manifest.json"))
+        own = json.loads(storage.read(f"{quarter}/versions/{version}/manifest.json"))
+    except FileNotFoundError:
+        return False
+
+    def rest(m: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in m.items() if k != "files"}
+
+    def names(m: dict[str, Any]) -> list[str]:
+        return [f["name"] for f in m["files"]]
+
+    return (
+        rest(copy) == rest(own)
+        and names(copy) == names(own)
+        and manifest_violations(storage, quarter) == []
+    )
 
 
 def violations(storage: Storage, quarter: str) -> list[str]:
