@@ -817,3 +817,21 @@ def test_render_all_gives_the_four_files(pdf: bytes) -> None:
     assert files["report.pdf"].startswith(b"%PDF-1.7")
     assert files["report.xlsx"].startswith(b"PK")
     assert files["report.html"] == render_html(sample_input())  # deterministic
+
+
+def test_pdf_holds_no_link_into_the_published_folder(pdf: bytes) -> None:
+    """A PDF is read apart from the folder it was published in (downloaded, mailed on):
+    a relative link there (to udvikling.html) would lead nowhere. Links within the
+    document stay; the page of charts names the trend page in words instead."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(pdf))
+    uris = [
+        str(annot.get_object()["/A"]["/URI"])
+        for page in reader.pages
+        for annot in page.get("/Annots") or []
+        if "/A" in annot.get_object() and "/URI" in annot.get_object()["/A"]
+    ]
+    assert [u for u in uris if "://" not in u and not u.startswith("mailto:")] == []
+    text = " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
+    assert "udviklingssiden, udvikling.html, hvor rapporterne er udgivet" in " ".join(text.split())
