@@ -69,6 +69,7 @@ def test_lines_json_and_exit(inbox: Path, tmp_path: Path, capsys: pytest.Capture
         "centre": "Center A",
         "emails": ["a@kommune.example"],
         "file": "2009Q3/Center A.csv",
+        "files": ["2009Q3/Center A.csv"],
         "delivered_at": "2009-10-02T09:14:00+02:00",
         "on_time": True,
         "errors": 0,
@@ -141,10 +142,13 @@ def test_bad_contacts_and_files(inbox: Path, tmp_path: Path, capsys: pytest.Capt
     assert ("targets/centre.csv", "A5", "centre_ukendt", "advarsel") in problems
     # A file no centre claims.
     assert ("2009Q3/notater.csv", None, "fil_uden_centre", "advarsel") in problems
-    # Two files claiming Center A: the newer one counts, and it is an error at that file.
-    two = problems[("2009Q3/Center A.xlsx", None, "centre_flere_filer", "fejl")]
-    assert "2009Q3/Center A.csv" in two["message"]
+    # Two files claiming Center A: both are read, as the run reads them, and the newer one
+    # carries a warning naming both. The .xlsx holds CSV text: the run cannot read it, an
+    # error of Center A's delivery.
+    two = problems[("2009Q3/Center A.xlsx", None, "centre_flere_filer", "advarsel")]
+    assert "2009Q3/Center A.csv og 2009Q3/Center A.xlsx" in two["message"]
     assert lines[0].startswith("Center A: fejl")
+    assert "i 2009Q3/Center A.csv, 2009Q3/Center A.xlsx, afleveret" in lines[0]
     assert "centre_adresse" in err and "B3" in err
     doc = json.loads((tmp_path / "review" / "2009Q3" / "indsamling.json").read_text())
     assert doc["centres"][1]["emails"] == ["b1@kommune.example"]
@@ -239,3 +243,53 @@ def test_contacts_in_a_centre_sheet_of_the_catalogue_workbook(
         [],
     ]
     assert code == 2
+
+
+def test_a_centre_with_two_files_delivers_what_both_hold(
+    inbox: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """The quarterly run reads every file in the quarter's folder, so Center C's delivery
+    is both its files: Ungdom.csv has 3.1's figure, a later Ungdom.xlsx the milestone 3.2-a
+    reached. Nothing is missing and nothing is an error; a warning names both files, in
+    case one was meant to replace the other."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Tal"
+    sheet.append(["Nr.", "Nøgletal", "Kvartal", "Værdi", "Mål-id", "Milepæl nået"])
+    sheet.append(["3.2", None, "2009Q3", None, "3.2-a", "2009-09-15"])
+    book.save(inbox / "2009Q3" / "Ungdom.xlsx")
+    set_times(
+        inbox,
+        {
+            "2009Q3/Ungdom.csv": "2009-10-05T12:00:00+02:00",
+            "2009Q3/Ungdom.xlsx": "2009-10-05T13:00:00+02:00",
+        },
+    )
+    review = tmp_path / "review"
+    code, lines, _ = collection(inbox, review, capsys)
+    assert lines[2] == (
+        "Center C: afleveret 2009-10-05 13:00 (2009Q3/Ungdom.csv, 2009Q3/Ungdom.xlsx), 1 advarsel"
+    )
+    doc = json.loads((review / "2009Q3" / "indsamling.json").read_text())
+    c = next(c for c in doc["centres"] if c["centre"] == "Center C")
+    assert (c["file"], c["files"]) == (
+        "2009Q3/Ungdom.xlsx",
+        ["2009Q3/Ungdom.csv", "2009Q3/Ungdom.xlsx"],
+    )
+    assert (c["errors"], c["warnings"], c["on_time"]) == (0, 1, True)
+    assert (c["owed"], c["missing"]) == (["3.1-a", "3.2-a"], [])
+    rules = {(p["file"], p["rule"], p["severity"]) for p in doc["problems"]}
+    assert ("2009Q3/Ungdom.xlsx", "centre_flere_filer", "advarsel") in rules
+    assert code == 2  # Center B's error, as before
+
+    # the quarterly run's own check agrees: nothing blocks in Center C's files
+    code = main(
+        ["validate", "--quarter", "2009Q3", "--inbox", str(inbox), "--review-to", str(review)]
+    )
+    out, err = capsys.readouterr()
+    assert not [line for line in out.splitlines() if line.startswith("2009Q3/Ungdom")]
+    assert "3.2-a" not in out and "3.1-a" not in out  # both served, neither file blocked
+    assert "2009Q3: 1 fejl" in err  # Center B's, the only one

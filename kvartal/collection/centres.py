@@ -26,7 +26,7 @@ RULES: dict[str, Severity] = {
     "centre_ukendt": WARNING,
     "centre_uden_kontakt": WARNING,
     "fil_uden_centre": WARNING,
-    "centre_flere_filer": ERROR,
+    "centre_flere_filer": WARNING,
     "centre_fil_format": ERROR,
 }
 _ADDRESS = re.compile(r"^[^@\s<>,;\"()\[\]]+@[^@\s<>,;\"()\[\]]+\.[^@\s<>,;\"()\[\]]+$")

@@ -87,7 +87,12 @@ def remind(
                 outcome.lines.append(f"{c.centre}: ingen e-mailadresse; ingen påmindelse")
                 continue
             subject, text = reminder_mail(
-                c.centre, c.owed, c.file, len(c.errors), quarter.label_da, collection.deadline
+                c.centre,
+                c.owed,
+                c.where or None,
+                len(c.errors),
+                quarter.label_da,
+                collection.deadline,
             )
             for to in c.emails:
                 deliver(
@@ -104,9 +109,9 @@ def remind(
                 groups["Mangler"].append(c.centre)
                 continue
             if not c.on_time:
-                groups["For sent"].append(f"{c.centre} ({c.file})")
+                groups["For sent"].append(f"{c.centre} ({c.where})")
             if c.errors:
-                groups["Med fejl"].append(f"{c.centre}: {len(c.errors)} fejl i {c.file}")
+                groups["Med fejl"].append(f"{c.centre}: {len(c.errors)} fejl i {c.where}")
         subject, text = operators_mail(groups, quarter.label_da, collection.deadline)
         operators = cfg.operator_addresses
         if not operators:

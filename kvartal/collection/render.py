@@ -40,7 +40,7 @@ def table_rows(collection: Collection) -> list[dict[str, Any]]:
                 "centre": c.centre,
                 "status": status,
                 "css": css,
-                "file": c.file,
+                "file": c.where or None,
                 "delivered_at": local(c.delivered_at, c.zone).strftime("%d.%m.%Y %H.%M")
                 if c.delivered_at
                 else "",

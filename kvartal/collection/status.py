@@ -49,7 +49,8 @@ class CentreStatus:
     contact: Contact | None
     owed: list[Target]
     zone: str  # the collection's time zone: delivery times are shown in it
-    file: str | None = None
+    file: str | None = None  # its newest file: the delivery's time and content
+    files: list[str] = field(default_factory=list)  # all its files, read by the run alike
     sha256: str | None = None
     delivered_at: datetime | None = None
     due: datetime | None = None
@@ -68,6 +69,11 @@ class CentreStatus:
         return on_time(self.delivered_at, self.due)
 
     @property
+    def where(self) -> str:
+        """Its file, or its files where it delivered several (each read by the run)."""
+        return ", ".join(self.files) if len(self.files) > 1 else self.file or ""
+
+    @property
     def complete(self) -> bool:
         """Delivered without errors: nothing left to remind about."""
         return self.file is not None and not self.errors
@@ -79,9 +85,9 @@ class CentreStatus:
             return f"{self.centre}: mangler ({n} mål uden tal)"
         when = local(self.delivered_at, self.zone).strftime("%Y-%m-%d %H:%M")
         if self.errors:
-            rest = f"fejl {len(self.errors)} i {self.file}, afleveret {when}"
+            rest = f"fejl {len(self.errors)} i {self.where}, afleveret {when}"
         else:
-            rest = f"afleveret {when} ({self.file})"
+            rest = f"afleveret {when} ({self.where})"
             if self.warnings:
                 n = len(self.warnings)
                 rest += f", {n} {'advarsel' if n == 1 else 'advarsler'}"
@@ -92,6 +98,7 @@ class CentreStatus:
             "centre": self.centre,
             "emails": self.emails,
             "file": self.file,
+            "files": self.files,
             "delivered_at": local(self.delivered_at, self.zone).isoformat()
             if self.delivered_at
             else None,
@@ -118,16 +125,20 @@ class Collection:
     def file_report(
         self, key: str, status: CentreStatus
     ) -> tuple[list[Problem], list[Problem], list[Target]]:
-        """(errors, warnings, owed targets without a figure) of one file for one centre."""
-        if status.file == key:
-            return status.errors, status.warnings, status.missing
+        """(errors, warnings, owed targets without a figure) of one file for one centre:
+        the file's own problems, and what none of the centre's files delivers."""
         blocking = self.result.blocking if self.result else []
         warnings = self.result.warnings if self.result else []
         errors = [p for p in blocking if p.file == key]
         errors += [p for p in self.problems if p.file == key and p.severity == ERROR]
-        figs = self.figures.get(key, [])
-        missing = [t for t in status.owed if not any(_serves(f, t) for f in figs)]
-        return errors, [p for p in warnings if p.file == key], missing
+        if key in status.files:
+            missing = status.missing
+        else:
+            figs = self.figures.get(key, [])
+            missing = [t for t in status.owed if not any(_serves(f, t) for f in figs)]
+        warned = [p for p in warnings if p.file == key]
+        warned += [p for p in self.problems if p.file == key and p.severity == WARNING]
+        return errors, warned, missing
 
     def summary(self) -> dict[str, int]:
         delivered = [c for c in self.centres if c.file is not None]
@@ -305,34 +316,37 @@ def _match(
         status = CentreStatus(name, contacts.by_centre.get(key), owed[key], cfg.timezone, due=due)
         candidates = by_centre.get(key, [])
         if candidates:
-            # A readable file before one that is not, then the newest.
+            # The quarterly run reads every file a centre delivered, so its delivery is all
+            # of them: their problems and their figures. Its time and content are those of
+            # its newest file (a readable one before one that is not).
             chosen = max(candidates, key=lambda e: (_readable(e.key), e.modified, e.key))
-            status.file, status.sha256 = chosen.key, files[chosen.key]
+            keys = sorted(e.key for e in candidates)
+            status.file, status.files, status.sha256 = chosen.key, keys, files[chosen.key]
             status.delivered_at = chosen.modified
             recorded = times.get(chosen.key)
             if recorded and recorded[0] == status.sha256:
                 status.delivered_at = recorded[1]
-            status.errors = [p for p in result.blocking if p.file == chosen.key]
-            status.warnings = [p for p in result.warnings if p.file == chosen.key]
-            if not _readable(chosen.key) and not status.errors:
-                unread = problem(
-                    chosen.key, None, None, None, None, "centre_fil_format", ERROR, None,
-                    f"{name}s fil kan ikke læses: kun .xlsx, .xlsm, .ods og .csv læses. Gem "
-                    "den i et af de formater og læg den i indbakken igen.",
-                )  # fmt: skip
-                problems.append(unread)
-                status.errors.append(unread)
-            if len(candidates) > 1:
-                others = ", ".join(e.key for e in candidates if e is not chosen)
+            status.errors = [p for p in result.blocking if p.file in keys]
+            status.warnings = [p for p in result.warnings if p.file in keys]
+            for k in keys:
+                if not _readable(k) and not any(p.file == k for p in status.errors):
+                    unread = problem(
+                        k, None, None, None, None, "centre_fil_format", ERROR, None,
+                        f"{name}s fil kan ikke læses: kun .xlsx, .xlsm, .ods og .csv læses. "
+                        "Gem den i et af de formater og læg den i indbakken igen.",
+                    )  # fmt: skip
+                    problems.append(unread)
+                    status.errors.append(unread)
+            if len(keys) > 1:
                 two = problem(
-                    chosen.key, None, None, None, None, "centre_flere_filer", ERROR, None,
-                    f"{name} har flere filer i {quarter}/: {chosen.key} og {others}. Kun den "
-                    "nyeste er talt med her; slet eller omdøb de andre, så hvert tal kun "
-                    "indberettes én gang.",
+                    chosen.key, None, None, None, None, "centre_flere_filer", WARNING, None,
+                    f"{name} har flere filer i {quarter}/: {' og '.join(keys)}. Rapporten "
+                    "læser dem alle. Er den ene en ny udgave af den anden, så slet den gamle; "
+                    "ellers står dens tal der to gange.",
                 )  # fmt: skip
                 problems.append(two)
-                status.errors.append(two)
-            figs = figures_by_file.get(chosen.key, [])
+                status.warnings.append(two)
+            figs = [f for k in keys for f in figures_by_file.get(k, [])]
             status.missing = [t for t in status.owed if not any(_serves(f, t) for f in figs)]
         else:
             status.missing = list(status.owed)
