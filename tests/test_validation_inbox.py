@@ -96,10 +96,11 @@ def test_a_comma_separated_row_with_an_unquoted_decimal_comma_is_an_error_at_the
     assert "decimalkomma" in note.message and "86,5" in note.message
 
 
-def test_a_row_short_of_the_headers_fields_is_an_error_but_not_short_of_its_empties() -> None:
-    """The header has six fields, four named: a row may leave out the two empty ones, not
-    a named one, and may not have a seventh field (even an empty one: an unquoted decimal
-    comma before an empty last field leaves one)."""
+def test_a_row_short_of_the_headers_fields_is_read_but_a_longer_one_is_an_error() -> None:
+    """CONTRACT §1 makes only a row with more fields than its header an error. The header
+    has six fields, four named: a row may leave out any trailing fields (their cells are
+    empty), but may not have a seventh field (even an empty one: an unquoted decimal comma
+    before an empty last field leaves one)."""
     raw = read_sheet(
         "2009Q3/c.csv",
         "Nr.;Nøgletal;Kvartal;Værdi;;\n"
@@ -112,8 +113,45 @@ def test_a_row_short_of_the_headers_fields_is_an_error_but_not_short_of_its_empt
     assert [r.values[:4] for r in raw.rows] == [
         ["1.1", "x", "2009Q3", "5"],
         ["1.2", "x", "2009Q3", "6"],
+        ["1.3", "x", "2009Q3", None],
     ]
-    assert [(n.rule, n.cell) for n in raw.notes] == [("csv_felter", "A4"), ("csv_felter", "A5")]
+    assert [(n.rule, n.cell) for n in raw.notes] == [("csv_felter", "A5")]
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (
+            "Nr.;Nøgletal;Kvartal;Værdi;Kommentar\n1.1;deltagere;2009Q3;30\n".encode(),
+            "semikolon, UTF-8",
+        ),
+        (
+            "Nr.,Nøgletal,Kvartal,Værdi,Kommentar\n1.1,deltagere,2009Q3,30\n".encode("cp1252"),
+            "komma, Windows-1252",
+        ),
+        (
+            "Nr.;Nøgletal;Kvartal;Værdi;Kommentar\r\n1.1;deltagere;2009Q3;30\r\n".encode("cp1252"),
+            "semikolon, Windows-1252",
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_a_hand_made_row_without_its_empty_comment_is_read_with_no_problem(
+    data: bytes, kind: str
+) -> None:
+    """The row leaves off the empty `Kommentar` cell: its value 30 is read, under `Værdi`,
+    and nothing is named."""
+    raw = read_sheet("2009Q3/c.csv", data, "Tal")
+    assert raw.notes == []
+    f = sheet_frame(raw, "figures")
+    assert column_problems([f]) == []
+    (figure,) = parse_figures([f], set())
+    assert (figure.initiative, figure.metric, figure.value, figure.comment) == (
+        "1.1",
+        "deltagere",
+        30.0,
+        None,
+    )
 
 
 def test_an_unquoted_decimal_comma_before_empty_fields_is_still_an_error() -> None:

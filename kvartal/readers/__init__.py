@@ -51,7 +51,8 @@ Rule slugs of `ReadError` (the file is refused) and of the notes (warnings, file
 - `formel_uden_vaerdi` (note, an error, one per cell): a formula cell with no saved value.
 - `skjult_ark` (note): the chosen sheet is hidden.
 - `csv_felter` (note, an error, one per row): a CSV row with more fields than the header
-  row, or fewer than the header's fields up to its last named one; the row is not read.
+  row; the row is not read. A row with fewer fields is read, its missing trailing cells
+  empty.
 - `noegle_talformat` (note, an error, one per cell): a number cell in a key column (`Nr.`,
   `Nøgletal`, `Mål-id`, `Kvartal`) whose format cannot be shown plainly. A plain one is
   read as shown: 1.1 formatted `0.00` is the text `1.10`.

@@ -77,34 +77,25 @@ def _filled_width(fields: list[str]) -> int:
 _DECIMAL_SPLIT = re.compile(r"^\s*-?\d+\s*$")
 
 
-def _shape_note(
-    file: str, row: int, fields: list[str], named_width: int, width: int, delimiter: str
-) -> Problem:
-    if len(fields) > width:
-        # Two neighbouring fields of digits in a comma-separated file: `86,5` unquoted.
-        split = delimiter == "," and any(
-            _DECIMAL_SPLIT.match(a) and _DECIMAL_SPLIT.match(b)
-            for a, b in zip(fields, fields[1:], strict=False)
-        )
-        why = (
-            " Det skyldes næsten altid et tal med decimalkomma (fx 86,5) i en "
-            "kommasepareret fil uden anførselstegn om: kommaet deler tallet i to felter. "
-            "Gem filen som 'CSV (semikolonsepareret)', eller sæt tallet i anførselstegn "
-            '("86,5").'
-            if split
-            else " Et felt har fået et skilletegn for meget (et komma eller semikolon i en "
-            "tekst uden anførselstegn). Sæt teksten i anførselstegn, eller fjern tegnet."
-        )
-        message = (
-            f"Række {row} har {len(fields)} felter, men overskriften har {width}, så værdierne "
-            f"ville havne under forkerte kolonner; rækken er ikke læst." + why
-        )
-    else:
-        message = (
-            f"Række {row} har {len(fields)} felter, men overskriften har {named_width}, så "
-            f"værdierne ville havne under forkerte kolonner; rækken er ikke læst. Et "
-            f"skilletegn mangler: ret rækken, så hver værdi står under sin overskrift."
-        )
+def _shape_note(file: str, row: int, fields: list[str], width: int, delimiter: str) -> Problem:
+    # Two neighbouring fields of digits in a comma-separated file: `86,5` unquoted.
+    split = delimiter == "," and any(
+        _DECIMAL_SPLIT.match(a) and _DECIMAL_SPLIT.match(b)
+        for a, b in zip(fields, fields[1:], strict=False)
+    )
+    why = (
+        " Det skyldes næsten altid et tal med decimalkomma (fx 86,5) i en "
+        "kommasepareret fil uden anførselstegn om: kommaet deler tallet i to felter. "
+        "Gem filen som 'CSV (semikolonsepareret)', eller sæt tallet i anførselstegn "
+        '("86,5").'
+        if split
+        else " Et felt har fået et skilletegn for meget (et komma eller semikolon i en "
+        "tekst uden anførselstegn). Sæt teksten i anførselstegn, eller fjern tegnet."
+    )
+    message = (
+        f"Række {row} har {len(fields)} felter, men overskriften har {width}, så værdierne "
+        f"ville havne under forkerte kolonner; rækken er ikke læst." + why
+    )
     return Problem(
         file=file,
         sheet=None,
@@ -143,20 +134,20 @@ def _read_csv(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
     )
     # One record is one row, as a spreadsheet program shows the file, even when a quoted
     # field spans lines.
-    # The header's fields, and those up to its last filled one: a row may leave out the
-    # header's trailing empty fields, but not more, and may not have more fields at all.
+    # The header's fields: a row may not have more (CONTRACT §1). A row with fewer is
+    # read with its missing trailing cells empty, as a hand-made file leaves off an empty
+    # `Kommentar`; a missing value in the middle is then the validation's to name.
     width: int | None = None
-    named_width = 0
     for line_no, fields in enumerate(reader, start=1):
         filled = _filled_width(fields)
         if width is None:
             if filled:
-                width, named_width = len(fields), filled
-        elif filled and (len(fields) > width or len(fields) < named_width):
-            # A row whose fields do not line up with the header would put a value under
-            # another column (`86,5` read as 86, the comment shifted into a nameless
-            # column): the row is named, not read.
-            grid.notes.append(_shape_note(file, line_no, fields, named_width, width, delimiter))
+                width = len(fields)
+        elif filled and len(fields) > width:
+            # More fields than the header would put a value under another column (`86,5`
+            # read as 86, the comment shifted into a nameless column): the row is named,
+            # not read.
+            grid.notes.append(_shape_note(file, line_no, fields, width, delimiter))
             continue
         row: dict[int, object] = {}
         for col, value in enumerate(fields):

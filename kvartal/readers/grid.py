@@ -45,7 +45,7 @@ RULES: dict[str, str] = {
     "gemt som et tal med et talformat, kvartal ikke kan vise, som regnearket viser det; et "
     "nummer som 1.10 må ikke læses som 1.1. Formatér cellen som tekst og skriv nummeret "
     "igen, fx 1.10.",
-    "csv_felter": "En række i CSV-filen har flere eller færre felter end overskriften, så "
+    "csv_felter": "En række i CSV-filen har flere felter end overskriften, så "
     "værdierne ville havne under forkerte kolonner; rækken er ikke læst. Sæt tal med "
     "decimalkomma og tekster med skilletegn i anførselstegn, eller gem filen som "
     "'CSV (semikolonsepareret)'.",
