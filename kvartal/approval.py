@@ -27,12 +27,24 @@ UNWAIVABLE_RULES = frozenset({"katalog_mangler", "kvartal_mangler"})
 DECISION_FIELDS = ("beslutning", "afvigelser", "begrundelse", "godkendt_af")  # CONTRACT §6
 
 
+# A file in targets/ that is no workbook at all (`README.txt`): named, as every file is
+# (CONTRACT §1), but no part of the catalogue, so an error like any stray file.
+NOT_A_WORKBOOK_RULES = frozenset({"fil_ignoreret"})
+
+
 def waivable(problem: Problem) -> bool:
-    """A whole-file error in the catalogue (unreadable, protected, not a sheet) is not
-    waivable either: every target would be missing."""
+    """A catalogue workbook refused as a whole (unreadable, protected, old .xls) is not
+    waivable either: its targets would be missing. The catalogue is judged by whether its
+    workbooks were read, not by any file that happens to lie beside them."""
     if problem.rule in UNWAIVABLE_RULES:
         return False
-    return not (problem.file.startswith("targets/") and problem.cell is None)
+    in_targets = problem.file.split("/", 1)[0].strip().casefold() == "targets"
+    return not (
+        in_targets
+        and "/" in problem.file
+        and problem.cell is None
+        and problem.rule not in NOT_A_WORKBOOK_RULES
+    )
 
 
 def unwaivable_message(quarter: Quarter, problems: list[Problem], inbox: str) -> str:

@@ -6,6 +6,7 @@ operator must be able to find the cell a problem or a figure came from.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -121,11 +122,18 @@ class Waiver:
     reason: str
     approved_by: str
     source: CellRef | None = None
+    # `Fil` was a bare name (`løs.csv`): it also names a file of that name lying directly
+    # in the inbox, which has no folder to write and whose problem names it so.
+    bare: bool = field(default=False, compare=False)
 
     def matches(self, problem: Problem) -> bool:
         # `file` is inbox-relative (the waiver parser resolves a bare name against the
         # waiver file's own quarter), so a name alone never waives another quarter's file.
-        same_file = _norm_path(self.file) == _norm_path(problem.file)
+        same_file = _norm_path(self.file) == _norm_path(problem.file) or (
+            self.bare
+            and "/" not in _norm_path(problem.file)
+            and posixpath.basename(_norm_path(self.file)) == _norm_path(problem.file)
+        )
         same_cell = (self.cell or "").upper() == (problem.cell or "").upper()
         return same_file and same_cell and (self.rule is None or self.rule == problem.rule)
 

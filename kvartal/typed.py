@@ -421,7 +421,8 @@ def waiver_from(
     `Fil` is relative to the inbox (`2009Q2/centret.csv`); a bare file name is a file of the
     quarter the waiver file sits in, so `centret.csv` in `2009Q3/afvigelser.csv` never
     waives a problem of `2009Q2/centret.csv`. A name ending in `/` is a folder of the
-    inbox (`gammelt/`), for the problems that name a folder.
+    inbox (`gammelt/`), for the problems that name a folder. A bare name also names a file
+    of that name lying directly in the inbox (`løs.csv`), as that file's problem names it.
     """
     file = _text(values.get("Fil"))
     reason = _text(values.get("Begrundelse"))
@@ -430,9 +431,10 @@ def waiver_from(
         return None
     folder_named = file.replace("\\", "/").strip().endswith("/")
     file = file.replace("\\", "/").strip("/")
+    bare = not folder_named and "/" not in file
     if folder_named:
         file += "/"  # a folder of the inbox (`gammelt/`), as written
-    elif "/" not in file:
+    elif bare:
         folder = posixpath.dirname(waiver_file.replace("\\", "/"))
         file = f"{folder}/{file}" if folder else file
     cell = _text(values.get("Celle"))
@@ -444,4 +446,5 @@ def waiver_from(
         reason=reason,
         approved_by=approved_by,
         source=source,
+        bare=bare,
     )

@@ -33,6 +33,9 @@ NO_QUARTER = _problem("2009Q3/", None, "kvartal_mangler")
 NO_CATALOGUE = _problem("targets/", None, "katalog_mangler")
 LOCKED_CATALOGUE = _problem("targets/katalog.xlsx", None, "fil_beskyttet")
 BAD_TARGET_CELL = _problem("targets/katalog.xlsx", "K4", "ikke_tal")
+STRAY_IN_TARGETS = _problem("targets/README.txt", None, "fil_ignoreret")
+UNREADABLE_CATALOGUE = _problem("Targets/katalog.xlsx", None, "ulaeselig")
+OLD_EXCEL_CATALOGUE = _problem("targets/katalog.xls", None, "xls_fil")
 
 
 @pytest.mark.parametrize(
@@ -43,6 +46,11 @@ BAD_TARGET_CELL = _problem("targets/katalog.xlsx", "K4", "ikke_tal")
         (NO_QUARTER, False),
         (NO_CATALOGUE, False),
         (LOCKED_CATALOGUE, False),
+        # A file beside the catalogue that is no workbook at all: the catalogue was read,
+        # so the stray file is an error like any other (CONTRACT §6).
+        (STRAY_IN_TARGETS, True),
+        (UNREADABLE_CATALOGUE, False),  # the folder spelled `Targets/` is the catalogue's too
+        (OLD_EXCEL_CATALOGUE, False),  # a catalogue workbook that was not read
     ],
 )
 def test_what_can_be_waived(problem, expected):
@@ -326,3 +334,71 @@ def test_an_approval_run_that_cannot_wait_is_mailed(deployed):
     (crash,) = _mail(deployed, "kvartal: kørslen for Vejen, 3. kvartal 2009 er fejlet")
     assert "Cannot suspend subflows" in crash.get_content()
     assert "intet er udgivet" in crash.get_content()
+
+
+@pytest.mark.slow
+def test_a_stray_file_beside_the_catalogue_or_at_the_root_is_waived_and_the_run_publishes(
+    tmp_path, prefect_api
+):
+    """The audit's case: a `README.txt` in targets/ and a `løs.csv` at the inbox root.
+    Both are errors (every file is read or named, CONTRACT §1), but the catalogue reads
+    fine, so they block as ordinary errors, not as an unreadable catalogue, and once
+    waived by the names their problems carry, the quarter is published (CONTRACT §6)."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    inbox = tmp_path / "inbox"
+    shutil.copytree(repo / "examples" / "inbox", inbox)
+    (inbox / "targets" / "README.txt").write_text("Kataloget ligger her.\n", encoding="utf-8")
+    (inbox / "løs.csv").write_text("Nr.;Værdi\n1.1;3\n", encoding="utf-8")
+    publish = tmp_path / "publish"
+
+    def run():
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "kvartal.cli",
+                "run",
+                "--quarter",
+                "2009Q3",
+                "--inbox",
+                str(inbox),
+                "--publish-to",
+                str(publish),
+                "--review-to",
+                str(tmp_path / "review"),
+            ],
+            env=dict(os.environ, PREFECT_API_URL=prefect_api),
+            capture_output=True,
+            text=True,
+            timeout=900,
+            cwd=repo,
+        )
+
+    blocked = run()
+    assert blocked.returncode == 2, blocked.stderr[-3000:]
+    assert "2 fejl blokerer udgivelsen" in blocked.stderr
+    assert "kan ikke godkendes" not in blocked.stderr
+    assert "målkataloget mangler" not in blocked.stderr
+    assert not (publish / "2009Q3" / "manifest.json").exists()
+
+    (inbox / "2009Q3" / "afvigelser.csv").write_text(
+        "Fil;Celle;Regel;Begrundelse;Godkendt af\n"
+        "targets/README.txt;;fil_ignoreret;En note til kollegerne;Olsen\n"
+        "løs.csv;;;Gammel kopi, slettes;Olsen\n",
+        encoding="utf-8",
+    )
+    published = run()
+    assert published.returncode == 0, published.stderr[-3000:]
+    manifest = json.loads((publish / "2009Q3" / "manifest.json").read_text(encoding="utf-8"))
+    assert "afvigelse_uden_fund" not in json.dumps(manifest)
+    assert sorted((w["problem"]["file"], w["reason"]) for w in manifest["waivers"]) == [
+        ("løs.csv", "Gammel kopi, slettes"),
+        ("targets/README.txt", "En note til kollegerne"),
+    ]

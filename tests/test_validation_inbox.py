@@ -219,3 +219,31 @@ def test_a_waiver_can_name_a_folder_of_the_inbox() -> None:
         {"Fil": "gammelt", "Begrundelse": "x", "Godkendt af": "y"}, "2009Q3/afvigelser.csv"
     )
     assert bare is not None and bare.file == "2009Q3/gammelt"
+
+
+def test_a_waiver_naming_a_bare_file_waives_that_file_at_the_inbox_root() -> None:
+    """A file directly in the inbox has no folder to write in `Fil`: its problem names it
+    `løs.csv`, so the waiver `Fil=løs.csv` in `2009Q3/afvigelser.csv` waives it (as does
+    the one an approval writes for it), besides `2009Q3/løs.csv`, but never another
+    quarter's file of that name."""
+    from kvartal.typed import waiver_from
+
+    waiver = waiver_from(
+        {"Fil": "løs.csv", "Begrundelse": "Gammel kopi", "Godkendt af": "Olsen"},
+        "2009Q3/afvigelser.csv",
+    )
+    assert waiver is not None
+
+    def problem(file: str) -> Problem:
+        return Problem(file, None, None, None, None, "fil_uden_mappe", "fejl", None, "x")
+
+    assert waiver.matches(problem("løs.csv"))
+    assert waiver.matches(problem("LØS.csv"))
+    assert waiver.matches(problem("2009Q3/løs.csv"))
+    assert not waiver.matches(problem("2009Q2/løs.csv"))
+    assert not waiver.matches(problem("andet.csv"))
+    written = waiver_from(
+        {"Fil": "2009Q3/løs.csv", "Begrundelse": "x", "Godkendt af": "y"},
+        "2009Q3/afvigelser.csv",
+    )
+    assert written is not None and not written.matches(problem("løs.csv"))
