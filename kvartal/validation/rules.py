@@ -261,6 +261,17 @@ RULES: dict[str, Rule] = {
             f"målet i målkataloget."
         ),
     ),
+    "maal_id_uenig": Rule(
+        ERROR,
+        "Mål-id passer ikke til Nr./Nøgletal",
+        lambda f: (
+            f"Rækken nævner Mål-id »{f.value}«, men det mål har {f.row.get('_id_keys')} i "
+            f"målkataloget, og rækken har Nr. »{show(f.row.get('Nr.')) or ''}« og Nøgletal "
+            f"»{show(f.row.get('Nøgletal')) or ''}«. Tallet ville tælle med under et andet "
+            f"mål end rækkens Nr. og Nøgletal siger. Ret Mål-id'et eller Nr./Nøgletal, så "
+            f"de peger på samme mål."
+        ),
+    ),
     "forkert_kvartal": Rule(ERROR, "Kvartal er ikke mappens", _quarter),
     "ikke_tal": Rule(ERROR, "Værdien er ikke et tal", _parser_message(parse_number)),
     "ikke_dato": Rule(ERROR, "Værdien er ikke en dato", _parser_message(parse_date)),
