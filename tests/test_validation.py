@@ -148,6 +148,8 @@ CATALOGUE = [
     target("41", "41-b"),
     target("42", "42-a"),  # row 31: no figure, the row meant for it names 43-a
     target("43", "43-a", "tilgang"),
+    milestone("44", "44-m"),  # row 33: reached after 2009Q3's end
+    milestone("45", "45-m"),  # row 34: reached on 2009Q3's last day: fine
 ]
 
 LATER = {"start": "2010Q1", "end": "2010Q4"}
@@ -267,6 +269,13 @@ FIGURES: dict[str, tuple[list[str], list[list[Any]]]] = {
     ),
     # Nr. 42 and Nøgletal deltagere are 42-a's, the Mål-id 43-a's: G2, maal_id_uenig.
     "2009Q3/maal_id_uenig.csv": (FIGURE_HEADER, [fig("42", "deltagere", "5", tid="43-a")]),
+    "2009Q3/milepael_dato.csv": (
+        FIGURE_HEADER,
+        [
+            fig("44", None, tid="44-m", reached="2009-11-02"),  # H2: after 30.09.2009
+            fig("45", None, tid="45-m", reached="30.09.2009"),
+        ],
+    ),
     # An earlier quarter is checked like the report quarter (CONTRACT §4).
     "2009Q2/tidligere.csv": (
         FIGURE_HEADER,
@@ -330,6 +339,7 @@ CASES = [
     ("2009Q3/maal_id_og_uden.csv", "B3", "dublet", ERROR),
     ("2009Q3/maal_id_uenig.csv", "G2", "maal_id_uenig", ERROR),
     ("targets/katalog.xlsx", "D31", "mangler_tal", WARNING),
+    ("2009Q3/milepael_dato.csv", "H2", "milepael_efter_kvartalet", WARNING),
     ("2009Q3/dele.ods", "D2", "dele_passer_ikke", ERROR),
     ("2009Q3/milepael.csv", "H2", "ugyldig_milepael", ERROR),
     ("2009Q3/dato_nr.xlsx", "A2", "ugyldigt_nummer", ERROR),
@@ -549,6 +559,7 @@ def test_blocking_and_warnings(result: Any) -> None:
         "seneste_falder",
         "tidobling",
         "afvigelse_uden_fund",
+        "milepael_efter_kvartalet",
     }
 
 
@@ -609,3 +620,11 @@ def test_a_mal_id_against_its_rows_keys_names_both(result: Any) -> None:
     (p,) = [p for p in result.problems if p.rule == "maal_id_uenig"]
     for words in ("»43-a«", "Nr. »43« og Nøgletal »tilgang«", "Nr. »42«", "»deltagere«"):
         assert words in p.message, words
+
+
+def test_a_milestone_reached_after_the_quarter_says_which_day_and_what_it_counts_as(
+    result: Any,
+) -> None:
+    (p,) = [p for p in result.problems if p.rule == "milepael_efter_kvartalet"]
+    assert "02.11.2009" in p.message and "30.09.2009" in p.message
+    assert "3. kvartal 2009" in p.message and "nået på den dato" in p.message

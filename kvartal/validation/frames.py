@@ -15,6 +15,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -463,6 +464,16 @@ def figures_table(
         agrees.append(same_nr and same_metric)
         keys_of.append(f"Nr. »{t.initiative}«" + (f" og Nøgletal »{t.metric}«" if t.metric else ""))
     df["_id_agrees"] = agrees
+    # A milestone reached after the quarter's end: the arithmetic counts the date (a centre
+    # delivering in the days after the quarter knows of it), but a date later than that may
+    # be a slip or a plan, so the operator is told.
+    rows = [c for frame in table.parts for c in figure_rows(frame)]
+    df["_reached_in_time"] = [
+        c.reached <= quarter.last_day
+        if isinstance(c.reached, date) and c.quarter == quarter
+        else None
+        for c in rows
+    ]
     df["_id_keys"] = keys_of
     # Rows of one Nr.+Nøgletal+Kvartal are told apart by their Mål-id only when every one
     # of them names its target: a row without one feeds each target of that pair (CONTRACT

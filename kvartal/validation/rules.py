@@ -144,6 +144,12 @@ def _duplicate_id(f: Finding) -> str:
     )
 
 
+def _day(raw: object) -> str:
+    """A reached date as Danes write it (the cell parsed as the arithmetic reads it)."""
+    reached = parse_reached(raw)
+    return f"{reached:%d.%m.%Y}" if isinstance(reached, date) else f"»{show(raw)}«"
+
+
 def _parts(f: Finding) -> str:
     parts = f.extras.get("parts", [])
     total = " + ".join(show(v) or "" for _, v in parts)
@@ -361,6 +367,17 @@ RULES: dict[str, Rule] = {
     ),
     "mangler_tal": Rule(WARNING, "Aktivt mål uden tal", _no_figure),
     "seneste_falder": Rule(WARNING, "Seneste-tal falder", _falls),
+    "milepael_efter_kvartalet": Rule(
+        WARNING,
+        "Milepæl nået efter kvartalets udgang",
+        lambda f: (
+            f"»Milepæl nået« er {_day(f.row.get('Milepæl nået'))}, efter "
+            f"{f.quarter.label_da}s udgang ({f.quarter.last_day:%d.%m.%Y}). Rapporten for "
+            f"{f.quarter.label_da} regner milepælen som nået på den dato. Er datoen en "
+            f"slåfejl, så ret den; er milepælen ikke nået endnu, så lad cellen stå tom eller "
+            f"skriv »nej«."
+        ),
+    ),
     "tidobling": Rule(WARNING, "Mere end ti gange forrige kvartal", _tenfold),
     "afvigelse_uden_fund": Rule(WARNING, "Afvigelse uden fund", _unmatched_waiver),
     # Columns not read (kvartal.validation.columns builds their messages).
