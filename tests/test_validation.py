@@ -150,6 +150,7 @@ CATALOGUE = [
     target("43", "43-a", "tilgang"),
     milestone("44", "44-m"),  # row 33: reached after 2009Q3's end
     milestone("45", "45-m"),  # row 34: reached on 2009Q3's last day: fine
+    milestone("46", "46-m"),  # row 35: from a file of milestone rows only
 ]
 
 LATER = {"start": "2010Q1", "end": "2010Q4"}
@@ -269,6 +270,11 @@ FIGURES: dict[str, tuple[list[str], list[list[Any]]]] = {
     ),
     # Nr. 42 and Nøgletal deltagere are 42-a's, the Mål-id 43-a's: G2, maal_id_uenig.
     "2009Q3/maal_id_uenig.csv": (FIGURE_HEADER, [fig("42", "deltagere", "5", tid="43-a")]),
+    # Milestone rows only: no Nøgletal or Værdi column needed (CONTRACT §3).
+    "2009Q3/kun_milepael.csv": (
+        ["Nr.", "Kvartal", "Mål-id", "Milepæl nået"],
+        [["46", "2009Q3", "46-m", "ja"]],
+    ),
     "2009Q3/milepael_dato.csv": (
         FIGURE_HEADER,
         [

@@ -594,6 +594,11 @@ def headers_table(frames: Iterable[tuple[str, SheetFrame]]) -> Table:
         have = set(frame.letters)
         if kind == "figures" and {"Tæller", "Nævner"} <= have:
             have.add("Værdi")  # Værdi is required unless Tæller/Nævner are given
+        if kind == "figures" and {"Mål-id", "Milepæl nået"} <= have:
+            # A file of milestone rows only: they need neither Nøgletal nor Værdi (§3).
+            reached = frame.df["Milepæl nået"].tolist() if "Milepæl nået" in frame.df else []
+            if reached and all(present(v) for v in reached):
+                have |= {"Nøgletal", "Værdi"}
         for column in required[kind]:
             rows.append(
                 {
