@@ -162,6 +162,21 @@ def near_column(text: str, kind: str) -> str | None:
     return None
 
 
+# Free text: a centre's own note column beside them (`Kommentar fra chef`) is no lost figure.
+_TEXT_COLUMNS = frozenset({"Kommentar", "Målbeskrivelse", "Indsats", "Indsatsområde"})
+
+
+def _lengthened(text: str, kind: str, present: set[str]) -> str | None:
+    """The contract column, absent from the sheet, whose words the header begins with."""
+    words = normalise_header(text).split()
+    columns = [c for c in COLUMNS[kind] if c not in _TEXT_COLUMNS]
+    for column in sorted(columns, key=lambda c: -len(c.split())):
+        own = normalise_header(column).split()
+        if column not in present and len(words) > len(own) and words[: len(own)] == own:
+            return column
+    return None
+
+
 @dataclass
 class SheetFrame:
     file: str
@@ -226,6 +241,14 @@ def sheet_frame(raw: RawSheet, kind: str) -> SheetFrame:
         else:
             positions[name] = pos
             letters[name] = letter
+    # A header that begins with a contract column's words the sheet lacks (`Forventet
+    # værdi` where there is no `Forventet`) was meant as that column: read as a note, the
+    # centre's figures in it would be lost without a word.
+    for shown, letter in list(unused):
+        meant = _lengthened(shown, kind, set(positions))
+        if meant is not None:
+            unused.remove((shown, letter))
+            misspelled.append((shown, letter, meant))
     nameless: list[tuple[str, int]] = []
     for pos in nameless_positions:
         first = next(

@@ -45,6 +45,28 @@ def frame(file: str, text: str, kind: str) -> SheetFrame:
     return sheet_frame(read_sheet(file, text.encode("utf-8"), "Tal"), kind)
 
 
+@pytest.mark.parametrize(
+    ("extra", "misspelled", "unused"),
+    [
+        # the forecast column written longer, and no `Forventet`: meant as it, not a note
+        (["Forventet værdi"], [("Forventet værdi", "E", "Forventet")], []),
+        (["milepæl nået (dato)"], [("milepæl nået (dato)", "E", "Milepæl nået")], []),
+        # beside the column itself, a longer header is the centre's own
+        (["Forventet", "Forventet værdi"], [], [("Forventet værdi", "F")]),
+        # free text: a note column is no lost figure
+        (["Kommentar fra chef"], [], [("Kommentar fra chef", "E")]),
+        (["Noter"], [], [("Noter", "E")]),
+    ],
+)
+def test_a_header_that_lengthens_a_missing_contract_column_is_named_as_it(
+    extra: list[str], misspelled: list[tuple[str, str, str]], unused: list[tuple[str, str]]
+) -> None:
+    header = ";".join(["Nr.", "Nøgletal", "Kvartal", "Værdi", *extra])
+    row = ";".join(["1.4", "deltagere", "2009Q3", "30", *["x"] * len(extra)])
+    found = frame("2009Q3/c.csv", f"{header}\n{row}\n", "figures")
+    assert (found.misspelled, found.unused) == (misspelled, unused)
+
+
 def inputs() -> tuple[list[SheetFrame], dict[Quarter, list[SheetFrame]]]:
     catalogue = [frame("targets/k.csv", CATALOGUE, "catalogue")]
     figures = {

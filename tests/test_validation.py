@@ -142,6 +142,15 @@ CATALOGUE = [
     milestone("18", "18-m"),  # row 24
     target("19", "19-a"),  # row 25
     target("34", "34-a", "andel", "pct.", value=50, aggregation="sum"),  # pooled rate
+    target("40", "40-a"),  # row 27: two targets of one Nr. and Nøgletal
+    target("40", "40-b"),
+    target("41", "41-a"),  # row 29: the same, each row naming its own
+    target("41", "41-b"),
+    target("42", "42-a"),  # row 31: no figure, the row meant for it names 43-a
+    target("43", "43-a", "tilgang"),
+    milestone("44", "44-m"),  # row 33: reached after 2009Q3's end
+    milestone("45", "45-m"),  # row 34: reached on 2009Q3's last day: fine
+    milestone("46", "46-m"),  # row 35: from a file of milestone rows only
 ]
 
 LATER = {"start": "2010Q1", "end": "2010Q4"}
@@ -249,6 +258,30 @@ FIGURES: dict[str, tuple[list[str], list[list[Any]]]] = {
     ),
     "2009Q3/pulje.csv": (FIGURE_HEADER, [fig("34", "andel", "40")]),  # E2: mangler_vaerdi
     "2009Q3/milepael_uden_id.csv": (FIGURE_HEADER, [fig("1", None, reached="ja")]),  # G2
+    # A row without Mål-id feeds 40-a and 40-b; a row naming 40-b reports 40-b's again.
+    "2009Q3/maal_id_og_uden.csv": (
+        FIGURE_HEADER,
+        [fig("40", "deltagere", "20"), fig("40", "deltagere", "5", tid="40-b")],  # B2, B3
+    ),
+    # Each row names its own target: two figures, no duplicate.
+    "2009Q3/maal_id_hver.csv": (
+        FIGURE_HEADER,
+        [fig("41", "deltagere", "20", tid="41-a"), fig("41", "deltagere", "5", tid="41-B")],
+    ),
+    # Nr. 42 and Nøgletal deltagere are 42-a's, the Mål-id 43-a's: G2, maal_id_uenig.
+    "2009Q3/maal_id_uenig.csv": (FIGURE_HEADER, [fig("42", "deltagere", "5", tid="43-a")]),
+    # Milestone rows only: no Nøgletal or Værdi column needed (CONTRACT §3).
+    "2009Q3/kun_milepael.csv": (
+        ["Nr.", "Kvartal", "Mål-id", "Milepæl nået"],
+        [["46", "2009Q3", "46-m", "ja"]],
+    ),
+    "2009Q3/milepael_dato.csv": (
+        FIGURE_HEADER,
+        [
+            fig("44", None, tid="44-m", reached="2009-11-02"),  # H2: after 30.09.2009
+            fig("45", None, tid="45-m", reached="30.09.2009"),
+        ],
+    ),
     # An earlier quarter is checked like the report quarter (CONTRACT §4).
     "2009Q2/tidligere.csv": (
         FIGURE_HEADER,
@@ -308,6 +341,11 @@ CASES = [
     ("2009Q3/ukendt.csv", "G4", "ukendt_maal_id", ERROR),
     ("2009Q3/dublet_a.xlsx", "B2", "dublet", ERROR),
     ("2009Q3/dublet_b.csv", "B2", "dublet", ERROR),
+    ("2009Q3/maal_id_og_uden.csv", "B2", "dublet", ERROR),
+    ("2009Q3/maal_id_og_uden.csv", "B3", "dublet", ERROR),
+    ("2009Q3/maal_id_uenig.csv", "G2", "maal_id_uenig", ERROR),
+    ("targets/katalog.xlsx", "D31", "mangler_tal", WARNING),
+    ("2009Q3/milepael_dato.csv", "H2", "milepael_efter_kvartalet", WARNING),
     ("2009Q3/dele.ods", "D2", "dele_passer_ikke", ERROR),
     ("2009Q3/milepael.csv", "H2", "ugyldig_milepael", ERROR),
     ("2009Q3/dato_nr.xlsx", "A2", "ugyldigt_nummer", ERROR),
@@ -527,6 +565,7 @@ def test_blocking_and_warnings(result: Any) -> None:
         "seneste_falder",
         "tidobling",
         "afvigelse_uden_fund",
+        "milepael_efter_kvartalet",
     }
 
 
@@ -579,3 +618,19 @@ def test_result_survives_pickling(result: Any) -> None:
 
     again = pickle.loads(pickle.dumps(result))
     assert again.blocking == result.blocking and again.excluded == result.excluded
+
+
+def test_a_mal_id_against_its_rows_keys_names_both(result: Any) -> None:
+    """The row says Nr. 42 / deltagere (42-a's) and Mål-id 43-a (Nr. 43 / tilgang): the
+    figure is not counted silently under either; the message shows both sides."""
+    (p,) = [p for p in result.problems if p.rule == "maal_id_uenig"]
+    for words in ("»43-a«", "Nr. »43« og Nøgletal »tilgang«", "Nr. »42«", "»deltagere«"):
+        assert words in p.message, words
+
+
+def test_a_milestone_reached_after_the_quarter_says_which_day_and_what_it_counts_as(
+    result: Any,
+) -> None:
+    (p,) = [p for p in result.problems if p.rule == "milepael_efter_kvartalet"]
+    assert "02.11.2009" in p.message and "30.09.2009" in p.message
+    assert "3. kvartal 2009" in p.message and "nået på den dato" in p.message

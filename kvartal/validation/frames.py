@@ -15,6 +15,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -445,7 +446,52 @@ def figures_table(
         m if m else ("" if tid else None)
         for m, tid in zip(df["_metric"], df["_target_id"], strict=True)
     ]
-    df["_dup_target"] = [tid or "" for tid in df["_target_id"]]
+    # A row naming a Mål-id feeds that target alone; its Nr. and Nøgletal must be the
+    # target's, or the figure would be counted where the centre did not mean it.
+    by_id = {t.target_id: t for t in targets if t.target_id}
+    agrees: list[bool | None] = []
+    keys_of: list[str | None] = []
+    for nr, m, whole, tid in zip(
+        df["_nr"], df["_metric"], df["_whole"], df["_target_id"], strict=True
+    ):
+        t = by_id.get(tid) if tid else None
+        if t is None or not (nr or m):
+            agrees.append(None)
+            keys_of.append(None)
+            continue
+        same_nr = not nr or nr == t.initiative
+        same_metric = not m or t.is_milestone or t.metric in (m, whole)
+        agrees.append(same_nr and same_metric)
+        keys_of.append(f"Nr. »{t.initiative}«" + (f" og Nøgletal »{t.metric}«" if t.metric else ""))
+    df["_id_agrees"] = agrees
+    # A milestone reached after the quarter's end: the arithmetic counts the date (a centre
+    # delivering in the days after the quarter knows of it), but a date later than that may
+    # be a slip or a plan, so the operator is told.
+    rows = [c for frame in table.parts for c in figure_rows(frame)]
+    df["_reached_in_time"] = [
+        c.reached <= quarter.last_day
+        if isinstance(c.reached, date) and c.quarter == quarter
+        else None
+        for c in rows
+    ]
+    df["_id_keys"] = keys_of
+    # Rows of one Nr.+Nøgletal+Kvartal are told apart by their Mål-id only when every one
+    # of them names its target: a row without one feeds each target of that pair (CONTRACT
+    # §3), so a row naming one of those targets (a known one, with its Nr. and Nøgletal)
+    # reports the same figure twice.
+    general = {
+        (nr, m, q)
+        for nr, m, q, tid in zip(
+            df["_nr"], df["_metric"], df["_quarter"], df["_target_id"], strict=True
+        )
+        if not tid
+    }
+    df["_dup_target"] = [
+        "" if not tid or ((nr, m, q) in general and ok) else tid
+        for nr, m, q, tid, ok in zip(
+            df["_nr"], df["_metric"], df["_quarter"], df["_target_id"], agrees, strict=True
+        )
+    ]
 
     _parts(table)
     _previous(table, previous, quarter)
@@ -469,7 +515,7 @@ def _pooled(unit: str | None, aggregation: str | None) -> bool:
 
 
 def _group(df: pd.DataFrame, i: int) -> tuple[Any, ...]:
-    return (df.at[i, "_nr"], df.at[i, "_whole"], df.at[i, "_quarter"], df.at[i, "_dup_target"])
+    return (df.at[i, "_nr"], df.at[i, "_whole"], df.at[i, "_quarter"], df.at[i, "_target_id"] or "")
 
 
 def _parts(table: Table) -> None:
@@ -548,6 +594,11 @@ def headers_table(frames: Iterable[tuple[str, SheetFrame]]) -> Table:
         have = set(frame.letters)
         if kind == "figures" and {"Tæller", "Nævner"} <= have:
             have.add("Værdi")  # Værdi is required unless Tæller/Nævner are given
+        if kind == "figures" and {"Mål-id", "Milepæl nået"} <= have:
+            # A file of milestone rows only: they need neither Nøgletal nor Værdi (§3).
+            reached = frame.df["Milepæl nået"].tolist() if "Milepæl nået" in frame.df else []
+            if reached and all(present(v) for v in reached):
+                have |= {"Nøgletal", "Værdi"}
         for column in required[kind]:
             rows.append(
                 {

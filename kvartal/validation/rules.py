@@ -144,6 +144,12 @@ def _duplicate_id(f: Finding) -> str:
     )
 
 
+def _day(raw: object) -> str:
+    """A reached date as Danes write it (the cell parsed as the arithmetic reads it)."""
+    reached = parse_reached(raw)
+    return f"{reached:%d.%m.%Y}" if isinstance(reached, date) else f"»{show(raw)}«"
+
+
 def _parts(f: Finding) -> str:
     parts = f.extras.get("parts", [])
     total = " + ".join(show(v) or "" for _, v in parts)
@@ -261,6 +267,17 @@ RULES: dict[str, Rule] = {
             f"målet i målkataloget."
         ),
     ),
+    "maal_id_uenig": Rule(
+        ERROR,
+        "Mål-id passer ikke til Nr./Nøgletal",
+        lambda f: (
+            f"Rækken nævner Mål-id »{f.value}«, men det mål har {f.row.get('_id_keys')} i "
+            f"målkataloget, og rækken har Nr. »{show(f.row.get('Nr.')) or ''}« og Nøgletal "
+            f"»{show(f.row.get('Nøgletal')) or ''}«. Tallet ville tælle med under et andet "
+            f"mål end rækkens Nr. og Nøgletal siger. Ret Mål-id'et eller Nr./Nøgletal, så "
+            f"de peger på samme mål."
+        ),
+    ),
     "forkert_kvartal": Rule(ERROR, "Kvartal er ikke mappens", _quarter),
     "ikke_tal": Rule(ERROR, "Værdien er ikke et tal", _parser_message(parse_number)),
     "ikke_dato": Rule(ERROR, "Værdien er ikke en dato", _parser_message(parse_date)),
@@ -350,6 +367,17 @@ RULES: dict[str, Rule] = {
     ),
     "mangler_tal": Rule(WARNING, "Aktivt mål uden tal", _no_figure),
     "seneste_falder": Rule(WARNING, "Seneste-tal falder", _falls),
+    "milepael_efter_kvartalet": Rule(
+        WARNING,
+        "Milepæl nået efter kvartalets udgang",
+        lambda f: (
+            f"»Milepæl nået« er {_day(f.row.get('Milepæl nået'))}, efter "
+            f"{f.quarter.label_da}s udgang ({f.quarter.last_day:%d.%m.%Y}). Rapporten for "
+            f"{f.quarter.label_da} regner milepælen som nået på den dato. Er datoen en "
+            f"slåfejl, så ret den; er milepælen ikke nået endnu, så lad cellen stå tom eller "
+            f"skriv »nej«."
+        ),
+    ),
     "tidobling": Rule(WARNING, "Mere end ti gange forrige kvartal", _tenfold),
     "afvigelse_uden_fund": Rule(WARNING, "Afvigelse uden fund", _unmatched_waiver),
     # Columns not read (kvartal.validation.columns builds their messages).
