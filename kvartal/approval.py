@@ -24,6 +24,8 @@ WAIVER_FILE = "afvigelser.csv"
 # Problems an operator cannot waive: without a catalogue or without the quarter's folder
 # there is nothing to publish, and an approval would publish an empty report.
 UNWAIVABLE_RULES = frozenset({"katalog_mangler", "kvartal_mangler"})
+# A sheet that is not read names no whole file: a catalogue's other sheet is waivable.
+SHEET_RULES = frozenset({"ark_ikke_laest", "ark_med_data_ikke_laest"})
 DECISION_FIELDS = ("beslutning", "afvigelser", "begrundelse", "godkendt_af")  # CONTRACT §6
 
 
@@ -32,6 +34,8 @@ def waivable(problem: Problem) -> bool:
     waivable either: every target would be missing."""
     if problem.rule in UNWAIVABLE_RULES:
         return False
+    if problem.rule in SHEET_RULES:
+        return True  # another sheet than the catalogue's: the catalogue itself is read
     return not (problem.file.startswith("targets/") and problem.cell is None)
 
 

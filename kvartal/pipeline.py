@@ -273,7 +273,7 @@ def manifest_extra(checked: Checked, evaluated: Evaluated, run_id: str | None) -
         "waivers": [{**w.to_json(), "problem": p.to_json()} for p, w in validation.waived],
         "warnings": len(validation.warnings),
         "rows": rows.counts(),
-        "left_out": rows.left_out,
+        "left_out": rows.left_out + [u.left_out() for u in checked.inputs.unused],
         "run_id": run_id,
         "kvartal_version": kvartal_version(),
         "git_revision": git_revision(),
