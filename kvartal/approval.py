@@ -130,7 +130,9 @@ def decision_form(
     import pydantic
     from prefect.input import RunInput
 
-    keys = tuple(problem_key(p) for p in problems if waivable(p))
+    # One key per finding, but two sheets of a file not read share theirs (`file::rule`):
+    # listed once, or `uniqueItems` and `minItems` together would refuse every approval.
+    keys = tuple(dict.fromkeys(problem_key(p) for p in problems if waivable(p)))
     choice: Any = Literal.__getitem__(keys) if keys else str
     fields: dict[str, Any] = {
         "beslutning": (

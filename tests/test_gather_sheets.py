@@ -382,3 +382,40 @@ def test_the_manifest_names_the_quarter_folders_left_out(tmp_path: Path) -> None
         "2014Q1/c.csv",
         "2014Q2/c.csv",
     ]
+
+
+def test_two_unread_sheets_of_one_file_can_be_approved_in_the_form(tmp_path: Path) -> None:
+    """Both sheets share the key `file::rule`; the form lists it once, so an approval that
+    names it is whole (the schema's minItems and uniqueItems do not contradict)."""
+    from datetime import UTC, datetime
+
+    import jsonschema
+
+    from kvartal.approval import decision_form
+
+    write(tmp_path, "targets/k.csv", csv_catalogue(catalogue_row(1, "a")))
+    part = [FIGURES_HEADER, figure(1, "a", 3)]
+    write(tmp_path, "2014Q2/c.xlsx", xlsx({"Tal": part, "Del 2": part, "Del 3": part}))
+    inputs = gather(LocalStorage(tmp_path), Q)
+    errors = [p for p in inputs.problems if p.severity == "fejl"]
+    assert [(p.sheet, p.rule) for p in errors] == [
+        ("Del 2", "ark_med_data_ikke_laest"),
+        ("Del 3", "ark_med_data_ikke_laest"),
+    ]
+    form = decision_form(
+        errors,
+        Q,
+        "https://drift.example/x",
+        None,
+        datetime(2014, 7, 13, tzinfo=UTC),
+        zone="Europe/Copenhagen",
+    )
+    key = "2014Q2/c.xlsx::ark_med_data_ikke_laest"
+    approval = {
+        "beslutning": "godkend",
+        "afvigelser": [key],
+        "begrundelse": "kladder",
+        "godkendt_af": "AB",
+    }
+    jsonschema.validate(approval, form.model_json_schema())  # as the server checks it
+    assert form(**approval).afvigelser == [key]
