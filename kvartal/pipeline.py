@@ -132,6 +132,8 @@ def review_markdown(result: ValidationResult, inputs: Inputs, location: str) -> 
         lines += ["", f"## {file}", ""]
         for p in problems:
             where = f"{p.sheet}!{p.cell}" if p.sheet and p.cell else (p.cell or "hele filen")
+            if p.sheet and not p.cell:
+                where = f"hele arket {p.sheet}"
             severity = "godkendt afvigelse" if p in waived else p.severity
             value = f" · værdi `{p.value}`" if p.value not in (None, "") else ""
             message = " ".join(str(p.message).split())

@@ -419,3 +419,14 @@ def test_two_unread_sheets_of_one_file_can_be_approved_in_the_form(tmp_path: Pat
     }
     jsonschema.validate(approval, form.model_json_schema())  # as the server checks it
     assert form(**approval).afvigelser == [key]
+
+
+def test_the_review_names_the_sheet_not_read(tmp_path: Path) -> None:
+    from kvartal.validation import review_html
+
+    _audit_inbox(tmp_path, "xlsx")
+    checked = pipeline.check(LocalStorage(tmp_path), Q, limits=Limits())
+    html = review_html(checked.validation, Q).decode("utf-8")
+    assert '<td class="cell">hele arket</td>\n<td>Del 2</td>' in html
+    text = pipeline.review_markdown(checked.validation, checked.inputs, "x")
+    assert "**hele arket Del 2** · ark_med_data_ikke_laest · fejl" in text
