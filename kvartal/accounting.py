@@ -41,6 +41,8 @@ COLUMN_RULES = frozenset(
     {"kolonne_stavet", "dublet_kolonne", "kolonne_uden_overskrift", "ubrugt_kolonne"}
 )
 ROW_RULES = frozenset({"csv_felter"})
+# A sheet of a workbook that is not read: the problem names that sheet, not the file's rows.
+SHEET_RULES = frozenset({"ark_ikke_laest", "ark_med_data_ikke_laest"})
 
 
 @dataclass
@@ -143,8 +145,9 @@ def account(
     whole_files: set[str] = set()
     for p in problems:
         if p.cell is None:
-            # A whole-file error (a missing column, say) names every row of the file.
-            if p.severity == ERROR:
+            # A whole-file error (a missing column, say) names every row of the file; a
+            # sheet not read names none of the rows of the sheet that is.
+            if p.severity == ERROR and p.rule not in SHEET_RULES:
                 whole_files.add(_file(p.file))
         elif p.row is not None:
             named.add(_row_of(p.file, p.row))
@@ -186,6 +189,8 @@ def left_out(problems: Iterable[Problem]) -> list[dict[str, Any]]:
     for p in problems:
         if p.rule in FOLDER_RULES:
             what = "mappe"
+        elif p.rule in SHEET_RULES:
+            what = "ark"
         elif p.rule in FILE_RULES or (p.cell is None and p.rule in READER_RULES):
             what = "fil"
         elif p.rule in COLUMN_RULES:

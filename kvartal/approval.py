@@ -24,6 +24,8 @@ WAIVER_FILE = "afvigelser.csv"
 # Problems an operator cannot waive: without a catalogue or without the quarter's folder
 # there is nothing to publish, and an approval would publish an empty report.
 UNWAIVABLE_RULES = frozenset({"katalog_mangler", "kvartal_mangler"})
+# A sheet that is not read names no whole file: a catalogue's other sheet is waivable.
+SHEET_RULES = frozenset({"ark_ikke_laest", "ark_med_data_ikke_laest"})
 DECISION_FIELDS = ("beslutning", "afvigelser", "begrundelse", "godkendt_af")  # CONTRACT §6
 
 
@@ -38,6 +40,8 @@ def waivable(problem: Problem) -> bool:
     workbooks were read, not by any file that happens to lie beside them."""
     if problem.rule in UNWAIVABLE_RULES:
         return False
+    if problem.rule in SHEET_RULES:
+        return True  # another sheet than the catalogue's: the catalogue itself is read
     in_targets = problem.file.split("/", 1)[0].strip().casefold() == "targets"
     return not (
         in_targets
@@ -138,7 +142,9 @@ def decision_form(
     import pydantic
     from prefect.input import RunInput
 
-    keys = tuple(problem_key(p) for p in problems if waivable(p))
+    # One key per finding, but two sheets of a file not read share theirs (`file::rule`):
+    # listed once, or `uniqueItems` and `minItems` together would refuse every approval.
+    keys = tuple(dict.fromkeys(problem_key(p) for p in problems if waivable(p)))
     choice: Any = Literal.__getitem__(keys) if keys else str
     fields: dict[str, Any] = {
         "beslutning": (

@@ -8,18 +8,25 @@ Nothing in the inbox is left unread without a word (CONTRACT §1): a clerk who n
 folder `2009 Q2` or drops a centre's file into `gammelt/` must see it named, not find the
 figures quietly missing from the report. So every top-level folder is `targets/`, a quarter
 (spelled any way a quarter cell may be), or an error naming it; every file under a quarter
-folder that is read is read, and every other one is named with the reason.
+folder that is read is read, and every other one is named with the reason. One level down
+the same holds for a workbook: only one sheet is read (`Tal` or `Mål`, else the first), so
+every other sheet that holds a filled cell is named (`ark_ikke_laest`), as an error when it
+holds a table under the file's own headers (`ark_med_data_ikke_laest`). Quarter folders no
+target's window reaches (before every window, or after the report quarter) are not read,
+for speed, and are named in the manifest's `left_out` with the reason.
 """
 
 from __future__ import annotations
 
 import hashlib
 import posixpath
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from kvartal.model import ERROR, WARNING, Problem, Severity, SourceFile
 from kvartal.quarters import Quarter, QuarterError
-from kvartal.readers import Limits, RawSheet, ReadError, read_sheet
+from kvartal.readers import Limits, OtherSheet, RawSheet, ReadError, read_sheet
 from kvartal.storage import Storage
 
 ACCEPTED = (".xlsx", ".xlsm", ".ods", ".csv")
@@ -41,6 +48,11 @@ RULES: dict[str, str] = {
     "dobbelt_kvartalsmappe": ERROR,
     "fil_uden_mappe": ERROR,
     "kvartalsmappe_mangler": WARNING,
+    # Another sheet than the one read holds filled cells: named, since its rows are not read.
+    "ark_ikke_laest": WARNING,
+    # ... and it holds a table under the file's own headers: almost certainly figures or
+    # targets that would be left out of the report, so it blocks like a file not read.
+    "ark_med_data_ikke_laest": ERROR,
 }
 
 # What the manifest lists as left out of the inbox, with the reason: folders, files and
@@ -53,8 +65,18 @@ LEFT_OUT_RULES = frozenset(
         "dobbelt_kvartalsmappe",
         "fil_uden_mappe",
         "kvartalsmappe_mangler",
+        "ark_ikke_laest",
+        "ark_med_data_ikke_laest",
     }
 )
+
+# The sheet a workbook is read from (CONTRACT §2, §3), and what a reader of it calls it.
+CATALOGUE_SHEET = "Mål"
+FIGURES_SHEET = "Tal"
+# A catalogue workbook's sheet of the centres' contacts: the collection reads it (§9).
+CONTACTS_SHEET = "Centre"
+# What a manifest's `left_out` calls a quarter folder no target needs: not a finding.
+UNUSED_FOLDER = "kvartal_ikke_brugt"
 
 
 @dataclass
@@ -71,6 +93,31 @@ class Inputs:
     ignored: list[str] = field(default_factory=list)
     # `targets/centre.csv`, the centres' contacts, when there is one.
     contacts: str | None = None
+    # Quarter folders not read because no target's window needs them, with the reason.
+    unused: list[UnusedFolder] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UnusedFolder:
+    """A quarter folder left unread on purpose: before every window of the targets active
+    in the report quarter, or after it. Not a finding (the next quarter's files arriving
+    early is normal), but the manifest names it, so nothing is left out without a word."""
+
+    folder: str  # as the inbox spells it, with a trailing `/`
+    why: str
+
+    def left_out(self) -> dict[str, Any]:
+        """As the manifest's `left_out` lists what was not read."""
+        return {
+            "what": "mappe",
+            "file": self.folder,
+            "sheet": None,
+            "cell": None,
+            "rule": UNUSED_FOLDER,
+            "severity": None,
+            "value": self.folder.rstrip("/"),
+            "why": self.why,
+        }
 
 
 class UnaccountedFiles(RuntimeError):
@@ -125,6 +172,7 @@ class _Reader:
         # What the reader met on the way (formula cells, a hidden sheet) is the operator's
         # to know: it goes into the same problems as the validation's findings.
         self.inputs.problems.extend(raw.notes)
+        self.inputs.problems.extend(unread_sheets(raw, sheet))
         return raw
 
     def data_files(self, folder: str) -> list[str]:
@@ -248,7 +296,7 @@ def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> In
             )
         )
     for key in catalogue_keys:
-        sheet = reader.read(key, "Mål")
+        sheet = reader.read(key, CATALOGUE_SHEET)
         if sheet is not None:
             inputs.catalogue.append(sheet)
 
@@ -275,7 +323,7 @@ def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> In
                     WARNING,
                 )
             )
-        sheets = [s for s in (reader.read(k, "Tal") for k in keys) if s is not None]
+        sheets = [s for s in (reader.read(k, FIGURES_SHEET) for k in keys) if s is not None]
         if sheets:
             inputs.figures[q] = sheets
 
@@ -296,10 +344,125 @@ def gather(inbox: Storage, quarter: Quarter, limits: Limits | None = None) -> In
                 f"rækkerne fra denne fil over i den, og slet denne.",
             )
         )
-    _check_every_file_accounted(
-        inputs, everything, catalogue_folder, folders, quarters_to_read(inputs.catalogue, quarter)
-    )
+    read_quarters = quarters_to_read(inputs.catalogue, quarter)
+    inputs.unused = unused_folders(folders, read_quarters, quarter)
+    _check_every_file_accounted(inputs, everything, catalogue_folder, folders, read_quarters)
     return inputs
+
+
+def unused_folders(
+    folders: dict[Quarter, list[str]], read_quarters: list[Quarter], quarter: Quarter
+) -> list[UnusedFolder]:
+    """The quarter folders that are not read, each with the reason in Danish."""
+    read = set(read_quarters)
+    out = []
+    for q, names in sorted(folders.items()):
+        if q in read:
+            continue
+        if q > quarter:
+            why = (
+                f"ikke brugt: {q} ligger efter rapportkvartalet, {quarter.label_da}; "
+                f"filerne i mappen er ikke læst"
+            )
+        else:
+            why = (
+                f"ikke brugt: intet mål i kataloget tæller {q} med i sit vindue til "
+                f"{quarter.label_da}; filerne i mappen er ikke læst"
+            )
+        out += [UnusedFolder(f"{name}/", why) for name in names]
+    return out
+
+
+_FOLD = str.maketrans({"å": "aa", "ø": "oe", "æ": "ae"})
+
+
+def _folded(text: str) -> str:
+    """A header as a typing habit cannot change it: `Mål-id`, `mål id` and `Maal-id` are
+    one, `Nr.` and `nr` are one."""
+    return re.sub(r"[\s\-._]+", "", text.casefold().translate(_FOLD))
+
+
+def _own_header(texts: tuple[str, ...], kind: str) -> bool:
+    """Whether a row reads like the header of the file's own table (CONTRACT §2, §3)."""
+    found = {_folded(t) for t in texts}
+    if kind == CATALOGUE_SHEET:
+        return "maalid" in found or {"nr", "maalvaerdi"} <= found
+    return "nr" in found and bool({"kvartal", "vaerdi"} & found)
+
+
+def _table_in(other: OtherSheet, kind: str) -> tuple[int, tuple[str, ...]] | None:
+    """The header row (and its texts) of a table under the file's own headers with a
+    filled row below it, among the sheet's first rows; None for anything else."""
+    for row, texts in other.rows[:-1]:
+        if _own_header(texts, kind):
+            return row, texts
+    return None
+
+
+def unread_sheets(raw: RawSheet, preferred: str) -> list[Problem]:
+    """One problem per other sheet of the workbook that holds a filled cell.
+
+    Only one sheet of a workbook is read, so a second sheet's rows would vanish without a
+    word (CONTRACT §1, §4). A sheet holding a table under the file's own headers is an
+    error: it is almost certainly figures (or targets) that would be left out of the
+    report. Anything else (a guide, a cover page, a list for drop-downs) is a warning. A
+    catalogue's `Centre` sheet is read by the collection and is not named.
+    """
+    if preferred not in (CATALOGUE_SHEET, FIGURES_SHEET):
+        return []
+    read = raw.sheet or ""
+    if preferred == CATALOGUE_SHEET:
+        how = (
+            f"En fil med målkataloget læses kun i ét ark: arket »{CATALOGUE_SHEET}«, eller "
+            f"det første synlige ark, når filen ikke har et ark »{CATALOGUE_SHEET}« (et ark "
+            f"»{CONTACTS_SHEET}« læses som centrenes kontakter)."
+        )
+        what, lost = "mål", "målene"
+    else:
+        how = (
+            f"En fil med kvartalets tal læses kun i ét ark: arket »{FIGURES_SHEET}«, eller "
+            f"det første synlige ark, når filen ikke har et ark »{FIGURES_SHEET}«."
+        )
+        what, lost = "tal", "tallene"
+    out = []
+    for other in raw.others:
+        name = other.name
+        if preferred == CATALOGUE_SHEET and name.strip().casefold() == CONTACTS_SHEET.casefold():
+            continue
+        shown = f"»{name}«" + (" (skjult)" if other.hidden else "")
+        table = _table_in(other, preferred)
+        if table is not None:
+            row, texts = table
+            headers = ", ".join(texts[:5]) + (", …" if len(texts) > 5 else "")
+            rule, severity = "ark_med_data_ikke_laest", ERROR
+            message = (
+                f"Arket {shown} har en tabel med {what} (overskrifterne {headers} i række "
+                f"{row}, med udfyldte rækker under), men arket er ikke læst, så {lost} "
+                f"ville mangle i rapporten. {how} I denne fil er arket »{read}« læst. Flyt "
+                f"rækkerne over i arket »{read}«, eller slet arket »{name}«, hvis de ikke "
+                f"skal med."
+            )
+        else:
+            rule, severity = "ark_ikke_laest", WARNING
+            message = (
+                f"Arket {shown} har udfyldte celler, men er ikke læst. {how} I denne fil er "
+                f"arket »{read}« læst. Skal noget i arket »{name}« med i rapporten, så flyt "
+                f"rækkerne over i arket »{read}«; ellers slet arket »{name}«."
+            )
+        out.append(
+            Problem(
+                file=raw.file,
+                sheet=name,
+                cell=None,
+                column=None,
+                row=None,
+                rule=rule,
+                severity=severity,
+                value=name,
+                message=message,
+            )
+        )
+    return out
 
 
 def _only_waivers(folder: str, everything: list[str]) -> bool:

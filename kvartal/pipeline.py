@@ -132,6 +132,8 @@ def review_markdown(result: ValidationResult, inputs: Inputs, location: str) -> 
         lines += ["", f"## {file}", ""]
         for p in problems:
             where = f"{p.sheet}!{p.cell}" if p.sheet and p.cell else (p.cell or "hele filen")
+            if p.sheet and not p.cell:
+                where = f"hele arket {p.sheet}"
             severity = "godkendt afvigelse" if p in waived else p.severity
             value = f" · værdi `{p.value}`" if p.value not in (None, "") else ""
             message = " ".join(str(p.message).split())
@@ -273,7 +275,7 @@ def manifest_extra(checked: Checked, evaluated: Evaluated, run_id: str | None) -
         "waivers": [{**w.to_json(), "problem": p.to_json()} for p, w in validation.waived],
         "warnings": len(validation.warnings),
         "rows": rows.counts(),
-        "left_out": rows.left_out,
+        "left_out": rows.left_out + [u.left_out() for u in checked.inputs.unused],
         "run_id": run_id,
         "kvartal_version": kvartal_version(),
         "git_revision": git_revision(),

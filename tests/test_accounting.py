@@ -17,6 +17,7 @@ from kvartal.records import parse_figures, parse_targets
 from kvartal.tables import SheetFrame, sheet_frame
 
 Q2, Q3 = Quarter(2009, 2), Quarter(2009, 3)
+Q123 = ("2009Q1", "2009Q2", "2009Q3")
 EXAMPLE_INBOX = Path(__file__).resolve().parent.parent / "examples" / "inbox"
 
 CATALOGUE = (
@@ -333,8 +334,18 @@ def test_the_manifest_says_which_columns_were_left_out_and_why(
     done = _run_kvartal(None, inbox, tmp_path, prefect_api)
     assert done.returncode == 0, done.stderr[-3000:]
     manifest = json.loads((tmp_path / "publish" / "2009Q3" / "manifest.json").read_text("utf-8"))
-    assert [(x["what"], x["file"], x["rule"], x["value"]) for x in manifest["left_out"]] == [
+    columns = [x for x in manifest["left_out"] if x["what"] == "kolonne"]
+    assert [(x["what"], x["file"], x["rule"], x["value"]) for x in columns] == [
         ("kolonne", f"{q}/Beskæftigelsescentrene.xlsx", "ubrugt_kolonne", "»Intern note« (K)")
-        for q in ("2009Q1", "2009Q2", "2009Q3")
+        for q in Q123
     ]
-    assert all("ikke brugt" in x["why"] for x in manifest["left_out"])
+    assert all("ikke brugt" in x["why"] for x in columns)
+    # The template's cover page and guide are sheets not read: named too, as warnings.
+    sheets = sorted(
+        (x["file"], x["sheet"], x["rule"]) for x in manifest["left_out"] if x["what"] == "ark"
+    )
+    assert sheets == [
+        *[(f"{q}/Beskæftigelsescentrene.xlsx", "Forside", "ark_ikke_laest") for q in Q123],
+        ("targets/Målkatalog Beskæftigelsesaftale 2009.xlsx", "Vejledning", "ark_ikke_laest"),
+    ]
+    assert len(manifest["left_out"]) == len(columns) + len(sheets)

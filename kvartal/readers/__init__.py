@@ -30,6 +30,9 @@ Choices a reader has to make, and why:
   (LibreOffice) or a `float` whose cell style (or its column's default cell style) has a
   percentage data style (Gnumeric).
 - A datetime at midnight is given as a date: that is what a date cell means.
+- The other sheets of a workbook are not read, but each one holding a filled cell is given
+  in `RawSheet.others` with its first filled rows (a few rows per sheet, however long it
+  is), so gather can name it: its rows would otherwise vanish without a word.
 - CSV values stay text (the Danish number rules apply to them later); an empty field is
   None.
 
@@ -69,6 +72,7 @@ from kvartal.readers.grid import (
     RULES,
     SEVERITY,
     Limits,
+    OtherSheet,
     RawRow,
     RawSheet,
     ReadError,
@@ -83,6 +87,7 @@ __all__ = [
     "RULES",
     "SEVERITY",
     "Limits",
+    "OtherSheet",
     "RawRow",
     "RawSheet",
     "ReadError",

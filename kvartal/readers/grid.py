@@ -99,6 +99,26 @@ class RawRow:
     formulas: frozenset[int] = frozenset()
 
 
+# How many non-empty rows of a sheet that is not read are kept: enough to find a table's
+# header under a title or two, and the row below it.
+OTHER_SHEET_ROWS = 11
+
+
+@dataclass(frozen=True)
+class OtherSheet:
+    """A sheet of the workbook that is not read but holds a non-empty cell.
+
+    Only one sheet of a workbook is read (CONTRACT §2, §3), so rows in another sheet would
+    vanish without a word: gather names each such sheet. Its first non-empty rows are
+    kept (as the texts of their non-empty cells) so gather can tell a forgotten table of
+    figures from a cover page or a guide.
+    """
+
+    name: str
+    hidden: bool
+    rows: tuple[tuple[int, tuple[str, ...]], ...]  # (1-based row, non-empty cell texts)
+
+
 @dataclass
 class RawSheet:
     file: str
@@ -107,6 +127,8 @@ class RawSheet:
     header: list[str | None]
     rows: list[RawRow]
     notes: list[Problem] = field(default_factory=list)
+    # The workbook's other sheets that hold a non-empty cell, in workbook order.
+    others: list[OtherSheet] = field(default_factory=list)
 
 
 def column_letter(index: int) -> str:
@@ -141,6 +163,7 @@ class _Grid:
     # Number cells with a number format: the text the spreadsheet program shows, or None
     # where the format is one the reader cannot render. General-format cells are absent.
     shown: dict[tuple[int, int], str | None] = field(default_factory=dict)
+    others: list[OtherSheet] = field(default_factory=list)
 
 
 # The key columns (CONTRACT §1): their cells count as shown, since `1.10` is not `1.1`.
@@ -186,9 +209,16 @@ def _assemble(file: str, grid: _Grid, limits: Limits) -> RawSheet:
         r: cols for r, cols in grid.cells.items() if any(not _is_blank(v) for v in cols.values())
     }
     if not rows:
+        elsewhere = ""
+        if grid.others:
+            listed = ", ".join(f"'{o.name}'" for o in grid.others)
+            elsewhere = (
+                f"Filen har udfyldte celler i {listed}, men kun arket '{grid.sheet}' læses: "
+                f"flyt tabellen dertil, eller slet det tomme ark. "
+            )
         raise ReadError(
             "tom_fil",
-            f"Arket '{grid.sheet}' har ingen udfyldte celler. " + RULES["tom_fil"]
+            f"Arket '{grid.sheet}' har ingen udfyldte celler. " + elsewhere + RULES["tom_fil"]
             if grid.sheet
             else RULES["tom_fil"],
         )
@@ -277,6 +307,7 @@ def _assemble(file: str, grid: _Grid, limits: Limits) -> RawSheet:
         header=header,
         rows=raw_rows,
         notes=notes,
+        others=list(grid.others),
     )
 
 
@@ -358,6 +389,18 @@ def _choose(names: list[str], hidden: list[bool], preferred: str) -> tuple[int, 
     if not names:
         raise ReadError("tom_fil", "Filen har ingen ark. " + RULES["tom_fil"])
     return 0, True  # every sheet hidden: nothing better to read
+
+
+def other_sheet(name: str, hidden: bool, cells: dict[int, dict[int, object]]) -> OtherSheet | None:
+    """A sheet that is not read, from its cells by row; None when no cell is filled."""
+    rows: list[tuple[int, tuple[str, ...]]] = []
+    for r in sorted(cells):
+        texts = tuple(_header_text(v) for _, v in sorted(cells[r].items()) if not _is_blank(v))
+        if texts:
+            rows.append((r, texts))
+        if len(rows) >= OTHER_SHEET_ROWS:
+            break
+    return OtherSheet(name, hidden, tuple(rows)) if rows else None
 
 
 def _hidden_note(file: str, sheet: str, preferred: str) -> Problem:

@@ -21,6 +21,7 @@ from kvartal.readers.grid import (
     _hidden_note,
     _norm_value,
     _percent_value,
+    other_sheet,
 )
 from kvartal.readers.guards import (
     _ENCRYPTED,
@@ -317,4 +318,8 @@ def _read_ods(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
     grid = tables[index][2]
     if is_hidden:
         grid.notes.append(_hidden_note(file, tables[index][0], preferred))
+    for i, (name, hidden, other) in enumerate(tables):
+        found = other_sheet(name, hidden, other.cells) if i != index else None
+        if found is not None:
+            grid.others.append(found)
     return grid

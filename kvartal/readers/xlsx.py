@@ -13,6 +13,7 @@ import warnings
 from typing import Any
 
 from kvartal.readers.grid import (
+    OTHER_SHEET_ROWS,
     Limits,
     ReadError,
     _check_position,
@@ -22,6 +23,7 @@ from kvartal.readers.grid import (
     _hidden_note,
     _norm_value,
     _percent_value,
+    other_sheet,
 )
 from kvartal.readers.guards import (
     _A1,
@@ -153,9 +155,43 @@ def _read_xlsx(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
                 bounds = _range_bounds(str(mc.ref))
                 if bounds:
                     grid.merges.append(bounds)
+        for i, other in enumerate(sheets):
+            if i == index:
+                continue
+            found = other_sheet(other.title, hidden[i], _first_rows(other, wb, WorkSheetParser))
+            if found is not None:
+                grid.others.append(found)
         return grid
     finally:
         wb.close()
+
+
+def _first_rows(ws: Any, wb: Any, parser_type: Any) -> dict[int, dict[int, object]]:
+    """The first non-empty rows of a sheet that is not read (saved values, no styles).
+
+    The parse stops as soon as enough rows are found, so a workbook's other sheets cost
+    a few rows each, however long they are; the zip guards have already bounded the rest.
+    """
+    cells: dict[int, dict[int, object]] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with ws._get_source() as src:
+            parser = parser_type(
+                src,
+                ws._shared_strings,
+                data_only=True,
+                epoch=wb.epoch,
+                date_formats=wb._date_formats,
+                timedelta_formats=wb._timedelta_formats,
+            )
+            for _row_idx, row_cells in parser.parse():
+                for c in row_cells:
+                    value = _norm_value(c["value"])
+                    if value is not None and not (isinstance(value, str) and not value.strip()):
+                        cells.setdefault(int(c["row"]), {})[int(c["column"]) - 1] = value
+                if len(cells) >= OTHER_SHEET_ROWS:
+                    break
+    return cells
 
 
 def _range_bounds(ref: str) -> tuple[int, int, int, int] | None:
