@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from kvartal.readers.grid import (
@@ -111,45 +113,35 @@ def _read_xlsx(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
         def is_percent(style_id: int) -> bool:
             return _percent_format(number_format(style_id))
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with ws._get_source() as src:
-                parser = _Parser(
-                    src,
-                    ws._shared_strings,
-                    data_only=True,
-                    epoch=wb.epoch,
-                    date_formats=wb._date_formats,
-                    timedelta_formats=wb._timedelta_formats,
-                )
-                count = 0
-                for _row_idx, row_cells in parser.parse():
-                    for c in row_cells:
-                        r, col = int(c["row"]), int(c["column"])
-                        value = c["value"]
-                        if value is None and (r, col - 1) not in formulas:
-                            continue
-                        _check_position(r, col, limits)
-                        count += 1
-                        if count > limits.max_cells:
-                            raise ReadError("for_stor")
-                        if (
-                            c["data_type"] == "n"
-                            and isinstance(value, (int, float))
-                            and not isinstance(value, bool)
-                            and is_percent(c["style_id"])
-                        ):
-                            value = _percent_value(value)
-                        elif (
-                            c["data_type"] == "n"
-                            and isinstance(value, (int, float))
-                            and not isinstance(value, bool)
-                        ):
-                            fmt = number_format(c["style_id"])
-                            if fmt.strip().lower() not in ("general", "@"):
-                                grid.shown[(r, col - 1)] = shown_number(value, fmt)
-                        grid.cells.setdefault(r, {})[col - 1] = _norm_value(value)
-                merged = parser.merged_cells
+        with _parsing(ws, wb, _Parser) as parser:
+            count = 0
+            for _row_idx, row_cells in parser.parse():
+                for c in row_cells:
+                    r, col = int(c["row"]), int(c["column"])
+                    value = c["value"]
+                    if value is None and (r, col - 1) not in formulas:
+                        continue
+                    _check_position(r, col, limits)
+                    count += 1
+                    if count > limits.max_cells:
+                        raise ReadError("for_stor")
+                    if (
+                        c["data_type"] == "n"
+                        and isinstance(value, (int, float))
+                        and not isinstance(value, bool)
+                        and is_percent(c["style_id"])
+                    ):
+                        value = _percent_value(value)
+                    elif (
+                        c["data_type"] == "n"
+                        and isinstance(value, (int, float))
+                        and not isinstance(value, bool)
+                    ):
+                        fmt = number_format(c["style_id"])
+                        if fmt.strip().lower() not in ("general", "@"):
+                            grid.shown[(r, col - 1)] = shown_number(value, fmt)
+                    grid.cells.setdefault(r, {})[col - 1] = _norm_value(value)
+            merged = parser.merged_cells
         if merged is not None:
             for mc in merged.mergeCell:
                 bounds = _range_bounds(str(mc.ref))
@@ -166,17 +158,14 @@ def _read_xlsx(file: str, data: bytes, preferred: str, limits: Limits) -> _Grid:
         wb.close()
 
 
-def _first_rows(ws: Any, wb: Any, parser_type: Any) -> dict[int, dict[int, object]]:
-    """The first non-empty rows of a sheet that is not read (saved values, no styles).
-
-    The parse stops as soon as enough rows are found, so a workbook's other sheets cost
-    a few rows each, however long they are; the zip guards have already bounded the rest.
-    """
-    cells: dict[int, dict[int, object]] = {}
+@contextmanager
+def _parsing(ws: Any, wb: Any, parser_type: Any) -> Iterator[Any]:
+    """openpyxl's worksheet parser over a sheet's XML, with saved values (not formulas) and
+    the workbook's date system, its warnings about unknown extensions silenced."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with ws._get_source() as src:
-            parser = parser_type(
+            yield parser_type(
                 src,
                 ws._shared_strings,
                 data_only=True,
@@ -184,13 +173,23 @@ def _first_rows(ws: Any, wb: Any, parser_type: Any) -> dict[int, dict[int, objec
                 date_formats=wb._date_formats,
                 timedelta_formats=wb._timedelta_formats,
             )
-            for _row_idx, row_cells in parser.parse():
-                for c in row_cells:
-                    value = _norm_value(c["value"])
-                    if value is not None and not (isinstance(value, str) and not value.strip()):
-                        cells.setdefault(int(c["row"]), {})[int(c["column"]) - 1] = value
-                if len(cells) >= OTHER_SHEET_ROWS:
-                    break
+
+
+def _first_rows(ws: Any, wb: Any, parser_type: Any) -> dict[int, dict[int, object]]:
+    """The first non-empty rows of a sheet that is not read (saved values, no styles).
+
+    The parse stops as soon as enough rows are found, so a workbook's other sheets cost
+    a few rows each, however long they are; the zip guards have already bounded the rest.
+    """
+    cells: dict[int, dict[int, object]] = {}
+    with _parsing(ws, wb, parser_type) as parser:
+        for _row_idx, row_cells in parser.parse():
+            for c in row_cells:
+                value = _norm_value(c["value"])
+                if value is not None and not (isinstance(value, str) and not value.strip()):
+                    cells.setdefault(int(c["row"]), {})[int(c["column"]) - 1] = value
+            if len(cells) >= OTHER_SHEET_ROWS:
+                break
     return cells
 
 
